@@ -1,0 +1,43 @@
+# The developer's front door. `make test` is what CI runs (.ci/run); `make demo` serves examples/.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# maturin installs into the active virtualenv; pyo3 builds against the venv's interpreter so
+# `cargo test` and `maturin develop` share one build configuration (no rebuild ping-pong).
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PYO3_PYTHON := $(abspath $(PY))
+
+.PHONY: demo test bench build build-release lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-run when the declared dependencies change.
+$(VENV)/.tools: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip 'maturin>=1.9.4,<2'
+	touch $@
+
+# Editable install: the compiled _native module lands inside ./wsgi_mw, so `import wsgi_mw`
+# from the repo root and from site-packages is the same package (no shadowing).
+build: $(VENV)/.tools
+	$(VENV)/bin/maturin develop --quiet --extras test,bench
+
+build-release: $(VENV)/.tools
+	$(VENV)/bin/maturin develop --quiet --release --extras test,bench
+
+test: build
+	cargo test
+	$(PY) -m pytest
+
+bench: build-release
+	$(PY) benches/run_all.py --output docs/benchmarks.md
+
+demo: build
+	$(PY) examples/demo.py
+
+lint: $(VENV)/.tools
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+clean:
+	rm -rf $(VENV) target wsgi_mw/*.so

@@ -1,0 +1,13 @@
+//! wsgi_mw's native module: registers the middleware classes, nothing else.
+use pyo3::prelude::*;
+
+pub mod rewrite;
+pub mod wsgi;
+
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<rewrite::py::Rewrite>()?;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+"""wsgi_mw: fast WSGI middleware written in Rust.
+
+Every class wraps a WSGI application and is itself a WSGI application, so they stack::
+
+    from wsgi_mw import Rewrite
+    application = Rewrite(app, [("Hello", "Goodbye")])
+"""
+
+from ._native import Rewrite, __version__
+
+__all__ = ["Rewrite", "__version__"]
