@@ -1,0 +1,5 @@
+//! Rewrite: replace text in response bodies (literal or regex), streaming.
+pub mod filter;
+pub mod literal;
+pub mod py;
+pub mod regex_rules;

@@ -1,0 +1,519 @@
+//! The `Rewrite` Python class: argument validation, rules compiled per response charset,
+//! and the wiring of [`RewriteFilter`] into the plumbing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use pyo3::exceptions::{PyLookupError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyTuple};
+
+use super::filter::RewriteFilter;
+use super::literal::LiteralRules;
+use super::regex_rules::{RegexPattern, RegexRules};
+use crate::wsgi::media_type::MediaTypes;
+use crate::wsgi::response::call_app;
+
+const DEFAULT_CONTENT_TYPES: [&str; 8] = [
+    "text/html",
+    "text/plain",
+    "text/css",
+    "text/xml",
+    "application/json",
+    "application/javascript",
+    "application/xml",
+    "application/xhtml+xml",
+];
+
+const DEFAULT_MAX_BUFFER: usize = 8 * 1024 * 1024;
+
+/// Charsets seen in the wild are few; past this many distinct ones, rules for a new charset
+/// are compiled per response instead of cached, so a misbehaving app cannot grow memory.
+const MAX_CACHED_CHARSETS: usize = 32;
+
+/// One side of a rule as the user gave it.
+#[derive(Clone)]
+enum Side {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// Rules compiled for one response charset.
+#[derive(Clone)]
+pub enum Compiled {
+    Literal(Arc<LiteralRules>),
+    Regex(Arc<RegexRules>),
+    /// No rule applies to this charset: responses in it pass through untouched.
+    Nothing,
+}
+
+/// The immutable configuration of one `Rewrite` instance, shared by all its responses, plus
+/// the per-charset compiled rules (compiled once, then read under a lock never held while
+/// Python runs).
+pub struct RuleBook {
+    rules: Vec<(Side, Side)>,
+    regex: bool,
+    content_types: MediaTypes,
+    max_buffer: usize,
+    by_charset: RwLock<HashMap<String, Compiled>>,
+}
+
+fn is_utf8_label(charset: &str) -> bool {
+    matches!(charset, "utf-8" | "utf8" | "utf_8")
+}
+
+fn is_ascii_label(charset: &str) -> bool {
+    matches!(charset, "us-ascii" | "ascii")
+}
+
+impl RuleBook {
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn content_types(&self) -> &MediaTypes {
+        &self.content_types
+    }
+
+    pub fn max_buffer(&self) -> usize {
+        self.max_buffer
+    }
+
+    /// The rules for a response in `charset`, and a one-line notice when some could not apply.
+    pub fn compiled_for(&self, py: Python<'_>, charset: &str) -> (Compiled, Option<String>) {
+        if let Some(compiled) = self.by_charset.read().get(charset) {
+            return (compiled.clone(), None);
+        }
+        // Compile without holding the lock: encoding calls into Python.
+        let (compiled, notice) = if self.regex {
+            self.compile_regex(charset)
+        } else {
+            self.compile_literal(py, charset)
+        };
+        let mut cache = self.by_charset.write();
+        if cache.len() < MAX_CACHED_CHARSETS {
+            cache.insert(charset.to_owned(), compiled.clone());
+        }
+        (compiled, notice)
+    }
+
+    fn compile_literal(&self, py: Python<'_>, charset: &str) -> (Compiled, Option<String>) {
+        let mut skipped = Vec::new();
+        let mut pairs = Vec::with_capacity(self.rules.len());
+        for (i, (old, new)) in self.rules.iter().enumerate() {
+            match (encode(py, old, charset), encode(py, new, charset)) {
+                (Ok(old), Ok(new)) => pairs.push((old, new)),
+                (Err(e), _) | (_, Err(e)) => {
+                    if e.is_instance_of::<PyLookupError>(py) {
+                        let compiled = bytes_only_literal(&self.rules);
+                        let notice = format!(
+                            "unknown charset {charset:?}: only bytes rules are applied to these responses"
+                        );
+                        return (compiled, Some(notice));
+                    }
+                    skipped.push(i);
+                }
+            }
+        }
+        let notice = (!skipped.is_empty()).then(|| {
+            format!("rules {skipped:?} cannot be encoded in charset {charset:?} and are not applied to these responses")
+        });
+        (literal(pairs), notice)
+    }
+
+    fn compile_regex(&self, charset: &str) -> (Compiled, Option<String>) {
+        let text_ok = is_utf8_label(charset) || is_ascii_label(charset);
+        let mut skipped = Vec::new();
+        let mut pairs = Vec::new();
+        for (i, (old, new)) in self.rules.iter().enumerate() {
+            match (old, new) {
+                (Side::Bytes(p), Side::Bytes(r)) => {
+                    pairs.push((RegexPattern::Bytes(p.clone()), r.clone()))
+                }
+                _ if !text_ok => skipped.push(i),
+                (old, new) => pairs.push((
+                    match old {
+                        Side::Text(t) => RegexPattern::Text(t.clone()),
+                        Side::Bytes(b) => RegexPattern::Bytes(b.clone()),
+                    },
+                    utf8_side(new),
+                )),
+            }
+        }
+        let notice = (!skipped.is_empty()).then(|| {
+            format!("regex rules {skipped:?} are text and apply to UTF-8 responses only, not charset {charset:?}")
+        });
+        let compiled = match RegexRules::new(pairs) {
+            Ok(rules) => Compiled::Regex(Arc::new(rules)),
+            // Every rule compiled at construction, so this does not happen; if it did, the
+            // response would pass through rather than fail.
+            Err(_) => Compiled::Nothing,
+        };
+        (compiled, notice)
+    }
+}
+
+fn utf8_side(side: &Side) -> Vec<u8> {
+    match side {
+        Side::Text(t) => t.as_bytes().to_vec(),
+        Side::Bytes(b) => b.clone(),
+    }
+}
+
+/// Patterns were validated non-empty at construction and encoding keeps them non-empty, so
+/// compilation does not fail; if it did, the response would pass through rather than fail.
+fn literal(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Compiled {
+    match LiteralRules::new(pairs) {
+        Ok(rules) => Compiled::Literal(Arc::new(rules)),
+        Err(_) => Compiled::Nothing,
+    }
+}
+
+fn bytes_only_literal(rules: &[(Side, Side)]) -> Compiled {
+    literal(
+        rules
+            .iter()
+            .filter_map(|(old, new)| match (old, new) {
+                (Side::Bytes(o), Side::Bytes(n)) => Some((o.clone(), n.clone())),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+/// Encode one side of a rule for a response charset (Python's codecs know every charset name
+/// an app may use).
+fn encode(py: Python<'_>, side: &Side, charset: &str) -> PyResult<Vec<u8>> {
+    match side {
+        Side::Bytes(b) => Ok(b.clone()),
+        Side::Text(t) if is_utf8_label(charset) => Ok(t.as_bytes().to_vec()),
+        Side::Text(t) => {
+            let encoded = PyString::new(py, t).call_method1("encode", (charset, "strict"))?;
+            Ok(encoded.cast::<PyBytes>()?.as_bytes().to_vec())
+        }
+    }
+}
+
+/// Replace text in WSGI response bodies, literal or regex, streaming.
+///
+/// Literal rules run in one left-to-right pass (leftmost match wins, longest on ties, like
+/// nginx ``sub_filter`` with several pairs) and stream: a match split across chunks is found,
+/// and memory stays bounded by the longest pattern, not the body.
+///
+///     from wsgi_mw import Rewrite
+///     application = Rewrite(app, [("Hello", "Goodbye")])
+///     application = Rewrite(app, {r"v(\d+)": "version $1"}, regex=True)
+///
+/// Parameters
+/// ----------
+/// app:
+///     The WSGI application to wrap.
+/// rules:
+///     A dict ``{old: new}`` or a sequence of ``(old, new)`` pairs; each side ``str`` or
+///     ``bytes``. ``str`` sides are encoded with the response's charset (the Content-Type
+///     ``charset`` parameter, UTF-8 when absent); a rule that cannot be encoded in it is not
+///     applied (one line on ``wsgi.errors`` says so). Empty patterns are rejected.
+/// regex:
+///     Default ``False``. When ``True`` the patterns are regular expressions in the Rust
+///     ``regex`` crate's syntax and replacements may use ``$1`` / ``${name}`` (``$$`` for a
+///     dollar). Rules then apply one after another over the whole body, which is buffered up
+///     to ``max_buffer``. Text regex rules apply to UTF-8 responses; use bytes rules for others.
+/// content_types:
+///     Media types to rewrite, ``type/subtype`` or ``type/*``; parameters and case are ignored.
+///     Default: text/html, text/plain, text/css, text/xml, application/json,
+///     application/javascript, application/xml, application/xhtml+xml.
+/// max_buffer:
+///     Default 8 MiB. Regex mode only: the most body bytes held to run the rules; a larger
+///     body passes through unchanged and one line on ``wsgi.errors`` explains it.
+///
+/// Responses are left alone when they are HEAD, 1xx/204/304, or carry a Content-Encoding
+/// other than identity (so put Rewrite *inside* Gzip). A rewritten body gets an exact
+/// Content-Length when the app returned a list (the whole body is known before the headers
+/// go out), none when it streams; a strong ETag becomes weak when the body may have changed.
+#[pyclass(module = "wsgi_mw._native", name = "Rewrite", frozen)]
+pub struct Rewrite {
+    app: Py<PyAny>,
+    rules: Py<PyAny>,
+    book: Arc<RuleBook>,
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".to_owned())
+}
+
+fn side_from(obj: &Bound<'_, PyAny>, at: &str) -> PyResult<Side> {
+    if let Ok(text) = obj.cast::<PyString>() {
+        let text = text.to_cow().map_err(|_| {
+            PyValueError::new_err(format!(
+                "Rewrite(rules=...): {at} is not encodable text (lone surrogate?)"
+            ))
+        })?;
+        Ok(Side::Text(text.into_owned()))
+    } else if let Ok(bytes) = obj.cast::<PyBytes>() {
+        Ok(Side::Bytes(bytes.as_bytes().to_vec()))
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "Rewrite(rules=...): {at} must be str or bytes, not {}",
+            type_name(obj)
+        )))
+    }
+}
+
+/// The rules as parsed, and as given (a tuple of pairs, for `repr` and the `rules` attribute).
+type ParsedRules = (Vec<(Side, Side)>, Py<PyAny>);
+
+fn parse_rules(rules: &Bound<'_, PyAny>) -> PyResult<ParsedRules> {
+    let py = rules.py();
+    if rules.is_instance_of::<PyString>() || rules.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(format!(
+            "Rewrite(rules=...): rules must be a dict or a sequence of (old, new) pairs, not a single {}",
+            type_name(rules)
+        )));
+    }
+    let items = if let Ok(dict) = rules.cast::<PyDict>() {
+        dict.items().into_any()
+    } else {
+        rules.clone()
+    };
+    let iter = items.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "Rewrite(rules=...): rules must be a dict or a sequence of (old, new) pairs, not {}",
+            type_name(rules)
+        ))
+    })?;
+    let mut parsed = Vec::new();
+    let mut shown = Vec::new();
+    for (i, item) in iter.enumerate() {
+        let item = item?;
+        let pair_error = || {
+            PyTypeError::new_err(format!(
+                "Rewrite(rules=...): rules[{i}] must be an (old, new) pair, got {}",
+                item.repr()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|_| type_name(&item))
+            ))
+        };
+        if item.is_instance_of::<PyString>() || item.is_instance_of::<PyBytes>() {
+            return Err(pair_error());
+        }
+        let sides: Vec<Bound<'_, PyAny>> = match item.try_iter() {
+            Ok(it) => it.collect::<PyResult<_>>().map_err(|_| pair_error())?,
+            Err(_) => return Err(pair_error()),
+        };
+        let [old, new] = sides.as_slice() else {
+            return Err(pair_error());
+        };
+        let old_side = side_from(old, &format!("rules[{i}][0] (the pattern)"))?;
+        let new_side = side_from(new, &format!("rules[{i}][1] (the replacement)"))?;
+        let empty = match &old_side {
+            Side::Text(t) => t.is_empty(),
+            Side::Bytes(b) => b.is_empty(),
+        };
+        if empty {
+            return Err(PyValueError::new_err(format!(
+                "Rewrite(rules=...): rules[{i}] has an empty pattern, which would match everywhere"
+            )));
+        }
+        parsed.push((old_side, new_side));
+        shown.push(PyTuple::new(py, [old, new])?);
+    }
+    Ok((parsed, PyTuple::new(py, shown)?.into_any().unbind()))
+}
+
+fn parse_content_types(content_types: Option<&Bound<'_, PyAny>>) -> PyResult<MediaTypes> {
+    let Some(given) = content_types else {
+        return MediaTypes::new(DEFAULT_CONTENT_TYPES)
+            .map_err(|e| PyValueError::new_err(format!("Rewrite(content_types=...): {e}")));
+    };
+    let not_iterable = || {
+        PyTypeError::new_err(format!(
+            "Rewrite(content_types=...): expected an iterable of media types like (\"text/html\", \"text/*\"), not {}",
+            if given.is_instance_of::<PyString>() { "a single str".to_owned() } else { type_name(given) }
+        ))
+    };
+    if given.is_instance_of::<PyString>() || given.is_instance_of::<PyBytes>() {
+        return Err(not_iterable());
+    }
+    let mut entries = Vec::new();
+    for item in given.try_iter().map_err(|_| not_iterable())? {
+        let item = item?;
+        let text = item
+            .cast::<PyString>()
+            .ok()
+            .and_then(|s| s.to_cow().ok().map(|c| c.into_owned()))
+            .ok_or_else(|| {
+                PyTypeError::new_err(format!(
+                    "Rewrite(content_types=...): every entry must be a str like \"text/html\", not {}",
+                    type_name(&item)
+                ))
+            })?;
+        entries.push(text);
+    }
+    MediaTypes::new(entries.iter().map(String::as_str))
+        .map_err(|e| PyValueError::new_err(format!("Rewrite(content_types=...): {e}")))
+}
+
+fn parse_max_buffer(max_buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if max_buffer.is_instance_of::<PyBool>() || !max_buffer.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!(
+            "Rewrite(max_buffer=...): max_buffer must be an int (bytes), not {}",
+            type_name(max_buffer)
+        )));
+    }
+    let value: i128 = max_buffer.extract().map_err(|_| {
+        PyValueError::new_err("Rewrite(max_buffer=...): max_buffer is out of range")
+    })?;
+    usize::try_from(value).map_err(|_| {
+        PyValueError::new_err(format!(
+            "Rewrite(max_buffer={value}): max_buffer must be >= 0 (bytes)"
+        ))
+    })
+}
+
+#[pymethods]
+impl Rewrite {
+    #[new]
+    #[pyo3(signature = (app, rules, *, regex = false, content_types = None, max_buffer = None))]
+    fn new(
+        app: &Bound<'_, PyAny>,
+        rules: &Bound<'_, PyAny>,
+        regex: bool,
+        content_types: Option<&Bound<'_, PyAny>>,
+        max_buffer: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        if !app.is_callable() {
+            return Err(PyTypeError::new_err(format!(
+                "Rewrite(app=...): app must be a WSGI application (a callable), not {}",
+                type_name(app)
+            )));
+        }
+        let (parsed, shown) = parse_rules(rules)?;
+        let content_types = parse_content_types(content_types)?;
+        let max_buffer = match max_buffer {
+            Some(value) => parse_max_buffer(value)?,
+            None => DEFAULT_MAX_BUFFER,
+        };
+        let book = RuleBook {
+            rules: parsed,
+            regex,
+            content_types,
+            max_buffer,
+            by_charset: RwLock::new(HashMap::new()),
+        };
+        // Compile the UTF-8 rules now: the common case is ready before the first request and
+        // every bad pattern is reported here, not at request time.
+        let utf8 = if regex {
+            let pairs = book
+                .rules
+                .iter()
+                .map(|(old, new)| {
+                    let pattern = match old {
+                        Side::Text(t) => RegexPattern::Text(t.clone()),
+                        Side::Bytes(b) => RegexPattern::Bytes(b.clone()),
+                    };
+                    (pattern, utf8_side(new))
+                })
+                .collect();
+            let rules = RegexRules::new(pairs).map_err(|e| {
+                PyValueError::new_err(format!(
+                    "Rewrite(rules=...): rules[{}] is not a valid regex: {}",
+                    e.index, e.message
+                ))
+            })?;
+            Compiled::Regex(Arc::new(rules))
+        } else {
+            let pairs = book
+                .rules
+                .iter()
+                .map(|(old, new)| (utf8_side(old), utf8_side(new)))
+                .collect();
+            let rules = LiteralRules::new(pairs).map_err(|e| {
+                PyValueError::new_err(format!(
+                    "Rewrite(rules=...): rules[{}]: {}",
+                    e.index, e.message
+                ))
+            })?;
+            Compiled::Literal(Arc::new(rules))
+        };
+        book.by_charset.write().insert("utf-8".to_owned(), utf8);
+        Ok(Rewrite {
+            app: app.clone().unbind(),
+            rules: shown,
+            book: Arc::new(book),
+        })
+    }
+
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        environ: &Bound<'_, PyAny>,
+        start_response: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let filter = Box::new(RewriteFilter::new(self.book.clone()));
+        call_app(
+            py,
+            "Rewrite",
+            self.app.bind(py),
+            environ,
+            start_response,
+            filter,
+        )
+    }
+
+    /// The wrapped WSGI application.
+    #[getter]
+    fn app(&self, py: Python<'_>) -> Py<PyAny> {
+        self.app.clone_ref(py)
+    }
+
+    /// The rules as given, as a tuple of ``(old, new)`` pairs.
+    #[getter]
+    fn rules(&self, py: Python<'_>) -> Py<PyAny> {
+        self.rules.clone_ref(py)
+    }
+
+    /// Whether the patterns are regular expressions.
+    #[getter]
+    fn regex(&self) -> bool {
+        self.book.regex
+    }
+
+    /// The media types that are rewritten, normalised to lowercase.
+    #[getter]
+    fn content_types(&self) -> Vec<String> {
+        self.book.content_types.entries().to_vec()
+    }
+
+    /// Regex mode: the most body bytes buffered to apply the rules.
+    #[getter]
+    fn max_buffer(&self) -> usize {
+        self.book.max_buffer
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let app = self.app.bind(py).repr()?;
+        let rules = self.rules.bind(py).repr()?;
+        let types = self
+            .book
+            .content_types
+            .entries()
+            .iter()
+            .map(|t| format!("{t:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(format!(
+            "Rewrite({app}, rules={rules}, regex={}, content_types=({types}{}), max_buffer={})",
+            if self.book.regex { "True" } else { "False" },
+            if self.book.content_types.entries().len() == 1 {
+                ","
+            } else {
+                ""
+            },
+            self.book.max_buffer
+        ))
+    }
+}

@@ -1,0 +1,88 @@
+//! The body-filter contract: the one interface every middleware implements so the plumbing
+//! (`response.rs`) can drive any of them through PEP 3333. See docs/architecture.md.
+//!
+//! One filter value is created per request and sees, in order:
+//! `on_headers` (again if the app replaces its headers with `exc_info` before any body byte
+//! left), then in `Transform` mode `on_chunk`* / `on_end` / `on_commit`, in `Observe` mode
+//! `on_pass`*, and always exactly one `on_close`.
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use super::head::ResponseHead;
+
+/// What the filter does with the body of this response, decided from the headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Not interested: the plumbing hands the app's iterable back untouched when it can
+    /// (keeps `wsgi.file_wrapper` and sendfile) and otherwise forwards the app's own bytes objects.
+    Untouched,
+    /// Body unchanged but watched: every bytes object is shown to `on_pass` and then forwarded
+    /// as the same object (Logger counts, Cache tees without copying).
+    Observe,
+    /// The filter produces the body: `on_chunk` and `on_end` append the output.
+    Transform,
+}
+
+/// What is known about the body when the headers arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyInfo {
+    /// HEAD request or 1xx/204/304 status: the plumbing emits no body whatever the mode.
+    pub bodyless: bool,
+    /// The app returned a list or tuple: the whole body is in memory, so the plumbing feeds it
+    /// all (and calls `on_end`) before the headers go upstream.
+    pub complete: bool,
+}
+
+/// How the response ended, reported once to `on_close`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The app's iterable was exhausted and everything was handed to the server.
+    Complete,
+    /// The server closed the response before the end (client gone).
+    ClosedEarly,
+    /// The app raised (in the call, while iterating or in `close()`), or broke PEP 3333.
+    Failed,
+    /// The filter chose `Untouched` and the app's own iterable went straight to the server:
+    /// the plumbing is out of the loop and will not see how the response ends.
+    HandedBack,
+}
+
+pub trait BodyFilter: Send + Sync {
+    /// The app's final headers. Edit `head` in place (it is what goes upstream) and choose the
+    /// mode. Called again, with a fresh response, if the app calls `start_response` with
+    /// `exc_info` before any body byte left the middleware: the filter must start over.
+    fn on_headers(&mut self, py: Python<'_>, head: &mut ResponseHead, body: BodyInfo) -> Mode;
+
+    /// Transform mode: one input chunk (from `write()` or the iterable, in order).
+    /// Runs without the GIL when the chunk is large: no Python here.
+    fn on_chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(chunk);
+    }
+
+    /// Transform mode: the input ended; append whatever is still held back.
+    /// Runs without the GIL when `held_back()` is large.
+    fn on_end(&mut self, _out: &mut Vec<u8>) {}
+
+    /// Transform mode: bytes held back inside the filter (sizes the GIL decision for `on_end`).
+    fn held_back(&self) -> usize {
+        0
+    }
+
+    /// Transform mode, once, just before the head goes upstream. `ended` tells whether the
+    /// whole input was already seen; `pending` is all output not yet sent, and may still be
+    /// rewritten. The plumbing sets Content-Length to `pending.len()` afterwards when `ended`,
+    /// and removes it otherwise.
+    fn on_commit(&mut self, _head: &mut ResponseHead, _ended: bool, _pending: &mut Vec<u8>) {}
+
+    /// Observe mode: a bytes object about to be forwarded unchanged.
+    fn on_pass(&mut self, _chunk: &Bound<'_, PyBytes>) {}
+
+    /// A one-line message for `wsgi.errors` (e.g. "body larger than max_buffer, passed through").
+    fn take_notice(&mut self) -> Option<String> {
+        None
+    }
+
+    /// Exactly once per request, whatever happened. Release resources here.
+    fn on_close(&mut self, _outcome: Outcome) {}
+}

@@ -1,0 +1,487 @@
+//! Driving a wrapped app through PEP 3333 with a body filter: [`call_app`] calls the app and
+//! returns what the server iterates; [`ResponseIter`] is that iterator when the plumbing has
+//! to stay in the loop. Every rule of DESIGN.md is enforced here, once, for all middlewares.
+
+use std::collections::VecDeque;
+
+use pyo3::exceptions::{PyAssertionError, PyTypeError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyString, PyTuple};
+
+use super::filter::{BodyFilter, BodyInfo, Mode, Outcome};
+use super::gil::detach_if_large;
+use super::head::ResponseHead;
+use super::start_response::{Captured, StartResponse};
+
+/// What happens to body chunks, once the head is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// Forward the app's bytes objects.
+    Pass,
+    /// Forward them and show each to the filter.
+    Observe,
+    /// The filter produces the body.
+    Transform,
+    /// HEAD, 1xx, 204, 304: no body leaves, whatever the app yields (rule 8).
+    Drop,
+}
+
+/// Call `app` as the middleware named `middleware`, with `filter` deciding what happens to
+/// the body. Returns the WSGI iterable for the server: the app's own iterable when the filter
+/// leaves the response untouched and the headers are already known (rule 7: a
+/// `wsgi.file_wrapper` keeps its sendfile path), otherwise a [`ResponseIter`].
+pub fn call_app<'py>(
+    py: Python<'py>,
+    middleware: &'static str,
+    app: &Bound<'py, PyAny>,
+    environ: &Bound<'py, PyAny>,
+    start_response: &Bound<'py, PyAny>,
+    mut filter: Box<dyn BodyFilter>,
+) -> PyResult<Py<PyAny>> {
+    let environ_dict = environ.cast::<PyDict>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{middleware}: environ must be a dict (PEP 3333), not {}",
+            environ
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    let head_request = match environ_dict.get_item(intern!(py, "REQUEST_METHOD"))? {
+        Some(method) => method.eq(intern!(py, "HEAD"))?,
+        None => false,
+    };
+    let capture = Bound::new(py, StartResponse::new(middleware))?;
+    let result = match app.call1((environ, &capture)) {
+        Ok(result) if result.is_none() => {
+            filter.on_close(Outcome::Failed);
+            return Err(PyTypeError::new_err(format!(
+                "{middleware}: the application returned None; a WSGI application must return an iterable of bytes"
+            )));
+        }
+        Ok(result) => result,
+        Err(err) => {
+            filter.on_close(Outcome::Failed);
+            return Err(err);
+        }
+    };
+    let complete =
+        result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
+    let mut response = ResponseIter {
+        middleware,
+        capture: capture.unbind(),
+        upstream: start_response.clone().unbind(),
+        environ: environ.clone().unbind(),
+        result: Some(result.clone().unbind()),
+        iter: None,
+        filter,
+        head_request,
+        complete,
+        generation: 0,
+        head: None,
+        flow: Flow::Pass,
+        resend_exc_info: None,
+        committed: false,
+        body_started: false,
+        pending: Vec::new(),
+        queue: VecDeque::new(),
+        ended: false,
+        finished: false,
+        failed: false,
+        closed: false,
+    };
+    match response.try_hand_back(py) {
+        Ok(true) => Ok(result.unbind()),
+        Ok(false) => Ok(Py::new(py, response)?.into_any()),
+        Err(err) => {
+            response.fail(py);
+            Err(err)
+        }
+    }
+}
+
+/// The iterable the server sees when a middleware stays in the loop.
+#[pyclass(module = "wsgi_mw._native", name = "ResponseIterator")]
+pub struct ResponseIter {
+    middleware: &'static str,
+    capture: Py<StartResponse>,
+    upstream: Py<PyAny>,
+    environ: Py<PyAny>,
+    /// The app's iterable; `None` once closed (rule 4: closed exactly once).
+    result: Option<Py<PyAny>>,
+    iter: Option<Py<PyIterator>>,
+    filter: Box<dyn BodyFilter>,
+    head_request: bool,
+    /// The app returned a list or tuple: the whole body is in memory.
+    complete: bool,
+    /// The capture generation `head` reflects (0: no head seen yet).
+    generation: u64,
+    head: Option<Captured>,
+    flow: Flow,
+    /// `exc_info` to pass upstream when a replaced head is sent again (rule 5).
+    resend_exc_info: Option<Py<PyAny>>,
+    committed: bool,
+    body_started: bool,
+    /// Transform output not yet handed out.
+    pending: Vec<u8>,
+    /// Items ready for the server, released once the head went upstream.
+    queue: VecDeque<Py<PyAny>>,
+    /// The app's iterable is exhausted.
+    ended: bool,
+    /// Everything is queued; `__next__` ends once the queue is empty.
+    finished: bool,
+    failed: bool,
+    closed: bool,
+}
+
+impl ResponseIter {
+    /// Fast path: the head is known, the filter leaves the body alone and no `write()` data
+    /// waits, so the server can iterate (or sendfile) the app's own iterable.
+    fn try_hand_back(&mut self, py: Python<'_>) -> PyResult<bool> {
+        {
+            let capture = self.capture.bind(py).try_borrow()?;
+            if !capture.has_head() || capture.has_writes() {
+                return Ok(false);
+            }
+        }
+        if !self.sync_head(py)? || self.flow != Flow::Pass {
+            return Ok(false);
+        }
+        let write = self.commit(py, false)?;
+        let upstream = self.upstream.clone_ref(py);
+        self.capture
+            .bind(py)
+            .try_borrow_mut()?
+            .forward_to(upstream, write);
+        self.closed = true;
+        self.result = None;
+        self.filter.on_close(Outcome::HandedBack);
+        Ok(true)
+    }
+
+    /// Pick up a new or replaced head from the capture. False if the app has not called
+    /// `start_response` yet.
+    fn sync_head(&mut self, py: Python<'_>) -> PyResult<bool> {
+        let (generation, snapshot) = {
+            let mut capture = self.capture.bind(py).try_borrow_mut()?;
+            if capture.generation() == self.generation {
+                return Ok(self.head.is_some());
+            }
+            (capture.generation(), capture.snapshot(py))
+        };
+        let Some((mut captured, exc_info)) = snapshot else {
+            return Ok(false);
+        };
+        if self.committed {
+            // Replaced after the head went upstream but before any body byte: the server has
+            // sent nothing yet, so it accepts a replacement that carries exc_info.
+            self.resend_exc_info = exc_info;
+            self.committed = false;
+        }
+        self.pending.clear();
+        self.queue.clear();
+        let bodyless = self.head_request || captured.head.forbids_body();
+        let body = BodyInfo {
+            bodyless,
+            complete: self.complete,
+        };
+        let mode = self.filter.on_headers(py, &mut captured.head, body);
+        self.report_notice(py);
+        self.flow = match mode {
+            _ if bodyless => Flow::Drop,
+            Mode::Untouched => Flow::Pass,
+            Mode::Observe => Flow::Observe,
+            Mode::Transform => Flow::Transform,
+        };
+        self.head = Some(captured);
+        self.generation = generation;
+        Ok(true)
+    }
+
+    fn require_head(&mut self, py: Python<'_>, fault: &str) -> PyResult<()> {
+        if self.sync_head(py)? {
+            Ok(())
+        } else {
+            Err(PyAssertionError::new_err(format!(
+                "{}: the application {fault} (PEP 3333: start_response() comes first)",
+                self.middleware
+            )))
+        }
+    }
+
+    /// Send the head upstream. Returns the server's `write` callable.
+    fn commit(&mut self, py: Python<'_>, ended: bool) -> PyResult<Py<PyAny>> {
+        let Some(captured) = self.head.as_mut() else {
+            return Err(PyAssertionError::new_err(format!(
+                "{}: no response head to send",
+                self.middleware
+            )));
+        };
+        if self.flow == Flow::Transform {
+            self.filter
+                .on_commit(&mut captured.head, ended, &mut self.pending);
+            // Rule 6: a changed body means a correct or absent Content-Length.
+            if ended {
+                captured
+                    .head
+                    .set("Content-Length", &self.pending.len().to_string());
+            } else {
+                captured.head.remove("Content-Length");
+            }
+        }
+        let (status, headers) = if captured.head.edited() {
+            (
+                PyString::new(py, captured.head.status())
+                    .into_any()
+                    .unbind(),
+                head_to_list(py, &captured.head)?.into_any().unbind(),
+            )
+        } else {
+            (
+                captured.status.clone_ref(py),
+                captured.headers.clone_ref(py),
+            )
+        };
+        let upstream = self.upstream.bind(py);
+        let write = match self.resend_exc_info.take() {
+            Some(exc_info) => upstream.call1((status, headers, exc_info))?,
+            None => upstream.call1((status, headers))?,
+        };
+        self.committed = true;
+        Ok(write.unbind())
+    }
+
+    fn next_item(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        loop {
+            if self.committed {
+                if let Some(item) = self.queue.pop_front() {
+                    if !self.body_started && !item.bind(py).cast::<PyBytes>()?.as_bytes().is_empty()
+                    {
+                        self.body_started = true;
+                        self.capture.bind(py).try_borrow_mut()?.mark_body_started();
+                    }
+                    return Ok(Some(item));
+                }
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            // Rule 3: write() data comes before whatever the iterable yields next.
+            self.take_writes(py)?;
+            if self.ended {
+                self.finish(py)?;
+                continue;
+            }
+            let next = self.pull(py)?;
+            self.take_writes(py)?;
+            match next {
+                None => self.ended = true,
+                Some(chunk) => {
+                    self.require_head(py, "yielded body data before calling start_response()")?;
+                    self.accept(py, &chunk)?;
+                    // Rule 2: one item out for each item in, unless the body is all in memory.
+                    if !self.complete {
+                        self.step_done(py)?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The app's next chunk; the first call creates the iterator (rule 1: a generator app may
+    /// call start_response only now).
+    fn pull<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let iter = match &self.iter {
+            Some(iter) => iter.bind(py).clone(),
+            None => {
+                let Some(result) = &self.result else {
+                    return Ok(None);
+                };
+                let iter = result.bind(py).try_iter()?;
+                self.iter = Some(iter.clone().unbind());
+                iter
+            }
+        };
+        let mut iter = iter;
+        iter.next().transpose()
+    }
+
+    fn take_writes(&mut self, py: Python<'_>) -> PyResult<()> {
+        loop {
+            let data = self.capture.bind(py).try_borrow_mut()?.pop_write();
+            let Some(data) = data else {
+                return Ok(());
+            };
+            self.require_head(py, "called write() before start_response()")?;
+            self.accept(py, data.bind(py))?;
+        }
+    }
+
+    fn accept(&mut self, py: Python<'_>, chunk: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes = chunk.cast::<PyBytes>().map_err(|_| {
+            let shown = chunk
+                .repr()
+                .map(|r| {
+                    let r = r.to_string();
+                    r.chars().take(60).collect::<String>()
+                })
+                .unwrap_or_default();
+            PyTypeError::new_err(format!(
+                "{}: the application yielded {} {shown}, not bytes (PEP 3333 body chunks are bytes; encode text first)",
+                self.middleware,
+                chunk.get_type().name().map(|n| n.to_string()).unwrap_or_default(),
+            ))
+        })?;
+        match self.flow {
+            Flow::Drop => {}
+            Flow::Pass => self.queue.push_back(chunk.clone().unbind()),
+            Flow::Observe => {
+                self.filter.on_pass(bytes);
+                self.queue.push_back(chunk.clone().unbind());
+            }
+            Flow::Transform => {
+                let data = bytes.as_bytes();
+                let filter = &mut self.filter;
+                let pending = &mut self.pending;
+                // `data` borrows an immutable bytes object we hold a reference to, so it
+                // stays valid while other threads run.
+                detach_if_large(py, data.len(), || filter.on_chunk(data, pending));
+                self.report_notice(py);
+            }
+        }
+        Ok(())
+    }
+
+    /// After each chunk of a streamed body: the head goes upstream (wsgiref.validate wants
+    /// start_response before the first item) and exactly one item is ready.
+    fn step_done(&mut self, py: Python<'_>) -> PyResult<()> {
+        if !self.committed {
+            self.commit(py, false)?;
+        }
+        match self.flow {
+            Flow::Transform => {
+                let out = PyBytes::new(py, &self.pending);
+                self.pending.clear();
+                self.queue.push_back(out.into_any().unbind());
+            }
+            Flow::Drop => self
+                .queue
+                .push_back(PyBytes::new(py, b"").into_any().unbind()),
+            Flow::Pass | Flow::Observe => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.require_head(py, "returned without calling start_response()")?;
+        if self.flow == Flow::Transform {
+            let filter = &mut self.filter;
+            let pending = &mut self.pending;
+            let held = filter.held_back();
+            detach_if_large(py, held, || filter.on_end(pending));
+            self.report_notice(py);
+        }
+        if !self.committed {
+            self.commit(py, true)?;
+        }
+        if self.flow == Flow::Transform && !self.pending.is_empty() {
+            let out = PyBytes::new(py, &self.pending);
+            self.pending = Vec::new();
+            self.queue.push_back(out.into_any().unbind());
+        }
+        self.finished = true;
+        Ok(())
+    }
+
+    fn report_notice(&mut self, py: Python<'_>) {
+        let Some(notice) = self.filter.take_notice() else {
+            return;
+        };
+        let line = format!("wsgi_mw.{}: {notice}\n", self.middleware);
+        let environ = self.environ.bind(py);
+        let written = environ
+            .get_item(intern!(py, "wsgi.errors"))
+            .and_then(|errors| errors.call_method1(intern!(py, "write"), (line,)));
+        if let Err(err) = written {
+            // A broken error stream must not break the response it was reporting on.
+            err.write_unraisable(py, Some(environ));
+        }
+    }
+
+    /// An error escaped: close the app's iterable now (exactly once) and report Failed.
+    fn fail(&mut self, py: Python<'_>) {
+        self.failed = true;
+        if let Err(close_err) = self.close_inner(py) {
+            close_err.write_unraisable(py, None);
+        }
+    }
+
+    fn close_inner(&mut self, py: Python<'_>) -> PyResult<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        let outcome = if self.failed {
+            Outcome::Failed
+        } else if self.finished && self.queue.is_empty() {
+            Outcome::Complete
+        } else {
+            Outcome::ClosedEarly
+        };
+        self.queue.clear();
+        self.pending = Vec::new();
+        self.iter = None;
+        let closed = match self.result.take() {
+            Some(result) => match result.bind(py).getattr_opt(intern!(py, "close")) {
+                Ok(Some(close)) => close.call0().map(drop),
+                Ok(None) => Ok(()),
+                Err(err) => Err(err),
+            },
+            None => Ok(()),
+        };
+        self.filter.on_close(match closed {
+            Ok(()) => outcome,
+            Err(_) => Outcome::Failed,
+        });
+        closed
+    }
+}
+
+fn head_to_list<'py>(py: Python<'py>, head: &ResponseHead) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for (name, value) in head.headers() {
+        list.append((PyString::new(py, name), PyString::new(py, value)))?;
+    }
+    Ok(list)
+}
+
+#[pymethods]
+impl ResponseIter {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        if self.closed {
+            return Ok(None);
+        }
+        match self.next_item(py) {
+            Ok(item) => Ok(item),
+            Err(err) => {
+                self.fail(py);
+                Err(err)
+            }
+        }
+    }
+
+    /// PEP 3333: the server calls this once; the app's iterable is closed exactly once.
+    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.close_inner(py)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<wsgi_mw.{} response>", self.middleware)
+    }
+}
