@@ -8,6 +8,7 @@ use parking_lot::RwLock;
 use pyo3::exceptions::{PyLookupError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 use super::filter::RewriteFilter;
 use super::literal::LiteralRules;
@@ -492,6 +493,13 @@ impl Rewrite {
     #[getter]
     fn max_buffer(&self) -> usize {
         self.book.max_buffer
+    }
+
+    // `app.wsgi_app = Rewrite(app.wsgi_app, ...)` (Flask) is a cycle through us: let the
+    // garbage collector see it.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.app)?;
+        visit.call(&self.rules)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -8,6 +8,7 @@ use pyo3::exceptions::{PyAssertionError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 use super::filter::{BodyFilter, BodyInfo, Mode, Outcome};
 use super::gil::detach_if_large;
@@ -483,5 +484,32 @@ impl ResponseIter {
 
     fn __repr__(&self) -> String {
         format!("<wsgi_mw.{} response>", self.middleware)
+    }
+
+    // The server's handler often holds this iterator while we hold its bound start_response:
+    // take part in garbage collection so such cycles are collected, never leaked.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.capture)?;
+        visit.call(&self.upstream)?;
+        visit.call(&self.environ)?;
+        visit.call(&self.result)?;
+        visit.call(&self.iter)?;
+        visit.call(&self.resend_exc_info)?;
+        if let Some(head) = &self.head {
+            visit.call(&head.status)?;
+            visit.call(&head.headers)?;
+        }
+        for item in &self.queue {
+            visit.call(item)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.result = None;
+        self.iter = None;
+        self.resend_exc_info = None;
+        self.head = None;
+        self.queue.clear();
     }
 }

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use pyo3::exceptions::{PyAssertionError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 use super::head::{check_header, parse_status, ResponseHead};
 
@@ -243,6 +244,29 @@ impl StartResponse {
     fn __repr__(&self) -> String {
         format!("<start_response of wsgi_mw.{}>", self.middleware)
     }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(captured) = &self.captured {
+            visit.call(&captured.status)?;
+            visit.call(&captured.headers)?;
+        }
+        visit.call(&self.exc_info)?;
+        for data in &self.writes {
+            visit.call(data)?;
+        }
+        if let Some(forward) = &self.forward {
+            visit.call(&forward.start_response)?;
+            visit.call(&forward.write)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.captured = None;
+        self.exc_info = None;
+        self.writes.clear();
+        self.forward = None;
+    }
 }
 
 fn already_set(middleware: &str) -> PyErr {
@@ -288,5 +312,9 @@ impl Write {
             write.call1(py, (data,))?;
         }
         Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.start_response)
     }
 }

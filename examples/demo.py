@@ -1,0 +1,70 @@
+"""`make demo`: a small site wrapped in every wsgi_mw middleware built so far, on wsgiref.
+
+Today that is Rewrite: "Hello" becomes "Goodbye" in text responses, streamed bodies included,
+while images pass through untouched. Set WSGI_MW_DEMO_PORT to use another port than 8000.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Iterable, Iterator
+from wsgiref.simple_server import make_server
+
+from wsgi_mw import Rewrite
+
+# A 1x1 transparent PNG: binary, never rewritten.
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def site(environ: dict, start_response: Callable) -> Iterable[bytes]:
+    """The wrapped app: a page, a JSON document, a slow stream, an image."""
+    path = environ.get("PATH_INFO", "/")
+    if path == "/":
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [b"<h1>Hello world</h1><p>Hello from the demo app.</p>\n"]
+    if path == "/data.json":
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"greeting": "Hello"}\n']
+    if path == "/stream":
+        return stream(start_response)
+    if path == "/pixel.png":
+        start_response("200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(PIXEL)))])
+        return [PIXEL]
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b"Not found\n"]
+
+
+def stream(start_response: Callable) -> Iterator[bytes]:
+    """A generator app that calls start_response late and yields "Hel" + "lo" across chunks."""
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    for i in range(3):
+        yield b"Hel"
+        time.sleep(0.3)
+        yield b"lo %d\n" % i
+
+
+application = Rewrite(site, [("Hello", "Goodbye")])
+
+
+def main() -> None:
+    port = int(os.environ.get("WSGI_MW_DEMO_PORT", "8000"))
+    base = f"http://127.0.0.1:{port}"
+    print(f"wsgi_mw demo on {base}  (Ctrl-C to stop)\n")
+    print("Try:")
+    print(f"  curl -i {base}/                # Hello -> Goodbye, exact Content-Length")
+    print(f"  curl -N {base}/stream          # streamed; matches split across chunks still rewritten")
+    print(f"  curl -sI {base}/pixel.png      # binary: passed through untouched")
+    print(f"\n{application!r}\n")
+    with make_server("127.0.0.1", port, application) as server:
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
