@@ -2,7 +2,7 @@
 ``wsgi_mw``)."""
 
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 __version__: str
 
@@ -10,7 +10,8 @@ _ExcInfo = Tuple[Type[BaseException], BaseException, Optional[TracebackType]]
 _StartResponse = Callable[..., Callable[[bytes], object]]
 _WSGIApp = Callable[[Dict[str, Any], _StartResponse], Iterable[bytes]]
 _Text = Union[str, bytes]
-_Rules = Union[Mapping[_Text, _Text], Iterable[Tuple[_Text, _Text]]]
+# An ordered collection of pairs (a set is rejected: order decides which identical pattern wins).
+_Rules = Union[Mapping[_Text, _Text], Sequence[Tuple[_Text, _Text]], Iterable[Tuple[_Text, _Text]]]
 
 class Rewrite:
     """Replace text in WSGI response bodies, literal or regex, streaming."""
@@ -22,7 +23,7 @@ class Rewrite:
         *,
         regex: bool = False,
         content_types: Optional[Iterable[str]] = None,
-        max_buffer: Optional[int] = None,
+        max_buffer: int = 8388608,
     ) -> "Rewrite": ...
     def __call__(self, environ: Dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]: ...
     @property

@@ -1,6 +1,7 @@
 //! Rewrite's body filter: picks the responses to rewrite from their headers and runs the
 //! literal streaming replacer or the buffered regex rules over the body.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -51,14 +52,14 @@ impl RewriteFilter {
 impl BodyFilter for RewriteFilter {
     fn on_headers(&mut self, py: Python<'_>, head: &mut ResponseHead, body: BodyInfo) -> Mode {
         self.body = Body::Idle;
-        if self.book.is_empty() || head.is_content_encoded() {
-            // Compressed bytes are not text: put Rewrite inside Gzip, not outside.
+        if self.book.is_empty() {
             return Mode::Untouched;
         }
         let Some(content_type) = head.content_type().and_then(ContentType::parse) else {
             return Mode::Untouched;
         };
-        if !self.book.content_types().matches(&content_type.essence) {
+        // Compressed bytes are not text: put Rewrite inside Gzip, not outside.
+        if !self.book.content_types().matches(content_type.essence) || head.is_content_encoded() {
             return Mode::Untouched;
         }
         if body.bodyless {
@@ -68,8 +69,14 @@ impl BodyFilter for RewriteFilter {
             head.weaken_etag();
             return Mode::Untouched;
         }
-        let charset = content_type.charset.as_deref().unwrap_or("utf-8");
-        let (compiled, notice) = self.book.compiled_for(py, charset);
+        let charset = match content_type.charset {
+            None => Cow::Borrowed("utf-8"),
+            Some(given) if given.bytes().any(|b| b.is_ascii_uppercase()) => {
+                Cow::Owned(given.to_ascii_lowercase())
+            }
+            Some(given) => Cow::Borrowed(given),
+        };
+        let (compiled, notice) = self.book.compiled_for(py, &charset);
         self.notice = notice;
         self.body = match compiled {
             Compiled::Literal(rules) if !rules.is_empty() => {

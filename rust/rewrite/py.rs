@@ -7,7 +7,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use pyo3::exceptions::{PyLookupError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFrozenSet, PyInt, PySet, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::filter::RewriteFilter;
@@ -57,6 +57,9 @@ pub struct RuleBook {
     regex: bool,
     content_types: MediaTypes,
     max_buffer: usize,
+    /// The rules for UTF-8 (and charset-less) responses, compiled at construction: the common
+    /// case needs no lock and no map lookup.
+    utf8: Compiled,
     by_charset: RwLock<HashMap<String, Compiled>>,
 }
 
@@ -83,6 +86,9 @@ impl RuleBook {
 
     /// The rules for a response in `charset`, and a one-line notice when some could not apply.
     pub fn compiled_for(&self, py: Python<'_>, charset: &str) -> (Compiled, Option<String>) {
+        if is_utf8_label(charset) {
+            return (self.utf8.clone(), None);
+        }
         if let Some(compiled) = self.by_charset.read().get(charset) {
             return (compiled.clone(), None);
         }
@@ -222,10 +228,10 @@ fn encode(py: Python<'_>, side: &Side, charset: &str) -> PyResult<Vec<u8>> {
 ///     to ``max_buffer``. Text regex rules apply to UTF-8 responses; use bytes rules for others.
 /// content_types:
 ///     Media types to rewrite, ``type/subtype`` or ``type/*``; parameters and case are ignored.
-///     Default: text/html, text/plain, text/css, text/xml, application/json,
-///     application/javascript, application/xml, application/xhtml+xml.
+///     ``None`` (the default) means text/html, text/plain, text/css, text/xml,
+///     application/json, application/javascript, application/xml, application/xhtml+xml.
 /// max_buffer:
-///     Default 8 MiB. Regex mode only: the most body bytes held to run the rules; a larger
+///     Default 8388608 (8 MiB). Regex mode only: the most body bytes held to run the rules; a larger
 ///     body passes through unchanged and one line on ``wsgi.errors`` explains it.
 ///
 /// Responses are left alone when they are HEAD, 1xx/204/304, or carry a Content-Encoding
@@ -272,6 +278,13 @@ fn parse_rules(rules: &Bound<'_, PyAny>) -> PyResult<ParsedRules> {
     if rules.is_instance_of::<PyString>() || rules.is_instance_of::<PyBytes>() {
         return Err(PyTypeError::new_err(format!(
             "Rewrite(rules=...): rules must be a dict or a sequence of (old, new) pairs, not a single {}",
+            type_name(rules)
+        )));
+    }
+    // Order decides which of two identical patterns wins: a set has none.
+    if rules.is_instance_of::<PySet>() || rules.is_instance_of::<PyFrozenSet>() {
+        return Err(PyTypeError::new_err(format!(
+            "Rewrite(rules=...): rules must be a dict or a sequence of (old, new) pairs, not a {} (rules are ordered)",
             type_name(rules)
         )));
     }
@@ -358,33 +371,43 @@ fn parse_content_types(content_types: Option<&Bound<'_, PyAny>>) -> PyResult<Med
         .map_err(|e| PyValueError::new_err(format!("Rewrite(content_types=...): {e}")))
 }
 
-fn parse_max_buffer(max_buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
-    if max_buffer.is_instance_of::<PyBool>() || !max_buffer.is_instance_of::<PyInt>() {
-        return Err(PyTypeError::new_err(format!(
-            "Rewrite(max_buffer=...): max_buffer must be an int (bytes), not {}",
-            type_name(max_buffer)
-        )));
+/// `max_buffer`: an int >= 0 (bytes). Not `None`, not a bool.
+pub struct MaxBuffer(usize);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for MaxBuffer {
+    type Error = PyErr;
+
+    fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+            return Err(PyTypeError::new_err(format!(
+                "Rewrite(max_buffer=...): max_buffer must be an int (bytes), not {}",
+                type_name(&value)
+            )));
+        }
+        let number: i128 = value.extract().map_err(|_| {
+            PyValueError::new_err("Rewrite(max_buffer=...): max_buffer is out of range")
+        })?;
+        usize::try_from(number).map(MaxBuffer).map_err(|_| {
+            PyValueError::new_err(format!(
+                "Rewrite(max_buffer={number}): max_buffer must be >= 0 (bytes)"
+            ))
+        })
     }
-    let value: i128 = max_buffer.extract().map_err(|_| {
-        PyValueError::new_err("Rewrite(max_buffer=...): max_buffer is out of range")
-    })?;
-    usize::try_from(value).map_err(|_| {
-        PyValueError::new_err(format!(
-            "Rewrite(max_buffer={value}): max_buffer must be >= 0 (bytes)"
-        ))
-    })
 }
 
 #[pymethods]
 impl Rewrite {
     #[new]
-    #[pyo3(signature = (app, rules, *, regex = false, content_types = None, max_buffer = None))]
+    #[pyo3(
+        signature = (app, rules, *, regex = false, content_types = None, max_buffer = MaxBuffer(DEFAULT_MAX_BUFFER)),
+        text_signature = "(app, rules, *, regex=False, content_types=None, max_buffer=8388608)"
+    )]
     fn new(
         app: &Bound<'_, PyAny>,
         rules: &Bound<'_, PyAny>,
         regex: bool,
         content_types: Option<&Bound<'_, PyAny>>,
-        max_buffer: Option<&Bound<'_, PyAny>>,
+        max_buffer: MaxBuffer,
     ) -> PyResult<Self> {
         if !app.is_callable() {
             return Err(PyTypeError::new_err(format!(
@@ -394,22 +417,11 @@ impl Rewrite {
         }
         let (parsed, shown) = parse_rules(rules)?;
         let content_types = parse_content_types(content_types)?;
-        let max_buffer = match max_buffer {
-            Some(value) => parse_max_buffer(value)?,
-            None => DEFAULT_MAX_BUFFER,
-        };
-        let book = RuleBook {
-            rules: parsed,
-            regex,
-            content_types,
-            max_buffer,
-            by_charset: RwLock::new(HashMap::new()),
-        };
+        let MaxBuffer(max_buffer) = max_buffer;
         // Compile the UTF-8 rules now: the common case is ready before the first request and
         // every bad pattern is reported here, not at request time.
         let utf8 = if regex {
-            let pairs = book
-                .rules
+            let pairs = parsed
                 .iter()
                 .map(|(old, new)| {
                     let pattern = match old {
@@ -427,8 +439,7 @@ impl Rewrite {
             })?;
             Compiled::Regex(Arc::new(rules))
         } else {
-            let pairs = book
-                .rules
+            let pairs = parsed
                 .iter()
                 .map(|(old, new)| (utf8_side(old), utf8_side(new)))
                 .collect();
@@ -440,7 +451,14 @@ impl Rewrite {
             })?;
             Compiled::Literal(Arc::new(rules))
         };
-        book.by_charset.write().insert("utf-8".to_owned(), utf8);
+        let book = RuleBook {
+            rules: parsed,
+            regex,
+            content_types,
+            max_buffer,
+            utf8,
+            by_charset: RwLock::new(HashMap::new()),
+        };
         Ok(Rewrite {
             app: app.clone().unbind(),
             rules: shown,

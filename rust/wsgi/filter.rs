@@ -29,9 +29,6 @@ pub enum Mode {
 pub struct BodyInfo {
     /// HEAD request or 1xx/204/304 status: the plumbing emits no body whatever the mode.
     pub bodyless: bool,
-    /// The app returned a list or tuple: the whole body is in memory, so the plumbing feeds it
-    /// all (and calls `on_end`) before the headers go upstream.
-    pub complete: bool,
 }
 
 /// How the response ended, reported once to `on_close`.
@@ -50,8 +47,10 @@ pub enum Outcome {
 
 pub trait BodyFilter: Send + Sync {
     /// The app's final headers. Edit `head` in place (it is what goes upstream) and choose the
-    /// mode. Called again, with a fresh response, if the app calls `start_response` with
-    /// `exc_info` before any body byte left the middleware: the filter must start over.
+    /// mode. Runs inside the app's `start_response` call when it comes before the app
+    /// returns, otherwise during iteration. Called again, with a fresh response, if the app
+    /// calls `start_response` with `exc_info` before any body byte left the middleware: the
+    /// filter must start over.
     fn on_headers(&mut self, py: Python<'_>, head: &mut ResponseHead, body: BodyInfo) -> Mode;
 
     /// Transform mode: one input chunk (from `write()` or the iterable, in order).

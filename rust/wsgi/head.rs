@@ -19,14 +19,28 @@ const HOP_BY_HOP: [&str; 8] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeadError(pub String);
 
+/// Status and headers. All header text lives in one buffer (`text`) with `fields` pointing
+/// into it: building a head costs two allocations however many headers the app sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseHead {
     status: String,
     code: u16,
-    headers: Vec<(String, String)>,
+    text: String,
+    fields: Vec<Field>,
     /// True once a filter changed anything: the plumbing can then no longer hand the app's
     /// own status/headers objects upstream and must build new ones.
     edited: bool,
+}
+
+/// One header: name is `text[start..split]`, value is `text[split..end]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Field {
+    start: usize,
+    split: usize,
+    end: usize,
+    /// Position in the app's header list when the header is the app's own, unchanged: the
+    /// plumbing then reuses the app's tuple instead of building a new one.
+    origin: Option<usize>,
 }
 
 /// Parse a PEP 3333 status line: three digits, a space, a reason phrase (possibly empty).
@@ -58,9 +72,34 @@ pub fn parse_status(status: &str) -> Result<u16, HeadError> {
 }
 
 /// RFC 9110 token characters (`tchar`), the only ones allowed in a field name.
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
+/// A table: validation runs on every header of every response.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// Latin-1 and not a control character other than horizontal tab (RFC 9110 field-value).
 fn is_field_char(c: char) -> bool {
@@ -68,18 +107,34 @@ fn is_field_char(c: char) -> bool {
     cp <= 0xFF && (cp == 0x09 || (cp >= 0x20 && cp != 0x7F))
 }
 
+/// `is_field_char` for every char of `text`, on its UTF-8 bytes: a code point above U+00FF
+/// starts with a lead byte of 0xC4 or more, and U+0080..U+00FF (lead 0xC2/0xC3 plus a
+/// continuation byte) are all allowed, so a byte test suffices.
+fn all_field_chars(text: &str) -> bool {
+    text.bytes()
+        .all(|b| (b >= 0x20 && b != 0x7F && b < 0xC4) || b == b'\t')
+}
+
+fn is_hop_by_hop(name: &str) -> bool {
+    // Every hop-by-hop name is 2, 7, 8, 10, 17, 18 or 19 bytes long: most headers are
+    // ruled out by length alone.
+    matches!(name.len(), 2 | 7 | 8 | 10 | 17 | 18 | 19)
+        && HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+}
+
 pub fn check_header(name: &str, value: &str) -> Result<(), HeadError> {
-    if name.is_empty() || !name.bytes().all(is_token_byte) {
+    if name.is_empty() || !name.bytes().all(|b| TCHAR[usize::from(b)]) {
         return Err(HeadError(format!(
             "header name {name:?} is not a valid HTTP field name (RFC 9110 token)"
         )));
     }
-    if HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+    if is_hop_by_hop(name) {
         return Err(HeadError(format!(
             "hop-by-hop header {name:?} is not allowed from a WSGI application (PEP 3333); the server manages it"
         )));
     }
-    if let Some(bad) = value.chars().find(|c| !is_field_char(*c)) {
+    if !all_field_chars(value) {
+        let bad = value.chars().find(|c| !is_field_char(*c)).unwrap_or('?');
         return Err(HeadError(format!(
             "header {name}: value {value:?} contains the character {bad:?} (values must be latin-1 without control characters)"
         )));
@@ -88,27 +143,52 @@ pub fn check_header(name: &str, value: &str) -> Result<(), HeadError> {
 }
 
 impl ResponseHead {
-    /// Build a head from already-validated parts (see [`parse_status`], [`check_header`]).
-    pub fn new(status: String, code: u16, headers: Vec<(String, String)>) -> Self {
+    /// An empty head for an already-validated status (see [`parse_status`]); add headers
+    /// with [`ResponseHead::push_checked`].
+    pub fn new(status: String, code: u16, capacity: usize) -> Self {
         ResponseHead {
             status,
             code,
-            headers,
+            text: String::with_capacity(capacity * 24),
+            fields: Vec::with_capacity(capacity),
             edited: false,
         }
+    }
+
+    /// Validate one header (see [`check_header`]) and add it; not an edit. `origin` is its
+    /// position in the app's own header list.
+    pub fn push_checked(
+        &mut self,
+        name: &str,
+        value: &str,
+        origin: usize,
+    ) -> Result<(), HeadError> {
+        check_header(name, value)?;
+        self.push(name, value, Some(origin));
+        Ok(())
+    }
+
+    fn push(&mut self, name: &str, value: &str, origin: Option<usize>) {
+        let start = self.text.len();
+        self.text.push_str(name);
+        let split = self.text.len();
+        self.text.push_str(value);
+        self.fields.push(Field {
+            start,
+            split,
+            end: self.text.len(),
+            origin,
+        });
     }
 
     /// Validate and build in one go (used by tests and by middlewares that answer on their own).
     pub fn parse(status: &str, headers: &[(&str, &str)]) -> Result<Self, HeadError> {
         let code = parse_status(status)?;
-        for (name, value) in headers {
-            check_header(name, value)?;
+        let mut head = Self::new(status.to_owned(), code, headers.len());
+        for (i, (name, value)) in headers.iter().enumerate() {
+            head.push_checked(name, value, i)?;
         }
-        let headers = headers
-            .iter()
-            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-            .collect();
-        Ok(Self::new(status.to_owned(), code, headers))
+        Ok(head)
     }
 
     pub fn status(&self) -> &str {
@@ -119,8 +199,33 @@ impl ResponseHead {
         self.code
     }
 
-    pub fn headers(&self) -> &[(String, String)] {
-        &self.headers
+    fn field(&self, field: &Field) -> (&str, &str) {
+        // Ranges were recorded at push time on char boundaries of `text`, which only grows.
+        (
+            self.text.get(field.start..field.split).unwrap_or(""),
+            self.text.get(field.split..field.end).unwrap_or(""),
+        )
+    }
+
+    /// The headers in order, as (name, value).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.fields.iter().map(|f| self.field(f))
+    }
+
+    /// The headers in order, each with its position in the app's list when it is the app's own.
+    pub fn headers_with_origin(&self) -> impl Iterator<Item = (&str, &str, Option<usize>)> + '_ {
+        self.fields.iter().map(|f| {
+            let (name, value) = self.field(f);
+            (name, value, f.origin)
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
     }
 
     pub fn edited(&self) -> bool {
@@ -134,10 +239,9 @@ impl ResponseHead {
 
     /// The first value of a header, compared case-insensitively.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
+        self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -146,50 +250,54 @@ impl ResponseHead {
 
     /// Every comma-separated element of every instance of a list-valued header, trimmed.
     pub fn list_elements<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
-            .iter()
+        self.headers()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .flat_map(|(_, v)| v.split(','))
             .map(str::trim)
             .filter(|element| !element.is_empty())
     }
 
+    fn count(&self, name: &str) -> usize {
+        self.headers()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
+    }
+
     /// Remove every instance of a header; true if there was one.
     pub fn remove(&mut self, name: &str) -> bool {
-        let before = self.headers.len();
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        let removed = self.headers.len() != before;
+        let before = self.fields.len();
+        let text = &self.text;
+        self.fields.retain(|f| {
+            !text
+                .get(f.start..f.split)
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        });
+        let removed = self.fields.len() != before;
         self.edited |= removed;
         removed
     }
 
     /// Replace every instance of a header with one `name: value`, keeping the first position.
     pub fn set(&mut self, name: &str, value: &str) {
-        if self.get(name) == Some(value)
-            && self
-                .headers
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                .count()
-                == 1
-        {
+        if self.get(name) == Some(value) && self.count(name) == 1 {
             return;
         }
         let position = self
-            .headers
-            .iter()
+            .headers()
             .position(|(n, _)| n.eq_ignore_ascii_case(name));
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        let entry = (name.to_owned(), value.to_owned());
-        match position {
-            Some(i) if i <= self.headers.len() => self.headers.insert(i, entry),
-            _ => self.headers.push(entry),
+        self.remove(name);
+        self.push(name, value, None);
+        // Move the new field (pushed last) back to where the first old instance was.
+        if let Some(i) = position {
+            if let Some(field) = self.fields.pop() {
+                self.fields.insert(i.min(self.fields.len()), field);
+            }
         }
         self.edited = true;
     }
 
     pub fn append(&mut self, name: &str, value: &str) {
-        self.headers.push((name.to_owned(), value.to_owned()));
+        self.push(name, value, None);
         self.edited = true;
     }
 
@@ -265,6 +373,18 @@ mod tests {
     }
 
     #[test]
+    fn byte_test_agrees_with_char_test() {
+        // Every code point up to U+0800 and a few beyond, alone and inside text.
+        for cp in (0u32..0x800).chain([0x20AC, 0xFFFD, 0x1F600]) {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let text = format!("a{c}b");
+            assert_eq!(all_field_chars(&text), is_field_char(c), "U+{cp:04X}");
+        }
+    }
+
+    #[test]
     fn header_table() {
         let cases: [(&str, &str, bool); 10] = [
             ("Content-Type", "text/html; charset=utf-8", true),
@@ -299,11 +419,8 @@ mod tests {
         let mut h = head(&[("A", "1"), ("Content-Length", "5"), ("content-length", "6")]);
         h.set("Content-Length", "9");
         assert_eq!(
-            h.headers(),
-            &[
-                ("A".to_owned(), "1".to_owned()),
-                ("Content-Length".to_owned(), "9".to_owned())
-            ]
+            h.headers().collect::<Vec<_>>(),
+            [("A", "1"), ("Content-Length", "9")]
         );
         assert!(h.edited());
     }

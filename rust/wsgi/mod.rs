@@ -7,3 +7,4 @@ pub mod head;
 pub mod media_type;
 pub mod response;
 pub mod start_response;
+pub mod text;

@@ -1,6 +1,11 @@
 //! The `start_response` a middleware passes to the app it wraps: validates status and
 //! headers (PEP 3333 rule 6), applies the `exc_info` rules (rule 5) and returns the `write()`
 //! callable (rule 3). The response iterator (`response.rs`) reads what it captured.
+//!
+//! While the app is still being called the capture owns the request's filter, so a head given
+//! then is decided at once; when the filter leaves the response untouched the head goes to the
+//! server right away and the app gets the server's own `write` (the fast path: no iterator,
+//! no extra objects).
 
 use std::collections::VecDeque;
 
@@ -9,7 +14,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
-use super::head::{check_header, parse_status, ResponseHead};
+use super::filter::BodyFilter;
+use super::head::{parse_status, ResponseHead};
+use super::response::{decide, send_head, Flow};
+use super::text::utf8;
 
 /// A head the app gave, with the original Python objects so an unedited head can be handed
 /// upstream without rebuilding a list.
@@ -17,6 +25,8 @@ pub(crate) struct Captured {
     pub head: ResponseHead,
     pub status: Py<PyAny>,
     pub headers: Py<PyAny>,
+    /// Set when the filter already decided this head (at `start_response` time).
+    pub flow: Option<Flow>,
 }
 
 /// Once the plumbing handed the app's iterable straight back to the server, later calls
@@ -29,7 +39,15 @@ struct Forward {
 #[pyclass(module = "wsgi_mw._native", name = "StartResponse")]
 pub struct StartResponse {
     middleware: &'static str,
+    /// The server's (or the next middleware's) start_response.
+    upstream: Py<PyAny>,
+    head_request: bool,
+    /// The request's filter while the app is being called; `call_app` takes it back after.
+    filter: Option<Box<dyn BodyFilter>>,
+    /// The newest head, until the iterator takes it.
     captured: Option<Captured>,
+    /// start_response was called (successfully) at least once.
+    head_set: bool,
     /// Bumped on every accepted call, so the iterator notices an `exc_info` replacement.
     generation: u64,
     /// `exc_info` of the latest replacement, to be passed on when the head is re-sent upstream.
@@ -42,10 +60,19 @@ pub struct StartResponse {
 }
 
 impl StartResponse {
-    pub(crate) fn new(middleware: &'static str) -> Self {
+    pub(crate) fn new(
+        middleware: &'static str,
+        upstream: Py<PyAny>,
+        head_request: bool,
+        filter: Box<dyn BodyFilter>,
+    ) -> Self {
         StartResponse {
             middleware,
+            upstream,
+            head_request,
+            filter: Some(filter),
             captured: None,
+            head_set: false,
             generation: 0,
             exc_info: None,
             writes: VecDeque::new(),
@@ -58,23 +85,11 @@ impl StartResponse {
         self.generation
     }
 
-    pub(crate) fn has_head(&self) -> bool {
-        self.captured.is_some()
-    }
-
-    pub(crate) fn has_writes(&self) -> bool {
-        !self.writes.is_empty()
-    }
-
-    /// A copy of the current head plus the `exc_info` that came with it (taken: passed once).
-    pub(crate) fn snapshot(&mut self, py: Python<'_>) -> Option<(Captured, Option<Py<PyAny>>)> {
-        let captured = self.captured.as_ref()?;
-        let copy = Captured {
-            head: captured.head.clone(),
-            status: captured.status.clone_ref(py),
-            headers: captured.headers.clone_ref(py),
-        };
-        Some((copy, self.exc_info.take()))
+    /// The newest head plus the `exc_info` that came with it, moved out (the iterator owns it
+    /// from now on; `has_head` stays true).
+    pub(crate) fn take_head(&mut self) -> Option<(Captured, Option<Py<PyAny>>)> {
+        let captured = self.captured.take()?;
+        Some((captured, self.exc_info.take()))
     }
 
     pub(crate) fn pop_write(&mut self) -> Option<Py<PyAny>> {
@@ -85,11 +100,13 @@ impl StartResponse {
         self.body_started = true;
     }
 
-    pub(crate) fn forward_to(&mut self, start_response: Py<PyAny>, write: Py<PyAny>) {
-        self.forward = Some(Forward {
-            start_response,
-            write,
-        });
+    pub(crate) fn take_filter(&mut self) -> Option<Box<dyn BodyFilter>> {
+        self.filter.take()
+    }
+
+    /// The head already went to the server on the fast path.
+    pub(crate) fn forwarded(&self) -> bool {
+        self.forward.is_some()
     }
 }
 
@@ -100,32 +117,27 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".to_owned())
 }
 
-fn str_of(obj: &Bound<'_, PyAny>) -> Option<String> {
-    obj.cast::<PyString>()
-        .ok()
-        .and_then(|s| s.to_cow().ok())
-        .map(|s| s.into_owned())
-}
-
 /// Validate the arguments of a `start_response` call (PEP 3333 rule 6).
 fn capture(
     middleware: &str,
     status: &Bound<'_, PyAny>,
     headers: &Bound<'_, PyAny>,
 ) -> PyResult<Captured> {
-    let status_text = if status.is_instance_of::<PyString>() {
-        str_of(status).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "{middleware}: start_response() status {status} is not encodable text"
-            ))
-        })?
-    } else {
-        return Err(PyTypeError::new_err(format!(
-            "{middleware}: start_response() status must be a str like '200 OK', not {}",
-            type_name(status)
-        )));
+    let not_text = |what: String| {
+        PyValueError::new_err(format!(
+            "{middleware}: start_response() {what} is not encodable text (lone surrogate?)"
+        ))
     };
-    let code = parse_status(&status_text)
+    let status_text = match status.cast::<PyString>() {
+        Ok(s) => utf8(s).map_err(|_| not_text(format!("status {status}")))?,
+        Err(_) => {
+            return Err(PyTypeError::new_err(format!(
+                "{middleware}: start_response() status must be a str like '200 OK', not {}",
+                type_name(status)
+            )))
+        }
+    };
+    let code = parse_status(status_text)
         .map_err(|e| PyValueError::new_err(format!("{middleware}: start_response() {}", e.0)))?;
     let list = headers.cast::<PyList>().map_err(|_| {
         PyTypeError::new_err(format!(
@@ -133,40 +145,32 @@ fn capture(
             type_name(headers)
         ))
     })?;
-    let mut parsed = Vec::with_capacity(list.len());
+    let mut head = ResponseHead::new(status_text.to_owned(), code, list.len());
     for (i, item) in list.iter().enumerate() {
         let pair = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2);
         let strings = pair.and_then(|t| {
-            let name = t.get_item(0).ok()?;
-            let value = t.get_item(1).ok()?;
-            if !(name.is_instance_of::<PyString>() && value.is_instance_of::<PyString>()) {
-                return None;
-            }
-            Some((str_of(&name), str_of(&value)))
+            let name = t.get_item(0).ok()?.cast_into::<PyString>().ok()?;
+            let value = t.get_item(1).ok()?.cast_into::<PyString>().ok()?;
+            Some((name, value))
         });
-        let (name, value) = match strings {
-            Some((Some(name), Some(value))) => (name, value),
-            Some(_) => {
-                return Err(PyValueError::new_err(format!(
-                    "{middleware}: start_response() header {i} ({item}) is not encodable text"
-                )))
-            }
-            None => {
-                return Err(PyTypeError::new_err(format!(
-                    "{middleware}: start_response() header {i} must be a (name, value) tuple of str, got {}",
-                    item.repr().map(|r| r.to_string()).unwrap_or_else(|_| type_name(&item))
-                )))
-            }
+        let Some((name, value)) = strings else {
+            return Err(PyTypeError::new_err(format!(
+                "{middleware}: start_response() header {i} must be a (name, value) tuple of str, got {}",
+                item.repr().map(|r| r.to_string()).unwrap_or_else(|_| type_name(&item))
+            )));
         };
-        check_header(&name, &value).map_err(|e| {
+        let (Ok(name), Ok(value)) = (utf8(&name), utf8(&value)) else {
+            return Err(not_text(format!("header {i} ({item})")));
+        };
+        head.push_checked(name, value, i).map_err(|e| {
             PyValueError::new_err(format!("{middleware}: start_response() {}", e.0))
         })?;
-        parsed.push((name, value));
     }
     Ok(Captured {
-        head: ResponseHead::new(status_text, code, parsed),
+        head,
         status: status.clone().unbind(),
         headers: headers.clone().unbind(),
+        flow: None,
     })
 }
 
@@ -197,42 +201,82 @@ impl StartResponse {
         let py = slf.py();
         // PEP 3333 tests exc_info for truth, like wsgiref does.
         let exc_info = match exc_info {
-            Some(e) if e.is_truthy()? => Some(e),
+            Some(e) if !e.is_none() && e.is_truthy()? => Some(e),
             _ => None,
         };
-        let middleware = slf.try_borrow()?.middleware;
-        let captured = capture(middleware, status, headers)?;
-
-        let forward = {
-            let this = slf.try_borrow()?;
-            this.forward
+        // One look at our state; the filter is taken out so no borrow is held while it runs
+        // (it may call Python, e.g. to encode rules for a charset).
+        let (middleware, forward, state_error, filter, head_request, upstream) = {
+            let mut this = slf.try_borrow_mut()?;
+            let forward = this
+                .forward
                 .as_ref()
-                .map(|f| f.start_response.clone_ref(py))
+                .map(|f| f.start_response.clone_ref(py));
+            let state_error = match exc_info {
+                Some(e) if this.body_started && forward.is_none() => Some(reraise(e)),
+                None if this.head_set => Some(already_set(this.middleware)),
+                _ => None,
+            };
+            let filter = if forward.is_none() && state_error.is_none() {
+                this.filter.take()
+            } else {
+                None
+            };
+            let upstream = filter.as_ref().map(|_| this.upstream.clone_ref(py));
+            (
+                this.middleware,
+                forward,
+                state_error,
+                filter,
+                this.head_request,
+                upstream,
+            )
+        };
+        if let Some(err) = state_error {
+            return Err(err);
+        }
+        let mut captured = match capture(middleware, status, headers) {
+            Ok(captured) => captured,
+            Err(err) => {
+                if let Some(filter) = filter {
+                    slf.try_borrow_mut()?.filter = Some(filter);
+                }
+                return Err(err);
+            }
         };
         if let Some(upstream) = forward {
-            // The server owns the response now: it applies the exc_info rules itself.
-            let args = match exc_info {
-                Some(e) => upstream.call1(py, (status, headers, e))?,
-                None => {
-                    let this = slf.try_borrow()?;
-                    if this.captured.is_some() {
-                        return Err(already_set(middleware));
-                    }
-                    drop(this);
-                    upstream.call1(py, (status, headers))?
-                }
-            };
-            return Ok(args);
+            // The server owns the response now: it applies the exc_info rules itself
+            // (a call without exc_info was refused above as "headers already set").
+            return upstream.call1(py, (status, headers, exc_info));
+        }
+
+        // Decide now while the app is still running (the filter is ours until it returns).
+        if let (Some(mut filter), Some(upstream)) = (filter, upstream) {
+            let flow = decide(py, filter.as_mut(), &mut captured.head, head_request);
+            if flow == Flow::Pass && exc_info.is_none() {
+                // The fast path: the server gets the head now and the app the server's write.
+                let sent = send_head(py, upstream.bind(py), &captured, None);
+                let mut this = slf.try_borrow_mut()?;
+                this.filter = Some(filter);
+                let write = sent?;
+                this.head_set = true;
+                this.generation += 1;
+                this.forward = Some(Forward {
+                    start_response: upstream,
+                    write: write.clone().unbind(),
+                });
+                return Ok(write.unbind());
+            }
+            captured.flow = Some(flow);
+            slf.try_borrow_mut()?.filter = Some(filter);
         }
 
         let mut this = slf.try_borrow_mut()?;
-        match exc_info {
-            Some(e) if this.body_started => return Err(reraise(e)),
-            Some(e) => this.exc_info = Some(e.clone().unbind()),
-            None if this.captured.is_some() => return Err(already_set(middleware)),
-            None => {}
+        if let Some(e) = exc_info {
+            this.exc_info = Some(e.clone().unbind());
         }
         this.captured = Some(captured);
+        this.head_set = true;
         this.generation += 1;
         drop(this);
         let write = Write {
@@ -246,6 +290,7 @@ impl StartResponse {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.upstream)?;
         if let Some(captured) = &self.captured {
             visit.call(&captured.status)?;
             visit.call(&captured.headers)?;
@@ -298,7 +343,7 @@ impl Write {
             match &this.forward {
                 Some(f) => Some(f.write.clone_ref(py)),
                 None => {
-                    if this.captured.is_none() {
+                    if !this.head_set {
                         return Err(PyAssertionError::new_err(format!(
                             "{middleware}: write() called before start_response()"
                         )));
