@@ -1,0 +1,315 @@
+"""Pure-Python peers of ``wsgi_mw.Rewrite``, as a competent Python developer would.
+
+- :class:`GoodbyeJoin`: the PEP 3333 tutorial middleware: buffer, ``bytes.replace``.
+- :class:`StreamingReplace`: streaming, a carry window, one ``re`` pass per chunk.
+- :class:`MinimalPassthrough`: the least any Python body-transforming middleware costs
+  on a response it leaves alone.
+
+Run this file to self-check that StreamingReplace equals a whole-body replace for
+random chunkings: ``python benches/peers.py``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from runner import WSGIApp, call_app, make_environ
+
+Rules = Sequence[tuple[bytes, bytes]]
+
+# The media types Rewrite transforms by default; everything else passes through.
+TEXT_MEDIA_TYPES = frozenset(
+    {
+        "text/html",
+        "text/plain",
+        "text/css",
+        "text/xml",
+        "application/json",
+        "application/javascript",
+        "application/xml",
+        "application/xhtml+xml",
+    }
+)
+
+
+def media_type(headers: Iterable[tuple[str, str]]) -> str:
+    """The lower-cased media type of the Content-Type header, without parameters."""
+    for name, value in headers:
+        if name.lower() == "content-type":
+            return value.split(";", 1)[0].strip().lower()
+    return ""
+
+
+def _close(result: Iterable[bytes]) -> None:
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+
+
+class GoodbyeJoin:
+    """The classic tutorial middleware: buffer the body, ``bytes.replace`` each rule.
+
+    Rules apply one after another over the whole body; Content-Length is set to the
+    new length. Responses that are not text pass through unchanged (still buffered).
+
+        app = GoodbyeJoin(app, [(b"Hello", b"Goodbye")])
+    """
+
+    def __init__(self, app: WSGIApp, rules: Rules) -> None:
+        self.app = app
+        self.rules = list(rules)
+
+    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+        response: list = []
+        parts: list[bytes] = []
+
+        def buffering_start_response(status, headers, exc_info=None):
+            response[:] = [status, headers, exc_info]
+            # write() data comes first, then the iterable's, in order.
+            return parts.append
+
+        result = self.app(environ, buffering_start_response)
+        try:
+            for chunk in result:  # not extend(): write() appends to parts meanwhile
+                parts.append(chunk)  # noqa: PERF402
+        finally:
+            _close(result)
+        status, headers, exc_info = response
+        body = b"".join(parts)
+        if media_type(headers) in TEXT_MEDIA_TYPES:
+            for old, new in self.rules:
+                body = body.replace(old, new)
+            headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers, exc_info)
+        return [body]
+
+
+class LiteralRules:
+    """Literal (old, new) rules compiled once for :class:`CarryWindowReplacer`."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.replacements = dict(rules)
+        if not self.replacements or b"" in self.replacements:
+            raise ValueError("rules must be non-empty (old, new) pairs; old non-empty")
+        # re tries alternatives in order at the leftmost position: longest first gives
+        # leftmost-longest for literals.
+        patterns = sorted(self.replacements, key=len, reverse=True)
+        self.pattern = re.compile(b"|".join(re.escape(pattern) for pattern in patterns))
+        self.carry_window = len(patterns[0]) - 1
+
+    def replace_all(self, data: bytes) -> bytes:
+        """Replace every match in ``data``, taken as the whole rest of the body."""
+        replacements = self.replacements
+        return self.pattern.sub(lambda match: replacements[match.group()], data)
+
+
+class CarryWindowReplacer:
+    """Streaming leftmost-longest literal replacement, independent of the chunking.
+
+    Each ``feed`` scans ``carry + chunk`` in one left-to-right ``re`` pass. A match
+    starting where every pattern would fit inside the buffer is final. From the first
+    position where the longest pattern could run past the end (the last
+    ``len(longest) - 1`` bytes), the rest is carried into the next call: more bytes
+    could make a match there, or a longer one.
+    """
+
+    def __init__(self, rules: LiteralRules) -> None:
+        self.rules = rules
+        self.carry = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Replace in ``chunk``; return every byte that can no longer change."""
+        buffer = self.carry + chunk
+        decidable_end = len(buffer) - self.rules.carry_window
+        replacements = self.rules.replacements
+        out = []
+        position = 0
+        for match in self.rules.pattern.finditer(buffer):
+            start = match.start()
+            if start >= decidable_end:
+                break
+            out.append(buffer[position:start])
+            out.append(replacements[match.group()])
+            position = match.end()
+        cut = max(position, decidable_end)
+        out.append(buffer[position:cut])
+        self.carry = buffer[cut:]
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        """The replaced carry, once the body has ended."""
+        tail, self.carry = self.carry, b""
+        return self.rules.replace_all(tail)
+
+
+class _ReplacingBody:
+    """The response iterable of StreamingReplace: the inner body's chunks, replaced."""
+
+    def __init__(self) -> None:
+        self.result: Iterable[bytes] = ()
+        self.started = False
+        self.replacer: CarryWindowReplacer | None = None  # set for a text response
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.result:
+            # PEP 3333: yield for every inner chunk, even if it is all carried.
+            yield chunk if self.replacer is None else self.replacer.feed(chunk)
+        if self.replacer is not None:
+            yield self.replacer.finish()
+
+    def close(self) -> None:
+        _close(self.result)
+
+
+def _weaken_etag(value: str) -> str:
+    # RFC 9110 8.8.1: a changed representation may keep only a weak validator.
+    return value if value.startswith("W/") else "W/" + value
+
+
+class StreamingReplace:
+    """Replace literal bytes in text responses as they stream, one pass per chunk.
+
+    All rules apply in one left-to-right pass (leftmost match wins, longest on ties),
+    so the output equals a whole-body replace whatever the chunking. Content-Length is
+    removed and a strong ETag weakened; other than text passes through untouched.
+
+        app = StreamingReplace(app, [(b"Hello", b"Goodbye")])
+    """
+
+    def __init__(self, app: WSGIApp, rules: Rules) -> None:
+        self.app = app
+        self.rules = LiteralRules(rules)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        body = _ReplacingBody()
+
+        def filtering_start_response(status, headers, exc_info=None):
+            body.started = True
+            if media_type(headers) not in TEXT_MEDIA_TYPES:
+                body.replacer = None
+                return start_response(status, headers, exc_info)
+            body.replacer = replacer = CarryWindowReplacer(self.rules)
+            headers = [
+                (name, _weaken_etag(value) if name.lower() == "etag" else value)
+                for name, value in headers
+                if name.lower() != "content-length"
+            ]
+            write = start_response(status, headers, exc_info)
+            return lambda data: write(replacer.feed(data))
+
+        result = self.app(environ, filtering_start_response)
+        if body.started and body.replacer is None:
+            # Not text: hand the iterable back as is (keeps file_wrapper's sendfile).
+            # An app calling start_response late, in the first next(), gets wrapped.
+            return result
+        body.result = result
+        return body
+
+
+class MinimalPassthrough:
+    """The least a Python body-transforming middleware does on a response it skips.
+
+    It wraps start_response in a closure that looks at Content-Type, then hands the
+    app's iterable back untouched. It stands for the passthrough path only: it refuses
+    a text response, where a real middleware would wrap the body.
+
+        app = MinimalPassthrough(app)
+    """
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        transforming: list[bool] = []
+
+        def inspecting_start_response(status, headers, exc_info=None):
+            transforming.append(media_type(headers) in TEXT_MEDIA_TYPES)
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, inspecting_start_response)
+        if transforming and transforming[-1]:
+            _close(result)
+            raise RuntimeError("MinimalPassthrough measures the passthrough path only")
+        return result
+
+
+def _list_app(chunks: Sequence[bytes]) -> WSGIApp:
+    def app(environ: dict, start_response: Callable) -> Sequence[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return chunks
+
+    return app
+
+
+def _late_writing_app(chunks: Sequence[bytes]) -> WSGIApp:
+    """Calls start_response in the first ``next()``; sends chunk 0 through write()."""
+
+    def app(environ: dict, start_response: Callable) -> Iterator[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        if chunks:
+            write(chunks[0])
+        yield from chunks[1:]
+
+    return app
+
+
+def _random_chunks(body: bytes, rng: random.Random) -> list[bytes]:
+    """Split ``body`` at random offsets, empty chunks included."""
+    cuts = sorted(rng.randint(0, len(body)) for _ in range(rng.randint(0, 12)))
+    bounds = [0, *cuts, len(body)]
+    return [body[start:end] for start, end in zip(bounds, bounds[1:])]
+
+
+def whole_body_replace(body: bytes, rules: Rules) -> bytes:
+    """Leftmost-longest replacement, deliberately naive: the self-check's reference.
+
+    Scan left to right; at each position replace the longest matching rule and resume
+    after it.
+    """
+    by_length = sorted(rules, key=lambda rule: len(rule[0]), reverse=True)
+    out = bytearray()
+    position = 0
+    while position < len(body):
+        for old, new in by_length:
+            if body.startswith(old, position):
+                out += new
+                position += len(old)
+                break
+        else:
+            out.append(body[position])
+            position += 1
+    return bytes(out)
+
+
+def check_streaming_replace(trials: int, seed: int = 3333) -> None:
+    """Check StreamingReplace against :func:`whole_body_replace`, random chunkings.
+
+    Small alphabets make overlapping, nested and chunk-straddling matches common; half
+    the apps call start_response late and write() their first chunk. Raises
+    AssertionError with the failing input.
+    """
+    rng = random.Random(seed)
+    environ = make_environ()
+    for _ in range(trials):
+        alphabet = b"abc"[: rng.randint(1, 3)]
+        olds = {
+            bytes(rng.choices(alphabet, k=rng.randint(1, 5)))
+            for _ in range(rng.randint(1, 4))
+        }
+        rules = [(old, bytes(rng.choices(b"xyz", k=rng.randint(0, 4)))) for old in olds]
+        body = bytes(rng.choices(alphabet, k=rng.randint(0, 60)))
+        chunks = _random_chunks(body, rng)
+        app = rng.choice((_list_app, _late_writing_app))(chunks)
+        got = call_app(StreamingReplace(app, rules), environ).body
+        expected = whole_body_replace(body, rules)
+        if got != expected:
+            raise AssertionError(f"rules={rules!r} chunks={chunks!r}: {got!r}")
+
+
+if __name__ == "__main__":
+    TRIALS = 20_000
+    check_streaming_replace(TRIALS)
+    print(f"StreamingReplace equals a whole-body replace in {TRIALS} random trials")
