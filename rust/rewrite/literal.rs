@@ -115,16 +115,22 @@ impl LiteralRules {
             if found.start() >= limit {
                 break;
             }
-            // Matches arrive in order, non-overlapping, at or after `pos`, inside `hay`.
-            out.extend_from_slice(&hay[pos..found.start()]);
-            // Pattern ids index the list the automaton was built from, as `replacements` does.
-            out.extend_from_slice(&self.replacements[found.pattern().as_usize()]);
+            // Matches arrive in order, non-overlapping, at or after `pos`, inside `hay`, and
+            // pattern ids index the list `replacements` mirrors: `get` never misses, but a
+            // miss could only drop bytes, never panic inside a server worker.
+            out.extend_from_slice(hay.get(pos..found.start()).unwrap_or_default());
+            out.extend_from_slice(
+                self.replacements
+                    .get(found.pattern().as_usize())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+            );
             pos = found.end();
             changed = true;
         }
         if pos < limit {
             // `limit <= hay.len()` was clamped above.
-            out.extend_from_slice(&hay[pos..limit]);
+            out.extend_from_slice(hay.get(pos..limit).unwrap_or_default());
             pos = limit;
         }
         (pos, changed)
@@ -183,11 +189,16 @@ impl StreamingReplacer {
                     .extend_from_slice(self.seam.get(pos..).unwrap_or_default());
                 return;
             }
-            resume_in_chunk = pos - carried; // `pos >= limit == carried` here.
+            resume_in_chunk = pos.saturating_sub(carried); // `pos >= limit == carried` here.
         }
 
         // `safe_end >= carried` here: when it was smaller the seam branch returned.
-        let (pos, changed) = rules.replace_until(chunk, resume_in_chunk, safe_end - carried, out);
+        let (pos, changed) = rules.replace_until(
+            chunk,
+            resume_in_chunk,
+            safe_end.saturating_sub(carried),
+            out,
+        );
         self.changed |= changed;
         self.carry.clear();
         self.carry

@@ -139,13 +139,7 @@ impl RuleBook {
                     pairs.push((RegexPattern::Bytes(p.clone()), r.clone()))
                 }
                 _ if !text_ok => skipped.push(i),
-                (old, new) => pairs.push((
-                    match old {
-                        Side::Text(t) => RegexPattern::Text(t.clone()),
-                        Side::Bytes(b) => RegexPattern::Bytes(b.clone()),
-                    },
-                    utf8_side(new),
-                )),
+                (old, new) => pairs.push((regex_pattern(old), utf8_side(new))),
             }
         }
         let notice = (!skipped.is_empty()).then(|| {
@@ -158,6 +152,13 @@ impl RuleBook {
             Err(_) => Compiled::Nothing,
         };
         (compiled, notice)
+    }
+}
+
+fn regex_pattern(side: &Side) -> RegexPattern {
+    match side {
+        Side::Text(t) => RegexPattern::Text(t.clone()),
+        Side::Bytes(b) => RegexPattern::Bytes(b.clone()),
     }
 }
 
@@ -423,13 +424,7 @@ impl Rewrite {
         let utf8 = if regex {
             let pairs = parsed
                 .iter()
-                .map(|(old, new)| {
-                    let pattern = match old {
-                        Side::Text(t) => RegexPattern::Text(t.clone()),
-                        Side::Bytes(b) => RegexPattern::Bytes(b.clone()),
-                    };
-                    (pattern, utf8_side(new))
-                })
+                .map(|(old, new)| (regex_pattern(old), utf8_side(new)))
                 .collect();
             let rules = RegexRules::new(pairs).map_err(|e| {
                 PyValueError::new_err(format!(
