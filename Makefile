@@ -35,9 +35,11 @@ bench: build-release
 demo: build
 	$(PY) examples/demo.py
 
-lint: $(VENV)/.tools
+lint: build
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 clean:
 	rm -rf $(VENV) target wsgi_mw/*.so

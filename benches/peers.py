@@ -295,10 +295,7 @@ def check_streaming_replace(trials: int, seed: int = 3333) -> None:
     environ = make_environ()
     for _ in range(trials):
         alphabet = b"abc"[: rng.randint(1, 3)]
-        olds = {
-            bytes(rng.choices(alphabet, k=rng.randint(1, 5)))
-            for _ in range(rng.randint(1, 4))
-        }
+        olds = {bytes(rng.choices(alphabet, k=rng.randint(1, 5))) for _ in range(rng.randint(1, 4))}
         rules = [(old, bytes(rng.choices(b"xyz", k=rng.randint(0, 4)))) for old in olds]
         body = bytes(rng.choices(alphabet, k=rng.randint(0, 60)))
         chunks = _random_chunks(body, rng)

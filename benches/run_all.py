@@ -30,9 +30,7 @@ several times slower). A smoke run: `python benches/run_all.py --quick --output
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="few repetitions (smoke run)"
-    )
+    parser.add_argument("--quick", action="store_true", help="few repetitions (smoke run)")
     parser.add_argument(
         "--output",
         type=Path,

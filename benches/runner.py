@@ -155,9 +155,7 @@ def call_app(app: WSGIApp, environ: Mapping[str, object]) -> Response:
 
 def check_same_body(case: Case) -> bytes:
     """Return the body every competitor sends; raise AssertionError if one differs."""
-    bodies = {
-        name: call_app(app, case.environ).body for name, app in case.competitors.items()
-    }
+    bodies = {name: call_app(app, case.environ).body for name, app in case.competitors.items()}
     (first_name, expected), *others = bodies.items()
     for name, body in others:
         if body != expected:
@@ -220,8 +218,7 @@ def measure(case: Case, settings: Settings) -> CaseResult:
     check_same_body(case)
     sample_ns = settings.sample_seconds * 1e9
     requests = {
-        name: _calibrate(app, case.environ, sample_ns)
-        for name, app in case.competitors.items()
+        name: _calibrate(app, case.environ, sample_ns) for name, app in case.competitors.items()
     }
     samples: dict[str, list[float]] = {name: [] for name in case.competitors}
     for _ in range(settings.repetitions):
@@ -230,10 +227,7 @@ def measure(case: Case, settings: Settings) -> CaseResult:
             samples[name].append(elapsed / requests[name])
     return CaseResult(
         case,
-        {
-            name: Timing(requests[name], tuple(values))
-            for name, values in samples.items()
-        },
+        {name: Timing(requests[name], tuple(values)) for name, values in samples.items()},
     )
 
 
@@ -289,8 +283,7 @@ def results_table(results: Sequence[CaseResult], ratios: Sequence[Ratio] = ()) -
 def count_misses(results: Iterable[CaseResult], ratios: Sequence[Ratio]) -> int:
     """How many (row, ratio) cells miss their target."""
     return sum(
-        ratio.target is not None
-        and result.ratio(ratio.candidate, ratio.baseline) > ratio.target
+        ratio.target is not None and result.ratio(ratio.candidate, ratio.baseline) > ratio.target
         for result in results
         for ratio in ratios
     )
@@ -366,8 +359,6 @@ def timing_legend(settings: Settings) -> str:
 def bench_main(run: Callable[[Settings], str]) -> None:
     """Command line of one bench script: print its section; ``--quick``: a smoke run."""
     parser = argparse.ArgumentParser(description=run.__doc__)
-    parser.add_argument(
-        "--quick", action="store_true", help="few repetitions (smoke run)"
-    )
+    parser.add_argument("--quick", action="store_true", help="few repetitions (smoke run)")
     args = parser.parse_args()
     print(run(QUICK if args.quick else FULL))

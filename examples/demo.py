@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from wsgiref.simple_server import make_server
 
 from wsgi_mw import Rewrite
@@ -32,7 +32,9 @@ def site(environ: dict, start_response: Callable) -> Iterable[bytes]:
     if path == "/stream":
         return stream(start_response)
     if path == "/pixel.png":
-        start_response("200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(PIXEL)))])
+        start_response(
+            "200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(PIXEL)))]
+        )
         return [PIXEL]
     start_response("404 Not Found", [("Content-Type", "text/plain")])
     return [b"Not found\n"]
@@ -56,7 +58,9 @@ def main() -> None:
     print(f"wsgi_mw demo on {base}  (Ctrl-C to stop)\n")
     print("Try:")
     print(f"  curl -i {base}/                # Hello -> Goodbye, exact Content-Length")
-    print(f"  curl -N {base}/stream          # streamed; matches split across chunks still rewritten")
+    print(
+        f"  curl -N {base}/stream          # streamed; matches split across chunks still rewritten"
+    )
     print(f"  curl -sI {base}/pixel.png      # binary: passed through untouched")
     print(f"\n{application!r}\n")
     with make_server("127.0.0.1", port, application) as server:

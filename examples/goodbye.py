@@ -5,7 +5,7 @@ Run it:  .venv/bin/python examples/goodbye.py   then   curl -i http://127.0.0.1:
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 from wsgiref.simple_server import make_server
 
 from wsgi_mw import Rewrite

@@ -41,7 +41,9 @@ def no_unraisable():
     previous = sys.unraisablehook
 
     def hook(unraisable):
-        seen.append(f"{unraisable.exc_type.__name__}: {unraisable.exc_value} ({unraisable.object!r})")
+        seen.append(
+            f"{unraisable.exc_type.__name__}: {unraisable.exc_value} ({unraisable.object!r})"
+        )
 
     sys.unraisablehook = hook
     try:
@@ -209,7 +211,9 @@ class CountingIterable:
     Not a list/tuple: the middleware must treat it as a streamed body.
     """
 
-    def __init__(self, chunks, *, start: Callable[[], None] | None = None, raise_at=None, before_each=None):
+    def __init__(
+        self, chunks, *, start: Callable[[], None] | None = None, raise_at=None, before_each=None
+    ):
         self.chunks = chunks if isinstance(chunks, (list, tuple)) else None
         self._items = iter(chunks)  # may be endless
         self.pulled = 0  # number of next() calls that returned an item
@@ -266,8 +270,16 @@ def html_headers(content_type=HTML, extra=()):
 class ListApp:
     """Whole body in memory: start_response, then return a list (or tuple) of chunks."""
 
-    def __init__(self, chunks=(b"Hello world",), *, status="200 OK", headers=None,
-                 content_type=HTML, content_length=False, body_type=list):
+    def __init__(
+        self,
+        chunks=(b"Hello world",),
+        *,
+        status="200 OK",
+        headers=None,
+        content_type=HTML,
+        content_length=False,
+        body_type=list,
+    ):
         self.chunks = list(chunks)
         self.status = status
         self.content_type = content_type
@@ -296,7 +308,8 @@ class LateStartApp(ListApp):
     def __call__(self, environ, start_response):
         self.calls += 1
         self.body = CountingIterable(
-            self.chunks, start=lambda: start_response(self.status, self.headers()))
+            self.chunks, start=lambda: start_response(self.status, self.headers())
+        )
         return self.body
 
 

@@ -72,17 +72,26 @@ def assert_serves_next_request(mw):
 SHAPES = {
     "list_body": lambda **kw: ListApp([b"Hel", b"lo world"], **kw),
     "tuple_body": lambda **kw: ListApp([b"Hel", b"lo world"], body_type=tuple, **kw),
-    "list_body_with_content_length": lambda **kw: ListApp([b"Hel", b"lo world"], content_length=True, **kw),
+    "list_body_with_content_length": lambda **kw: ListApp(
+        [b"Hel", b"lo world"], content_length=True, **kw
+    ),
     "generator_late_start_response": lambda **kw: LateStartApp([b"Hel", b"lo world"], **kw),
     "python_generator_function": lambda **kw: generator_app([b"Hel", b"", b"lo world"], **kw),
-    "stream_early_start_response": lambda **kw: EarlyStartStreamApp([b"H", b"ello", b" world"], **kw),
+    "stream_early_start_response": lambda **kw: EarlyStartStreamApp(
+        [b"H", b"ello", b" world"], **kw
+    ),
     "write_callable": lambda **kw: WriteApp([b"Hel"], [b"lo world"], **kw),
     "write_callable_only": lambda **kw: WriteApp([b"Hello", b" world"], [], **kw),
     "file_wrapper": lambda **kw: FileWrapperApp([b"Hello world"], blksize=3, **kw),
 }
 
-COUNTED = {"generator_late_start_response", "stream_early_start_response", "write_callable",
-           "write_callable_only", "file_wrapper"}
+COUNTED = {
+    "generator_late_start_response",
+    "stream_early_start_response",
+    "write_callable",
+    "write_callable_only",
+    "file_wrapper",
+}
 
 
 @pytest.mark.parametrize("regex", [False, True], ids=["literal", "regex"])
@@ -173,7 +182,9 @@ def test_endless_inner_body_streams_and_closes():
     assert b"".join(server.chunks).startswith(b"Goodbye world Goodbye world ")
 
 
-@pytest.mark.parametrize("regex", [False, True], ids=["literal_ignores_max_buffer", "regex_over_max_buffer"])
+@pytest.mark.parametrize(
+    "regex", [False, True], ids=["literal_ignores_max_buffer", "regex_over_max_buffer"]
+)
 def test_body_over_max_buffer_keeps_lockstep(regex):
     app = LateStartApp([b"aaaa"] * 6)
     response = run_lockstep(both(app, rules=[("a", "b")], regex=regex, max_buffer=10), app)
@@ -188,8 +199,12 @@ def test_body_over_max_buffer_keeps_lockstep(regex):
     "written, chunks, expected",
     [
         pytest.param([b"A", b"B"], [b"C", b"D"], b"ABCD", id="write_data_comes_first"),
-        pytest.param([b"Hel"], [b"lo world"], b"Goodbye world", id="match_split_write_then_iterable"),
-        pytest.param([b"He", b"l"], [b"l", b"o world"], b"Goodbye world", id="match_split_over_two_writes"),
+        pytest.param(
+            [b"Hel"], [b"lo world"], b"Goodbye world", id="match_split_write_then_iterable"
+        ),
+        pytest.param(
+            [b"He", b"l"], [b"l", b"o world"], b"Goodbye world", id="match_split_over_two_writes"
+        ),
         pytest.param([b"Hello"], [b" Hello"], b"Goodbye Goodbye", id="match_in_write_and_iterable"),
         pytest.param([b"Hello world"], [], b"Goodbye world", id="write_only_empty_iterable"),
         pytest.param([b""], [b"Hello world"], b"Goodbye world", id="empty_write"),
@@ -221,16 +236,30 @@ def test_write_callable_list_body_after_write():
 
 
 ERROR_PATHS = [
-    pytest.param(lambda: RaiseBeforeStartApp(), RuntimeError, False, id="app_raises_before_start_response"),
-    pytest.param(lambda: RaiseAfterStartApp(), RuntimeError, False, id="app_raises_after_start_response"),
-    pytest.param(lambda: LateRaiseApp(after_start=False), RuntimeError, True,
-                 id="first_next_raises_before_start_response"),
-    pytest.param(lambda: LateRaiseApp(after_start=True), RuntimeError, True,
-                 id="first_next_raises_after_start_response"),
+    pytest.param(
+        lambda: RaiseBeforeStartApp(), RuntimeError, False, id="app_raises_before_start_response"
+    ),
+    pytest.param(
+        lambda: RaiseAfterStartApp(), RuntimeError, False, id="app_raises_after_start_response"
+    ),
+    pytest.param(
+        lambda: LateRaiseApp(after_start=False),
+        RuntimeError,
+        True,
+        id="first_next_raises_before_start_response",
+    ),
+    pytest.param(
+        lambda: LateRaiseApp(after_start=True),
+        RuntimeError,
+        True,
+        id="first_next_raises_after_start_response",
+    ),
     pytest.param(lambda: RaiseMidIterationApp(), RuntimeError, True, id="raises_mid_iteration"),
     # The inner validator turns a str item into its own AssertionError before Rewrite sees it;
     # the str item as such is tested without the inner validator below (rule 6).
-    pytest.param(lambda: StrYieldingApp(), AssertionError, True, id="str_item_caught_by_inner_validator"),
+    pytest.param(
+        lambda: StrYieldingApp(), AssertionError, True, id="str_item_caught_by_inner_validator"
+    ),
 ]
 
 
@@ -259,8 +288,11 @@ def test_exception_mid_iteration_propagates_from_next():
     assert_serves_next_request(mw)
 
 
-@pytest.mark.parametrize("taken", [0, 1, 2], ids=["close_before_first_next", "close_after_first_chunk",
-                                                  "close_after_second_chunk"])
+@pytest.mark.parametrize(
+    "taken",
+    [0, 1, 2],
+    ids=["close_before_first_next", "close_after_first_chunk", "close_after_second_chunk"],
+)
 def test_server_closes_early(taken):
     app = LateStartApp([b"Hello", b" ", b"world", b"!"])
     server, outer = step(both(app))
@@ -326,7 +358,9 @@ def test_exc_info_before_body_replaces_headers():
 def test_exc_info_after_empty_items_still_replaces_headers():
     # Only b"" left the middleware so far: headers may still be replaced (PEP 3333).
     def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", HTML), ("ETag", '"v1"'), ("Content-Length", "99")])
+        start_response(
+            "200 OK", [("Content-Type", HTML), ("ETag", '"v1"'), ("Content-Length", "99")]
+        )
         yield b""
         try:
             raise ValueError("app failed")
@@ -455,20 +489,38 @@ START_RESPONSE_FAULTS = [
     pytest.param("200 OK", {"Content-Type": "text/html"}, TypeError, id="headers_dict_not_list"),
     pytest.param("200 OK", ["Content-Type: text/html"], TypeError, id="header_item_str_not_tuple"),
     pytest.param("200 OK", [("Content-Type",)], TypeError, id="header_item_one_element"),
-    pytest.param("200 OK", [("Content-Type", "text/html", "x")], TypeError, id="header_item_three_elements"),
-    pytest.param("200 OK", [["Content-Type", "text/html"]], TypeError, id="header_item_list_not_tuple"),
+    pytest.param(
+        "200 OK", [("Content-Type", "text/html", "x")], TypeError, id="header_item_three_elements"
+    ),
+    pytest.param(
+        "200 OK", [["Content-Type", "text/html"]], TypeError, id="header_item_list_not_tuple"
+    ),
     pytest.param("200 OK", [(b"Content-Type", b"text/html")], TypeError, id="header_bytes_not_str"),
     pytest.param("200 OK", [CT, ("X-Count", 1)], TypeError, id="header_value_int"),
     pytest.param("200 OK", [CT, ("X:Y", "1")], ValueError, id="header_name_with_colon"),
     pytest.param("200 OK", [CT, ("X Y", "1")], ValueError, id="header_name_with_space"),
-    pytest.param("200 OK", [CT, ("X-A", "1\r\nSet-Cookie: evil=1")], ValueError, id="header_value_crlf_injection"),
+    pytest.param(
+        "200 OK",
+        [CT, ("X-A", "1\r\nSet-Cookie: evil=1")],
+        ValueError,
+        id="header_value_crlf_injection",
+    ),
     pytest.param("200 OK", [CT, ("X-Euro", "\u20ac")], ValueError, id="header_value_not_latin1"),
     pytest.param("200 OK", [CT, ("X-\u20ac", "1")], ValueError, id="header_name_not_latin1"),
     # RFC 9110 7.6.1 / PEP 3333: hop-by-hop headers belong to the server.
     *[
         pytest.param("200 OK", [CT, (name, "x")], ValueError, id=f"hop_by_hop_{name.lower()}")
-        for name in ("Connection", "Transfer-Encoding", "Keep-Alive", "Upgrade", "TE", "Trailers",
-                     "Proxy-Authenticate", "Proxy-Authorization", "connection")
+        for name in (
+            "Connection",
+            "Transfer-Encoding",
+            "Keep-Alive",
+            "Upgrade",
+            "TE",
+            "Trailers",
+            "Proxy-Authenticate",
+            "Proxy-Authorization",
+            "connection",
+        )
     ],
 ]
 
@@ -575,7 +627,9 @@ def test_file_wrapper_passes_through_as_same_object(content_type, extra):
     server = Server()
     result = Rewrite(app, RULES)(make_environ(), server.start_response)
     try:
-        assert result is app.body, "a non-transformed file_wrapper must be returned as is (sendfile)"
+        assert result is app.body, (
+            "a non-transformed file_wrapper must be returned as is (sendfile)"
+        )
         assert isinstance(result, FileWrapper)
         assert server.status == "200 OK"
         assert server.headers == app.headers()
@@ -615,15 +669,34 @@ def test_file_wrapper_transformed_under_validators():
 
 NO_BODY_CASES = [
     # (method, status, content_type, extra headers, headers expected to survive untouched)
-    pytest.param("HEAD", "200 OK", HTML, [("Content-Length", "11"), ("ETag", '"v1"')], None,
-                 id="head_rewritable_type"),
-    pytest.param("HEAD", "200 OK", "image/png", [("Content-Length", "11")], "same",
-                 id="head_non_rewritable_type"),
+    pytest.param(
+        "HEAD",
+        "200 OK",
+        HTML,
+        [("Content-Length", "11"), ("ETag", '"v1"')],
+        None,
+        id="head_rewritable_type",
+    ),
+    pytest.param(
+        "HEAD",
+        "200 OK",
+        "image/png",
+        [("Content-Length", "11")],
+        "same",
+        id="head_non_rewritable_type",
+    ),
     pytest.param("GET", "204 No Content", None, [("ETag", '"v1"')], "same", id="status_204"),
-    pytest.param("GET", "304 Not Modified", None, [("ETag", '"v1"'), ("Content-Length", "11")], "same",
-                 id="status_304"),
-    pytest.param("GET", "103 Early Hints", HTML, [("Link", "</s.css>; rel=preload")], "same",
-                 id="status_103"),
+    pytest.param(
+        "GET",
+        "304 Not Modified",
+        None,
+        [("ETag", '"v1"'), ("Content-Length", "11")],
+        "same",
+        id="status_304",
+    ),
+    pytest.param(
+        "GET", "103 Early Hints", HTML, [("Link", "</s.css>; rel=preload")], "same", id="status_103"
+    ),
     pytest.param("HEAD", "304 Not Modified", None, [("ETag", '"v1"')], "same", id="head_304"),
 ]
 

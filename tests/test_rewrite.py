@@ -29,8 +29,11 @@ from hypothesis import strategies as st
 from wsgi_mw import Rewrite
 
 RULES = [("Hello", "Goodbye")]
-PROPERTY = settings(max_examples=250, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def reference(body, rules):
@@ -46,7 +49,7 @@ def reference(body, rules):
             out.append(best[1])
             i += len(best[0])
         else:
-            out.append(body[i:i + 1])
+            out.append(body[i : i + 1])
             i += 1
     return b"".join(out)
 
@@ -72,8 +75,12 @@ def both(app, rules=RULES, **options):
 
 def rewrite(body, rules=RULES, *, content_type=HTML, extra=(), **options):
     """Body after Rewrite, for a list body and for a streamed body (they must agree)."""
-    as_list = run(both(ListApp([body], content_type=content_type, headers=list(extra)), rules, **options))
-    stream_app = EarlyStartStreamApp([body[:3], body[3:]], content_type=content_type, headers=list(extra))
+    as_list = run(
+        both(ListApp([body], content_type=content_type, headers=list(extra)), rules, **options)
+    )
+    stream_app = EarlyStartStreamApp(
+        [body[:3], body[3:]], content_type=content_type, headers=list(extra)
+    )
     as_stream = run(both(stream_app, rules, **options))
     assert as_list.body == as_stream.body, "list and streamed bodies were rewritten differently"
     return as_list.body
@@ -112,8 +119,9 @@ def chunk(body, cuts):
 )
 def test_literal_rules(rules, body, expected):
     assert rewrite(body, rules) == expected
-    assert expected == reference(body, encode_rules(list(dict(rules).items()) if isinstance(rules, dict)
-                                                    else rules, "utf-8"))
+    assert expected == reference(
+        body, encode_rules(list(dict(rules).items()) if isinstance(rules, dict) else rules, "utf-8")
+    )
 
 
 def test_match_split_at_every_position():
@@ -138,7 +146,7 @@ def random_chunks(body, rng, largest):
     chunks, i = [], 0
     while i < len(body):
         size = rng.randint(0, largest)
-        chunks.append(body[i:i + size])
+        chunks.append(body[i : i + size])
         i += size
     return chunks
 
@@ -164,33 +172,96 @@ def test_large_streamed_body(regex):
 @pytest.mark.parametrize(
     "content_type, rules, body, expected",
     [
-        pytest.param("text/html", [("é", "e")], "café".encode(), b"cafe", id="no_charset_means_utf8"),
+        pytest.param(
+            "text/html", [("é", "e")], "café".encode(), b"cafe", id="no_charset_means_utf8"
+        ),
         pytest.param("text/html; charset=utf-8", [("é", "e")], "café".encode(), b"cafe", id="utf8"),
-        pytest.param("text/html; charset=latin-1", [("é", "e")], b"caf\xe9", b"cafe",
-                     id="latin1_replaces_byte_e9"),
-        pytest.param("text/html; charset=ISO-8859-1", [("é", "e")], b"caf\xe9", b"cafe",
-                     id="iso_8859_1_label_any_case"),
+        pytest.param(
+            "text/html; charset=latin-1",
+            [("é", "e")],
+            b"caf\xe9",
+            b"cafe",
+            id="latin1_replaces_byte_e9",
+        ),
+        pytest.param(
+            "text/html; charset=ISO-8859-1",
+            [("é", "e")],
+            b"caf\xe9",
+            b"cafe",
+            id="iso_8859_1_label_any_case",
+        ),
         # RFC 9110 5.6.6: parameter names are case-insensitive, values may be quoted strings.
-        pytest.param('text/html; Charset="iso-8859-1"', [("é", "e")], b"caf\xe9", b"cafe",
-                     id="charset_param_quoted_any_case"),
-        pytest.param("text/html; charset=latin-1", [("é", "e")], "café".encode(), "café".encode(),
-                     id="latin1_rule_ignores_utf8_bytes"),
-        pytest.param("text/html; charset=utf-8", [("é", "e")], b"caf\xe9", b"caf\xe9",
-                     id="utf8_rule_ignores_latin1_byte"),
-        pytest.param("text/html; charset=latin-1", [("Hello", "Grüße")], b"Hello", "Grüße".encode("latin-1"),
-                     id="replacement_encoded_in_charset"),
-        pytest.param("text/plain; charset=iso-8859-5", [("Привет", "Hi")], "Привет мир".encode("iso-8859-5"),
-                     b"Hi " + "мир".encode("iso-8859-5"), id="cyrillic_single_byte_charset"),
-        pytest.param("text/html; charset=iso-8859-5", [("é", "e"), ("Hello", "Goodbye")], b"\xe9 Hello",
-                     b"\xe9 Goodbye", id="unencodable_rule_never_matches"),
-        pytest.param("text/html; charset=latin-1", [("Hello", "Ω")], b"Hello", b"Hello",
-                     id="unencodable_replacement_never_matches"),
+        pytest.param(
+            'text/html; Charset="iso-8859-1"',
+            [("é", "e")],
+            b"caf\xe9",
+            b"cafe",
+            id="charset_param_quoted_any_case",
+        ),
+        pytest.param(
+            "text/html; charset=latin-1",
+            [("é", "e")],
+            "café".encode(),
+            "café".encode(),
+            id="latin1_rule_ignores_utf8_bytes",
+        ),
+        pytest.param(
+            "text/html; charset=utf-8",
+            [("é", "e")],
+            b"caf\xe9",
+            b"caf\xe9",
+            id="utf8_rule_ignores_latin1_byte",
+        ),
+        pytest.param(
+            "text/html; charset=latin-1",
+            [("Hello", "Grüße")],
+            b"Hello",
+            "Grüße".encode("latin-1"),
+            id="replacement_encoded_in_charset",
+        ),
+        pytest.param(
+            "text/plain; charset=iso-8859-5",
+            [("Привет", "Hi")],
+            "Привет мир".encode("iso-8859-5"),
+            b"Hi " + "мир".encode("iso-8859-5"),
+            id="cyrillic_single_byte_charset",
+        ),
+        pytest.param(
+            "text/html; charset=iso-8859-5",
+            [("é", "e"), ("Hello", "Goodbye")],
+            b"\xe9 Hello",
+            b"\xe9 Goodbye",
+            id="unencodable_rule_never_matches",
+        ),
+        pytest.param(
+            "text/html; charset=latin-1",
+            [("Hello", "Ω")],
+            b"Hello",
+            b"Hello",
+            id="unencodable_replacement_never_matches",
+        ),
         # ISO-8859-1 has no euro sign (0x80 is a C1 control); windows-1252 puts it at 0x80.
-        pytest.param("text/html; charset=latin-1", [("€", "EUR"), ("Hello", "Goodbye")], b"\x80 Hello",
-                     b"\x80 Goodbye", id="euro_not_in_latin1_never_matches"),
-        pytest.param("text/html; charset=latin-1", [(b"\xc3\xa9", b"e")], b"caf\xc3\xa9", b"cafe",
-                     id="bytes_rule_is_raw_bytes"),
-        pytest.param("text/html; charset=utf-8", [("é", "e")], "é".encode() * 3, b"eee", id="multibyte_repeated"),
+        pytest.param(
+            "text/html; charset=latin-1",
+            [("€", "EUR"), ("Hello", "Goodbye")],
+            b"\x80 Hello",
+            b"\x80 Goodbye",
+            id="euro_not_in_latin1_never_matches",
+        ),
+        pytest.param(
+            "text/html; charset=latin-1",
+            [(b"\xc3\xa9", b"e")],
+            b"caf\xc3\xa9",
+            b"cafe",
+            id="bytes_rule_is_raw_bytes",
+        ),
+        pytest.param(
+            "text/html; charset=utf-8",
+            [("é", "e")],
+            "é".encode() * 3,
+            b"eee",
+            id="multibyte_repeated",
+        ),
     ],
 )
 def test_charset(content_type, rules, body, expected):
@@ -207,8 +278,16 @@ def test_multibyte_match_split_inside_a_character():
 # --------------------------------------------------------------------------- which responses
 
 
-DEFAULT_TYPES = ["text/html", "text/plain", "text/css", "text/xml", "application/json",
-                 "application/javascript", "application/xml", "application/xhtml+xml"]
+DEFAULT_TYPES = [
+    "text/html",
+    "text/plain",
+    "text/css",
+    "text/xml",
+    "application/json",
+    "application/javascript",
+    "application/xml",
+    "application/xhtml+xml",
+]
 
 
 @pytest.mark.parametrize(
@@ -224,12 +303,27 @@ DEFAULT_TYPES = ["text/html", "text/plain", "text/css", "text/xml", "application
         pytest.param("text/htmlx", {}, False, id="no_prefix_match"),
         pytest.param("application/problem+json", {}, False, id="suffix_type_not_in_defaults"),
         pytest.param("text/csv", {"content_types": ["text/*"]}, True, id="wildcard_subtype"),
-        pytest.param("TEXT/CSV", {"content_types": ["text/*"]}, True, id="wildcard_case_insensitive"),
-        pytest.param("application/json", {"content_types": ["text/*"]}, False, id="wildcard_other_type"),
-        pytest.param("texts/plain", {"content_types": ["text/*"]}, False, id="wildcard_is_not_a_prefix"),
-        pytest.param("text/html", {"content_types": ("application/json",)}, False, id="custom_list_replaces_defaults"),
-        pytest.param("application/json; charset=utf-8", {"content_types": ["APPLICATION/JSON"]}, True,
-                     id="entry_case_insensitive"),
+        pytest.param(
+            "TEXT/CSV", {"content_types": ["text/*"]}, True, id="wildcard_case_insensitive"
+        ),
+        pytest.param(
+            "application/json", {"content_types": ["text/*"]}, False, id="wildcard_other_type"
+        ),
+        pytest.param(
+            "texts/plain", {"content_types": ["text/*"]}, False, id="wildcard_is_not_a_prefix"
+        ),
+        pytest.param(
+            "text/html",
+            {"content_types": ("application/json",)},
+            False,
+            id="custom_list_replaces_defaults",
+        ),
+        pytest.param(
+            "application/json; charset=utf-8",
+            {"content_types": ["APPLICATION/JSON"]},
+            True,
+            id="entry_case_insensitive",
+        ),
     ],
 )
 def test_content_types(content_type, options, transformed):
@@ -285,32 +379,114 @@ def test_error_status_bodies_are_rewritten_too():
 
 CL_ETAG_CASES = [
     # (shape, chunks, extra headers, expected body, expected Content-Length, expected ETag)
-    pytest.param("list", [b"Hello world"], [("Content-Length", "11"), ("ETag", '"abc"')],
-                 b"Goodbye world", "13", 'W/"abc"', id="list_changed_exact_length_weak_etag"),
-    pytest.param("tuple", [b"Hel", b"lo world"], [("Content-Length", "11"), ("ETag", '"abc"')],
-                 b"Goodbye world", "13", 'W/"abc"', id="tuple_changed_exact_length_weak_etag"),
-    pytest.param("list", [b"Hello world"], [("ETag", '"abc"')],
-                 b"Goodbye world", "13", 'W/"abc"', id="list_changed_length_added"),
-    pytest.param("list", [b"Howdy world"], [("Content-Length", "11"), ("ETag", '"abc"')],
-                 b"Howdy world", "11", '"abc"', id="list_unchanged_keeps_strong_etag_and_length"),
-    pytest.param("list", [b"Hello world"], [("ETag", 'W/"abc"')],
-                 b"Goodbye world", "13", 'W/"abc"', id="list_weak_etag_stays_weak_once"),
-    pytest.param("list", [], [("Content-Length", "0"), ("ETag", '"e"')],
-                 b"", "0", '"e"', id="list_empty_body"),
-    pytest.param("stream", [b"Hello", b" world"], [("Content-Length", "11"), ("ETag", '"abc"')],
-                 b"Goodbye world", None, 'W/"abc"', id="stream_changed_length_removed_weak_etag"),
-    pytest.param("stream", [b"Howdy", b" world"], [("Content-Length", "11"), ("ETag", '"abc"')],
-                 b"Howdy world", None, 'W/"abc"', id="stream_unchanged_still_length_removed_weak_etag"),
-    pytest.param("late_stream", [b"Hello", b" world"], [("Content-Length", "11"), ("ETag", '"abc"')],
-                 b"Goodbye world", None, 'W/"abc"', id="late_start_stream"),
-    pytest.param("file_wrapper", [b"Hello world"], [("Content-Length", "11"), ("ETag", '"abc"')],
-                 b"Goodbye world", None, 'W/"abc"', id="file_wrapper_transformed"),
-    pytest.param("stream", [b"Hello"], [("Content-Length", "5"), ("ETag", 'W/"abc"')],
-                 b"Goodbye", None, 'W/"abc"', id="stream_weak_etag_stays_weak_once"),
+    pytest.param(
+        "list",
+        [b"Hello world"],
+        [("Content-Length", "11"), ("ETag", '"abc"')],
+        b"Goodbye world",
+        "13",
+        'W/"abc"',
+        id="list_changed_exact_length_weak_etag",
+    ),
+    pytest.param(
+        "tuple",
+        [b"Hel", b"lo world"],
+        [("Content-Length", "11"), ("ETag", '"abc"')],
+        b"Goodbye world",
+        "13",
+        'W/"abc"',
+        id="tuple_changed_exact_length_weak_etag",
+    ),
+    pytest.param(
+        "list",
+        [b"Hello world"],
+        [("ETag", '"abc"')],
+        b"Goodbye world",
+        "13",
+        'W/"abc"',
+        id="list_changed_length_added",
+    ),
+    pytest.param(
+        "list",
+        [b"Howdy world"],
+        [("Content-Length", "11"), ("ETag", '"abc"')],
+        b"Howdy world",
+        "11",
+        '"abc"',
+        id="list_unchanged_keeps_strong_etag_and_length",
+    ),
+    pytest.param(
+        "list",
+        [b"Hello world"],
+        [("ETag", 'W/"abc"')],
+        b"Goodbye world",
+        "13",
+        'W/"abc"',
+        id="list_weak_etag_stays_weak_once",
+    ),
+    pytest.param(
+        "list",
+        [],
+        [("Content-Length", "0"), ("ETag", '"e"')],
+        b"",
+        "0",
+        '"e"',
+        id="list_empty_body",
+    ),
+    pytest.param(
+        "stream",
+        [b"Hello", b" world"],
+        [("Content-Length", "11"), ("ETag", '"abc"')],
+        b"Goodbye world",
+        None,
+        'W/"abc"',
+        id="stream_changed_length_removed_weak_etag",
+    ),
+    pytest.param(
+        "stream",
+        [b"Howdy", b" world"],
+        [("Content-Length", "11"), ("ETag", '"abc"')],
+        b"Howdy world",
+        None,
+        'W/"abc"',
+        id="stream_unchanged_still_length_removed_weak_etag",
+    ),
+    pytest.param(
+        "late_stream",
+        [b"Hello", b" world"],
+        [("Content-Length", "11"), ("ETag", '"abc"')],
+        b"Goodbye world",
+        None,
+        'W/"abc"',
+        id="late_start_stream",
+    ),
+    pytest.param(
+        "file_wrapper",
+        [b"Hello world"],
+        [("Content-Length", "11"), ("ETag", '"abc"')],
+        b"Goodbye world",
+        None,
+        'W/"abc"',
+        id="file_wrapper_transformed",
+    ),
+    pytest.param(
+        "stream",
+        [b"Hello"],
+        [("Content-Length", "5"), ("ETag", 'W/"abc"')],
+        b"Goodbye",
+        None,
+        'W/"abc"',
+        id="stream_weak_etag_stays_weak_once",
+    ),
 ]
 
-SHAPE_CLASSES = {"list": ListApp, "tuple": ListApp, "stream": EarlyStartStreamApp,
-                 "late_stream": LateStartApp, "file_wrapper": FileWrapperApp}
+SHAPE_CLASSES = {
+    "list": ListApp,
+    "tuple": ListApp,
+    "stream": EarlyStartStreamApp,
+    "late_stream": LateStartApp,
+    "file_wrapper": FileWrapperApp,
+}
 
 
 @pytest.mark.parametrize("regex", [False, True], ids=["literal", "regex"])
@@ -326,13 +502,20 @@ def test_content_length_and_etag(shape, chunks, extra, body, length, etag, regex
 
 @pytest.mark.parametrize("shape", ["list", "stream"])
 def test_other_headers_kept_in_order(shape):
-    extra = [("Set-Cookie", "a=1"), ("X-Custom", "x"), ("Content-Length", "11"), ("Set-Cookie", "b=2"),
-             ("Cache-Control", "no-cache"), ("ETag", '"abc"')]
+    extra = [
+        ("Set-Cookie", "a=1"),
+        ("X-Custom", "x"),
+        ("Content-Length", "11"),
+        ("Set-Cookie", "b=2"),
+        ("Cache-Control", "no-cache"),
+        ("ETag", '"abc"'),
+    ]
     app = SHAPE_CLASSES[shape]([b"Hello world"], headers=extra)
     response = run(both(app))
     skip = {"content-length", "etag"}
-    assert [h for h in response.headers if h[0].lower() not in skip] == \
-        [h for h in app.headers() if h[0].lower() not in skip]
+    assert [h for h in response.headers if h[0].lower() not in skip] == [
+        h for h in app.headers() if h[0].lower() not in skip
+    ]
 
 
 def test_write_app_rewritten_with_consistent_length():
@@ -347,21 +530,50 @@ def test_write_app_rewritten_with_consistent_length():
 @pytest.mark.parametrize(
     "rules, body, expected, content_type",
     [
-        pytest.param([(r"(\w+)@example\.com", "$1 at example")], b"mail bob@example.com now",
-                     b"mail bob at example now", HTML, id="numbered_group"),
-        pytest.param([(r"(?P<greet>Hello) (?P<who>\w+)", "${who}, ${greet}!")], b"Hello world",
-                     b"world, Hello!", HTML, id="named_groups"),
-        pytest.param([(r"USD(\d+)", "$$$1")], b"USD5 and USD10", b"$5 and $10", HTML, id="dollar_escape"),
+        pytest.param(
+            [(r"(\w+)@example\.com", "$1 at example")],
+            b"mail bob@example.com now",
+            b"mail bob at example now",
+            HTML,
+            id="numbered_group",
+        ),
+        pytest.param(
+            [(r"(?P<greet>Hello) (?P<who>\w+)", "${who}, ${greet}!")],
+            b"Hello world",
+            b"world, Hello!",
+            HTML,
+            id="named_groups",
+        ),
+        pytest.param(
+            [(r"USD(\d+)", "$$$1")], b"USD5 and USD10", b"$5 and $10", HTML, id="dollar_escape"
+        ),
         pytest.param([(r"(a)", "${1}x")], b"aba", b"axbax", HTML, id="braced_group_before_letter"),
-        pytest.param([("a", "b"), ("b", "c")], b"ab", b"cc", HTML, id="rules_applied_in_sequence_like_sed"),
-        pytest.param([("(?i)hello", "Goodbye")], b"HELLO hello", b"Goodbye Goodbye", HTML, id="inline_flag"),
-        pytest.param([("é+", "E")], "cafééé".encode(), b"cafE", HTML, id="str_regex_is_unicode_aware"),
-        pytest.param([(r"\d+", "N")], b"a1b22", b"aNbN", "text/plain; charset=us-ascii", id="ascii_charset"),
-        pytest.param([(r"\d+", "N")], b"a1b22", b"aNbN", "text/plain; charset=utf-8", id="utf8_charset"),
-        pytest.param([(rb"[0-9]+", b"N")], b"caf\xe9 123", b"caf\xe9 N", "text/plain; charset=latin-1",
-                     id="bytes_regex_on_latin1"),
+        pytest.param(
+            [("a", "b"), ("b", "c")], b"ab", b"cc", HTML, id="rules_applied_in_sequence_like_sed"
+        ),
+        pytest.param(
+            [("(?i)hello", "Goodbye")], b"HELLO hello", b"Goodbye Goodbye", HTML, id="inline_flag"
+        ),
+        pytest.param(
+            [("é+", "E")], "cafééé".encode(), b"cafE", HTML, id="str_regex_is_unicode_aware"
+        ),
+        pytest.param(
+            [(r"\d+", "N")], b"a1b22", b"aNbN", "text/plain; charset=us-ascii", id="ascii_charset"
+        ),
+        pytest.param(
+            [(r"\d+", "N")], b"a1b22", b"aNbN", "text/plain; charset=utf-8", id="utf8_charset"
+        ),
+        pytest.param(
+            [(rb"[0-9]+", b"N")],
+            b"caf\xe9 123",
+            b"caf\xe9 N",
+            "text/plain; charset=latin-1",
+            id="bytes_regex_on_latin1",
+        ),
         pytest.param([(r"x", "y")], b"Hello", b"Hello", HTML, id="no_match"),
-        pytest.param([(b"H(el)lo", b"J${1}ly")], b"Hello", b"Jelly", HTML, id="bytes_rule_with_group"),
+        pytest.param(
+            [(b"H(el)lo", b"J${1}ly")], b"Hello", b"Jelly", HTML, id="bytes_rule_with_group"
+        ),
     ],
 )
 def test_regex(rules, body, expected, content_type):
@@ -385,14 +597,16 @@ def test_literal_mode_does_not_use_sed_order():
 )
 def test_regex_max_buffer(shape, size, max_buffer, over):
     body = b"a" * size
-    chunks = [body[i:i + 3] for i in range(0, len(body), 3)]
+    chunks = [body[i : i + 3] for i in range(0, len(body), 3)]
     app = SHAPE_CLASSES[shape](chunks, headers=[("ETag", '"abc"')])
     environ = make_environ()
     response = run(both(app, [("a", "b")], regex=True, max_buffer=max_buffer), environ)
     errors = error_text(environ)
     if over:
         assert response.body == body, "a body over max_buffer must pass through byte-identical"
-        assert errors.count("\n") == 1 and errors.endswith("\n"), f"expected one line, got {errors!r}"
+        assert errors.count("\n") == 1 and errors.endswith("\n"), (
+            f"expected one line, got {errors!r}"
+        )
         assert "max_buffer" in errors
     else:
         assert response.body == b"b" * size
@@ -449,26 +663,56 @@ CONSTRUCTOR_ERRORS = [
     pytest.param(([("a", 1)],), {}, TypeError, "rules", id="new_side_int"),
     pytest.param(([(1, "a")],), {}, TypeError, "rules", id="old_side_int"),
     pytest.param(({"a": None},), {}, TypeError, "rules", id="dict_value_none"),
-    pytest.param(([("a", "b")],), {"content_types": "text/html"}, TypeError, "content_types",
-                 id="content_types_plain_str"),
-    pytest.param(([("a", "b")],), {"content_types": [1]}, TypeError, "content_types",
-                 id="content_types_item_not_str"),
-    pytest.param(([("a", "b")],), {"max_buffer": "10"}, TypeError, "max_buffer", id="max_buffer_str"),
-    pytest.param(([("a", "b")],), {"max_buffer": 1.5}, TypeError, "max_buffer", id="max_buffer_float"),
-    pytest.param(([("a", "b")],), {"max_buffer": None}, TypeError, "max_buffer", id="max_buffer_none"),
+    pytest.param(
+        ([("a", "b")],),
+        {"content_types": "text/html"},
+        TypeError,
+        "content_types",
+        id="content_types_plain_str",
+    ),
+    pytest.param(
+        ([("a", "b")],),
+        {"content_types": [1]},
+        TypeError,
+        "content_types",
+        id="content_types_item_not_str",
+    ),
+    pytest.param(
+        ([("a", "b")],), {"max_buffer": "10"}, TypeError, "max_buffer", id="max_buffer_str"
+    ),
+    pytest.param(
+        ([("a", "b")],), {"max_buffer": 1.5}, TypeError, "max_buffer", id="max_buffer_float"
+    ),
+    pytest.param(
+        ([("a", "b")],), {"max_buffer": None}, TypeError, "max_buffer", id="max_buffer_none"
+    ),
     # ValueError: bad values
     pytest.param(([("", "x")],), {}, ValueError, "rules", id="empty_str_pattern"),
     pytest.param(([(b"", b"x")],), {}, ValueError, "rules", id="empty_bytes_pattern"),
     pytest.param(({"": "x"},), {}, ValueError, "rules", id="empty_pattern_in_dict"),
-    pytest.param(([("a", "b"), ("", "x")],), {}, ValueError, "rules", id="empty_pattern_second_rule"),
+    pytest.param(
+        ([("a", "b"), ("", "x")],), {}, ValueError, "rules", id="empty_pattern_second_rule"
+    ),
     pytest.param(([("", "x")],), {"regex": True}, ValueError, "rules", id="empty_regex_pattern"),
     pytest.param(([("(", "x")],), {"regex": True}, ValueError, "rules", id="invalid_regex_paren"),
     pytest.param(([("[a-", "x")],), {"regex": True}, ValueError, "rules", id="invalid_regex_class"),
-    pytest.param(([("a", "b")],), {"max_buffer": -1}, ValueError, "max_buffer", id="negative_max_buffer"),
-    pytest.param(([("a", "b")],), {"content_types": ["texthtml"]}, ValueError, "content_types",
-                 id="content_type_without_slash"),
-    pytest.param(([("a", "b")],), {"content_types": [""]}, ValueError, "content_types",
-                 id="content_type_empty"),
+    pytest.param(
+        ([("a", "b")],), {"max_buffer": -1}, ValueError, "max_buffer", id="negative_max_buffer"
+    ),
+    pytest.param(
+        ([("a", "b")],),
+        {"content_types": ["texthtml"]},
+        ValueError,
+        "content_types",
+        id="content_type_without_slash",
+    ),
+    pytest.param(
+        ([("a", "b")],),
+        {"content_types": [""]},
+        ValueError,
+        "content_types",
+        id="content_type_empty",
+    ),
 ]
 
 
@@ -487,7 +731,11 @@ def test_constructor_errors(args, kwargs, error, names):
         pytest.param(((("a", "b"),),), {}, id="tuple_of_pairs"),
         pytest.param(([("a", "b")],), {"max_buffer": 0}, id="max_buffer_zero"),
         pytest.param(([("a", "b")],), {"content_types": ["text/*"]}, id="wildcard_entry"),
-        pytest.param(([("a", "b")],), {"content_types": ("text/html", "application/json")}, id="tuple_entries"),
+        pytest.param(
+            ([("a", "b")],),
+            {"content_types": ("text/html", "application/json")},
+            id="tuple_entries",
+        ),
         pytest.param(([(r"\d+", "N")],), {"regex": True}, id="regex"),
         pytest.param(([("(", "x")],), {}, id="paren_is_fine_in_literal_mode"),
     ],
@@ -529,7 +777,9 @@ CHARSETS = [None, "utf-8", "latin-1"]
 
 
 def byte_strings(min_size, max_size):
-    return st.lists(st.sampled_from(BYTE_TOKENS), min_size=min_size, max_size=max_size).map(b"".join)
+    return st.lists(st.sampled_from(BYTE_TOKENS), min_size=min_size, max_size=max_size).map(
+        b"".join
+    )
 
 
 def sides(min_size):
@@ -571,9 +821,16 @@ def drive(mw, app, shape, environ):
 
 
 @PROPERTY
-@given(case=literal_cases(), rules=literal_rules, charset=st.sampled_from(CHARSETS),
-       shape=st.sampled_from(SHAPES), as_dict=st.booleans())
-def test_property_literal_matches_reference_for_every_chunking(case, rules, charset, shape, as_dict):
+@given(
+    case=literal_cases(),
+    rules=literal_rules,
+    charset=st.sampled_from(CHARSETS),
+    shape=st.sampled_from(SHAPES),
+    as_dict=st.booleans(),
+)
+def test_property_literal_matches_reference_for_every_chunking(
+    case, rules, charset, shape, as_dict
+):
     body, chunks = case
     content_type = "text/plain" if charset is None else f"text/plain; charset={charset}"
     given_rules = rules
@@ -597,26 +854,41 @@ REPLACEMENT_PIECES = {"x": "x", "yz": "yz", "${1}": r"\g<1>", "$$": "$", ".": ".
 
 @st.composite
 def regex_rules(draw):
-    alternatives = draw(st.lists(st.lists(st.sampled_from(REGEX_PIECES), min_size=1, max_size=3)
-                                 .map("".join), min_size=1, max_size=2))
+    alternatives = draw(
+        st.lists(
+            st.lists(st.sampled_from(REGEX_PIECES), min_size=1, max_size=3).map("".join),
+            min_size=1,
+            max_size=2,
+        )
+    )
     pattern = "(" + "|".join(alternatives) + ")"
     pieces = draw(st.lists(st.sampled_from(sorted(REPLACEMENT_PIECES)), max_size=3))
     rust_repl = "".join(pieces)
     python_repl = "".join(REPLACEMENT_PIECES[p] for p in pieces)
     pattern_as_bytes, repl_as_bytes = draw(st.booleans()), draw(st.booleans())
-    rule = (pattern.encode() if pattern_as_bytes else pattern, rust_repl.encode() if repl_as_bytes else rust_repl)
+    rule = (
+        pattern.encode() if pattern_as_bytes else pattern,
+        rust_repl.encode() if repl_as_bytes else rust_repl,
+    )
     return rule, (pattern.encode(), python_repl.encode())
 
 
 @st.composite
 def regex_cases(draw):
-    body = b"".join(draw(st.lists(st.sampled_from([b"a", b"b", b"c", b".", b"+", b"$", b"x"]), max_size=40)))
+    body = b"".join(
+        draw(st.lists(st.sampled_from([b"a", b"b", b"c", b".", b"+", b"$", b"x"]), max_size=40))
+    )
     return body, draw(chunkings(body))
 
 
 @PROPERTY
-@given(case=regex_cases(), rules=st.lists(regex_rules(), max_size=3), charset=st.sampled_from([None, "utf-8"]),
-       shape=st.sampled_from(SHAPES), slack=st.integers(-3, 40))
+@given(
+    case=regex_cases(),
+    rules=st.lists(regex_rules(), max_size=3),
+    charset=st.sampled_from([None, "utf-8"]),
+    shape=st.sampled_from(SHAPES),
+    slack=st.integers(-3, 40),
+)
 def test_property_regex_matches_successive_re_sub(case, rules, charset, shape, slack):
     body, chunks = case
     max_buffer = max(0, len(body) + slack)

@@ -37,7 +37,9 @@ def serve():
 
     def start(app):
         httpd = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
-        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         servers.append((httpd, thread))
         return httpd.server_address[1]
@@ -50,7 +52,9 @@ def serve():
             httpd.shutdown()
             httpd.server_close()
             thread.join(timeout=5)
-    assert QuietHandler.errors.getvalue() == "", f"server-side errors:\n{QuietHandler.errors.getvalue()}"
+    assert QuietHandler.errors.getvalue() == "", (
+        f"server-side errors:\n{QuietHandler.errors.getvalue()}"
+    )
 
 
 def request(port, method="GET", path="/"):
@@ -91,8 +95,14 @@ def get(headers, name):
 
 def hello_app(environ, start_response):
     body = b"<p>Hello world</p>"
-    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
-                              ("ETag", '"v1"')])
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("ETag", '"v1"'),
+        ],
+    )
     return [body]
 
 
@@ -127,7 +137,8 @@ def test_streamed_body(serve):
     status, headers, body = request(port)
     assert status == 200
     assert body == b"Goodbye world, Goodbye again"
-    assert get(headers, "Content-Length") in (None, str(len(body)))
+    # Streamed and rewritten: the length is not known when the headers go out.
+    assert get(headers, "Content-Length") is None
 
 
 def test_streamed_body_regex(serve):
@@ -135,6 +146,7 @@ def test_streamed_body_regex(serve):
     status, headers, body = request(port)
     assert status == 200
     assert body == b"Goodbye world, Goodbye again"
+    assert get(headers, "Content-Length") is None
 
 
 def test_head_sends_no_body_bytes(serve):
@@ -176,7 +188,9 @@ def load_example():
 
 def test_example_goodbye(serve):
     module = load_example()
-    assert isinstance(module.application, Rewrite), "examples/goodbye.py: `application` should be a Rewrite"
+    assert isinstance(module.application, Rewrite), (
+        "examples/goodbye.py: `application` should be a Rewrite"
+    )
     port = serve(module.application)
     status, headers, body = request(port)
     assert status == 200

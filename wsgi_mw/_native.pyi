@@ -1,17 +1,22 @@
 """Type stubs for the compiled module ``wsgi_mw._native`` (the public API is re-exported by
 ``wsgi_mw``)."""
 
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, Union
+from typing import Any
+
+from typing_extensions import Self, TypeAlias
 
 __version__: str
 
-_ExcInfo = Tuple[Type[BaseException], BaseException, Optional[TracebackType]]
-_StartResponse = Callable[..., Callable[[bytes], object]]
-_WSGIApp = Callable[[Dict[str, Any], _StartResponse], Iterable[bytes]]
-_Text = Union[str, bytes]
+_ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | None]
+_StartResponse: TypeAlias = Callable[..., Callable[[bytes], object]]
+_WSGIApp: TypeAlias = Callable[[dict[str, Any], _StartResponse], Iterable[bytes]]
+_Text: TypeAlias = str | bytes
 # An ordered collection of pairs (a set is rejected: order decides which identical pattern wins).
-_Rules = Union[Mapping[_Text, _Text], Sequence[Tuple[_Text, _Text]], Iterable[Tuple[_Text, _Text]]]
+_Rules: TypeAlias = (
+    Mapping[_Text, _Text] | Sequence[tuple[_Text, _Text]] | Iterable[tuple[_Text, _Text]]
+)
 
 class Rewrite:
     """Replace text in WSGI response bodies, literal or regex, streaming."""
@@ -22,18 +27,20 @@ class Rewrite:
         rules: _Rules,
         *,
         regex: bool = False,
-        content_types: Optional[Iterable[str]] = None,
+        content_types: Iterable[str] | None = None,
         max_buffer: int = 8388608,
-    ) -> "Rewrite": ...
-    def __call__(self, environ: Dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]: ...
+    ) -> Self: ...
+    def __call__(
+        self, environ: dict[str, Any], start_response: _StartResponse
+    ) -> Iterable[bytes]: ...
     @property
     def app(self) -> _WSGIApp: ...
     @property
-    def rules(self) -> Tuple[Tuple[_Text, _Text], ...]: ...
+    def rules(self) -> tuple[tuple[_Text, _Text], ...]: ...
     @property
     def regex(self) -> bool: ...
     @property
-    def content_types(self) -> List[str]: ...
+    def content_types(self) -> list[str]: ...
     @property
     def max_buffer(self) -> int: ...
 
@@ -41,8 +48,8 @@ class StartResponse:
     """The ``start_response`` a wsgi_mw middleware passes to the app it wraps."""
 
     def __call__(
-        self, status: str, headers: List[Tuple[str, str]], exc_info: Optional[_ExcInfo] = None
-    ) -> "Write": ...
+        self, status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None
+    ) -> Callable[[bytes], object]: ...
 
 class Write:
     """The ``write()`` callable returned by :class:`StartResponse`."""
@@ -52,6 +59,6 @@ class Write:
 class ResponseIterator(Iterator[bytes]):
     """The iterable a wsgi_mw middleware returns when it stays in the response loop."""
 
-    def __iter__(self) -> "ResponseIterator": ...
+    def __iter__(self) -> Self: ...
     def __next__(self) -> bytes: ...
     def close(self) -> None: ...
