@@ -8,6 +8,8 @@ pub mod wsgi;
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // Read by benches/bench_gil.py, so the bench measures the threshold actually compiled in.
+    m.add("GIL_RELEASE_THRESHOLD", wsgi::gil::GIL_RELEASE_THRESHOLD)?;
     m.add_class::<rewrite::py::Rewrite>()?;
     Ok(())
 }

@@ -696,6 +696,13 @@ CONSTRUCTOR_ERRORS = [
     pytest.param(([("", "x")],), {"regex": True}, ValueError, "rules", id="empty_regex_pattern"),
     pytest.param(([("(", "x")],), {"regex": True}, ValueError, "rules", id="invalid_regex_paren"),
     pytest.param(([("[a-", "x")],), {"regex": True}, ValueError, "rules", id="invalid_regex_class"),
+    # The regex crate would read $1lo as a group named "1lo" and expand it to nothing.
+    pytest.param(
+        ([(r"H(el)lo", "J$1lo")],), {"regex": True}, ValueError, "${1}lo", id="replacement_1lo"
+    ),
+    pytest.param(
+        ([(r"H(el)lo", "J$2")],), {"regex": True}, ValueError, "rules", id="replacement_no_group"
+    ),
     pytest.param(
         ([("a", "b")],), {"max_buffer": -1}, ValueError, "max_buffer", id="negative_max_buffer"
     ),

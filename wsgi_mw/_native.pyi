@@ -8,6 +8,8 @@ from typing import Any
 from typing_extensions import Self, TypeAlias
 
 __version__: str
+# Bytes of body work from which a middleware releases the GIL (rust/wsgi/gil.rs).
+GIL_RELEASE_THRESHOLD: int
 
 _ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | None]
 _StartResponse: TypeAlias = Callable[..., Callable[[bytes], object]]

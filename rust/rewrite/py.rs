@@ -218,22 +218,24 @@ fn encode(py: Python<'_>, side: &Side, charset: &str) -> PyResult<Vec<u8>> {
 /// app:
 ///     The WSGI application to wrap.
 /// rules:
-///     A dict ``{old: new}`` or a sequence of ``(old, new)`` pairs; each side ``str`` or
-///     ``bytes``. ``str`` sides are encoded with the response's charset (the Content-Type
+///     A dict ``{old: new}`` or a sequence of ``(old, new)`` pairs (any ordered iterable,
+///     not a set: among identical patterns the first wins); each side ``str`` or ``bytes``. ``str`` sides are encoded with the response's charset (the Content-Type
 ///     ``charset`` parameter, UTF-8 when absent); a rule that cannot be encoded in it is not
 ///     applied (one line on ``wsgi.errors`` says so). Empty patterns are rejected.
 /// regex:
 ///     Default ``False``. When ``True`` the patterns are regular expressions in the Rust
 ///     ``regex`` crate's syntax and replacements may use ``$1`` / ``${name}`` (``$$`` for a
-///     dollar). Rules then apply one after another over the whole body, which is buffered up
-///     to ``max_buffer``. Text regex rules apply to UTF-8 responses; use bytes rules for others.
+///     dollar; write ``${1}`` when a letter, digit or ``_`` follows, since ``$1lo`` names a
+///     group ``1lo``; naming a group the pattern lacks is a ValueError). Rules then apply one
+///     after another over the whole body, which is buffered up to ``max_buffer``. Text regex
+///     rules apply to UTF-8 responses; use bytes rules for others.
 /// content_types:
 ///     Media types to rewrite, ``type/subtype`` or ``type/*``; parameters and case are ignored.
 ///     ``None`` (the default) means text/html, text/plain, text/css, text/xml,
 ///     application/json, application/javascript, application/xml, application/xhtml+xml.
 /// max_buffer:
-///     Default 8388608 (8 MiB). Regex mode only: the most body bytes held to run the rules; a larger
-///     body passes through unchanged and one line on ``wsgi.errors`` explains it.
+///     Default 8388608 (8 MiB). Regex mode only: the most body bytes held to run the rules;
+///     a larger body passes through unchanged and one line on ``wsgi.errors`` explains it.
 ///
 /// Responses are left alone when they are HEAD, 1xx/204/304, or carry a Content-Encoding
 /// other than identity (so put Rewrite *inside* Gzip). A rewritten body gets an exact
@@ -428,7 +430,7 @@ impl Rewrite {
                 .collect();
             let rules = RegexRules::new(pairs).map_err(|e| {
                 PyValueError::new_err(format!(
-                    "Rewrite(rules=...): rules[{}] is not a valid regex: {}",
+                    "Rewrite(rules=...): rules[{}]: {}",
                     e.index, e.message
                 ))
             })?;

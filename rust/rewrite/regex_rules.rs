@@ -35,8 +35,10 @@ impl RegexRules {
             };
             let regex = built.map_err(|err| RuleError {
                 index,
-                message: err.to_string(),
+                message: format!("invalid regex: {err}"),
             })?;
+            check_group_references(&regex, &replacement)
+                .map_err(|message| RuleError { index, message })?;
             rules.push((regex, replacement));
         }
         Ok(Self { rules })
@@ -64,6 +66,61 @@ impl RegexRules {
 /// The regex crate takes a `&str` pattern, so a bytes pattern's non-ASCII bytes are spelled as
 /// `\xHH` escapes; with Unicode off each escape is that raw byte, also inside a class
 /// (`[\xE9\xE8]`), which a `(?-u:\xE9)` group could not be.
+/// The regex crate expands a reference to a group the pattern does not have to nothing, and
+/// reads `$1lo` as the group named `1lo`: refuse both at construction, where the user can
+/// fix them, instead of silently deleting text from every response.
+fn check_group_references(regex: &Regex, replacement: &[u8]) -> Result<(), String> {
+    let is_name_byte = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let mut rest = replacement;
+    while let Some(dollar) = rest.iter().position(|&b| b == b'$') {
+        let after = rest.get(dollar + 1..).unwrap_or_default();
+        let (name, braced, consumed) = match after.first() {
+            Some(b'$') => {
+                rest = after.get(1..).unwrap_or_default();
+                continue;
+            }
+            Some(b'{') => match after.iter().position(|&b| b == b'}') {
+                Some(close) => (after.get(1..close).unwrap_or_default(), true, close + 1),
+                // `${` without `}` is literal text to the regex crate.
+                None => (&[][..], false, 0),
+            },
+            _ => {
+                let len = after.iter().take_while(|b| is_name_byte(b)).count();
+                (after.get(..len).unwrap_or_default(), false, len)
+            }
+        };
+        rest = after.get(consumed..).unwrap_or_default();
+        if name.is_empty() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(name);
+        let exists = match name.parse::<usize>() {
+            Ok(number) => number < regex.captures_len(),
+            Err(_) => regex.capture_names().flatten().any(|n| n == name),
+        };
+        if !exists {
+            let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+            let hint = if !braced && !digits.is_empty() && digits.len() < name.len() {
+                format!(
+                    " (write ${{{digits}}}{} for group {digits} followed by text)",
+                    name.get(digits.len()..).unwrap_or("")
+                )
+            } else {
+                String::new()
+            };
+            let shown = if braced {
+                format!("${{{name}}}")
+            } else {
+                format!("${name}")
+            };
+            return Err(format!(
+                "the replacement refers to {shown}, but the pattern has no group {name:?}{hint}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn bytes_pattern_syntax(pattern: &[u8]) -> String {
     let mut syntax = String::with_capacity(pattern.len());
     let mut bytes = pattern.iter().copied();
@@ -95,6 +152,39 @@ fn push_byte_escape(syntax: &mut String, byte: u8) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn group_reference_table() {
+        // (pattern, replacement, accepted): the regex crate would silently expand unknown
+        // groups to "" (`$1lo` is the group "1lo").
+        let cases: [(&str, &str, bool); 10] = [
+            ("H(el)lo", "J${1}lo", true),
+            ("H(el)lo", "J$1", true),
+            ("H(el)lo", "J$1lo", false),
+            ("H(el)lo", "J$2", false),
+            ("H(?P<mid>el)lo", "J${mid}lo", true),
+            ("H(?P<mid>el)lo", "J$mid", true),
+            ("H(?P<mid>el)lo", "J$other", false),
+            ("Hello", "costs $$5", true),
+            ("Hello", "a $ alone, ${ unclosed", true),
+            ("Hello", "$0 is the whole match", true),
+        ];
+        for (pattern, replacement, accepted) in cases {
+            let result = RegexRules::new(vec![(
+                RegexPattern::Text(pattern.to_owned()),
+                replacement.as_bytes().to_vec(),
+            )]);
+            assert_eq!(result.is_ok(), accepted, "{pattern} -> {replacement}");
+        }
+        let err = RegexRules::new(vec![(
+            RegexPattern::Text("H(el)lo".to_owned()),
+            b"J$1lo".to_vec(),
+        )])
+        .err()
+        .unwrap();
+        assert!(err.message.contains("${1}lo"), "{}", err.message);
+    }
+
     use super::*;
 
     fn text(pattern: &str, replacement: &str) -> (RegexPattern, Vec<u8>) {

@@ -2,11 +2,16 @@
 
 use pyo3::prelude::*;
 
-/// Work on at least this many bytes runs with the GIL released. Releasing and re-taking the
-/// GIL costs about 0.1-0.2 µs; below 2 KiB the work itself is a few hundred nanoseconds and
-/// the release would dominate. Same threshold as hashlib and cryptography; measured for our
-/// filters in docs/benchmarks.md.
-pub const GIL_RELEASE_THRESHOLD: usize = 2 * 1024;
+/// Work on at least this many bytes runs with the GIL released.
+///
+/// Measured (docs/benchmarks.md, "GIL" section; benches/bench_gil.py): one release and
+/// re-take costs about 0.06 µs, ~10% of rewriting a 2 KiB chunk, and with two threads
+/// competing, releasing around 2 KiB chunks was *slower* than holding the GIL (scaling 0.87
+/// vs 0.93), because each re-take waits for the other thread's GIL-held stretch. From 16 KiB
+/// chunks on, releasing pays: two threads scaled 1.26x at 16 KiB, 1.3x at 64 KiB and 1.74x
+/// for a 1 MiB chunk. hashlib and cryptography use 2 KiB for hashing, where the work per byte
+/// is larger than ours.
+pub const GIL_RELEASE_THRESHOLD: usize = 16 * 1024;
 
 /// Run `work` (sized `bytes`) detached from the interpreter when it is large enough to pay
 /// for the release. `work` must not touch Python objects; the caller keeps borrowed buffers
