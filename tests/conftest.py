@@ -91,20 +91,21 @@ def status_has_body(status: str, method: str) -> bool:
 
 class Server:
     """The server side of one request: start_response with wsgiref's exc_info semantics
-    (replace while no body byte was sent, re-raise after; a second plain call is an error)."""
+    (replace while the head was not sent, re-raise after; a second plain call is an error).
+    Like wsgiref, the head counts as sent with the first item after start_response, even
+    b"" (PEP 3333 would wait for a non-empty one; real servers do not)."""
 
     def __init__(self):
         self.status = None
         self.headers = None
-        self.sent = False  # a non-empty body chunk left the application
+        self.sent = False  # the head went out (first item after start_response)
         self.chunks = []
         self.start_calls = 0
 
     def write(self, data):
         assert type(data) is bytes, f"server write() got {type(data).__name__}"
         assert self.status is not None, "write() before start_response()"
-        if data:
-            self.sent = True
+        self.sent = True
         self.chunks.append(data)
 
     def start_response(self, status, headers, exc_info=None):
@@ -128,6 +129,7 @@ class Server:
         assert type(chunk) is bytes, f"middleware yielded {type(chunk).__name__}"
         if chunk:
             assert self.status is not None, "body byte before start_response()"
+        if self.status is not None:
             self.sent = True
         self.chunks.append(chunk)
         return chunk

@@ -58,8 +58,13 @@ impl BodyFilter for RewriteFilter {
         let Some(content_type) = head.content_type().and_then(ContentType::parse) else {
             return Mode::Untouched;
         };
-        // Compressed bytes are not text: put Rewrite inside Gzip, not outside.
-        if !self.book.content_types().matches(content_type.essence) || head.is_content_encoded() {
+        // Compressed bytes are not text: put Rewrite inside Gzip, not outside. A 206 (or any
+        // Content-Range) is a slice of the representation: rewriting it would break the range.
+        if !self.book.content_types().matches(content_type.essence)
+            || head.is_content_encoded()
+            || head.code() == 206
+            || head.contains("content-range")
+        {
             return Mode::Untouched;
         }
         if body.bodyless {
@@ -90,6 +95,8 @@ impl BodyFilter for RewriteFilter {
             },
             _ => return Mode::Untouched,
         };
+        // Byte ranges of the rewritten body are not served: do not advertise them.
+        head.remove("Accept-Ranges");
         Mode::Transform
     }
 

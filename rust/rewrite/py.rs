@@ -108,8 +108,14 @@ impl RuleBook {
     fn compile_literal(&self, py: Python<'_>, charset: &str) -> (Compiled, Option<String>) {
         let mut skipped = Vec::new();
         let mut pairs = Vec::with_capacity(self.rules.len());
+        // utf-16, utf-32 and utf-8-sig start every encoded string with a byte order mark,
+        // which occurs once at the start of a body, never before each match.
+        let bom = byte_order_mark(py, charset);
         for (i, (old, new)) in self.rules.iter().enumerate() {
-            match (encode(py, old, charset), encode(py, new, charset)) {
+            match (
+                encode(py, old, charset, &bom),
+                encode(py, new, charset, &bom),
+            ) {
                 (Ok(old), Ok(new)) => pairs.push((old, new)),
                 (Err(e), _) | (_, Err(e)) => {
                     if e.is_instance_of::<PyLookupError>(py) {
@@ -190,15 +196,25 @@ fn bytes_only_literal(rules: &[(Side, Side)]) -> Compiled {
     )
 }
 
+/// What `charset` puts before any encoded text ("" for most; a BOM for utf-16 and the like).
+fn byte_order_mark(py: Python<'_>, charset: &str) -> Vec<u8> {
+    PyString::new(py, "")
+        .call_method1("encode", (charset, "strict"))
+        .ok()
+        .and_then(|b| b.cast::<PyBytes>().ok().map(|b| b.as_bytes().to_vec()))
+        .unwrap_or_default()
+}
+
 /// Encode one side of a rule for a response charset (Python's codecs know every charset name
-/// an app may use).
-fn encode(py: Python<'_>, side: &Side, charset: &str) -> PyResult<Vec<u8>> {
+/// an app may use), without the charset's byte order mark.
+fn encode(py: Python<'_>, side: &Side, charset: &str, bom: &[u8]) -> PyResult<Vec<u8>> {
     match side {
         Side::Bytes(b) => Ok(b.clone()),
         Side::Text(t) if is_utf8_label(charset) => Ok(t.as_bytes().to_vec()),
         Side::Text(t) => {
             let encoded = PyString::new(py, t).call_method1("encode", (charset, "strict"))?;
-            Ok(encoded.cast::<PyBytes>()?.as_bytes().to_vec())
+            let bytes = encoded.cast::<PyBytes>()?.as_bytes();
+            Ok(bytes.strip_prefix(bom).unwrap_or(bytes).to_vec())
         }
     }
 }

@@ -52,11 +52,20 @@ pub(crate) fn send_head<'py>(
     captured: &Captured,
     exc_info: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    // Filters edit headers, never the status line, so the app's status object is reused.
-    let (status, headers) = if captured.head.edited() {
+    let (status, headers) = if captured.head.edited() || !captured.exact {
+        // Filters edit headers, never the status line: the app's status object is reused
+        // (as are its header tuples, by position) unless it was a str subclass.
+        let status = if captured.exact {
+            captured.status.clone_ref(py)
+        } else {
+            PyString::new(py, captured.head.status())
+                .into_any()
+                .unbind()
+        };
+        let original = captured.exact.then(|| captured.headers.bind(py));
         (
-            captured.status.clone_ref(py),
-            head_to_list(py, &captured.head, captured.headers.bind(py))?
+            status,
+            head_to_list(py, &captured.head, original)?
                 .into_any()
                 .unbind(),
         )
@@ -113,6 +122,15 @@ pub fn call_app<'py>(
         (capture.take_filter(), capture.forwarded())
     };
     let Some(mut filter) = filter else {
+        // Only a start_response racing in from another thread could get here; still close
+        // what the app returned (rule 4).
+        if let Ok(result) = &called {
+            if let Ok(Some(close)) = result.getattr_opt(intern!(py, "close")) {
+                if let Err(err) = close.call0() {
+                    err.write_unraisable(py, Some(result));
+                }
+            }
+        }
         return Err(PyAssertionError::new_err(format!(
             "{middleware}: internal error: the request's filter was lost"
         )));
@@ -133,6 +151,7 @@ pub fn call_app<'py>(
     if forwarded {
         // Fast path (rule 7): the head went to the server inside start_response and the
         // filter wants nothing of the body, so the server gets the app's own iterable.
+        report_notice(py, middleware, environ, filter.as_mut());
         filter.on_close(Outcome::HandedBack);
         return Ok(result.unbind());
     }
@@ -151,9 +170,9 @@ pub fn call_app<'py>(
         generation: 0,
         head: None,
         flow: Flow::Pass,
-        resend_exc_info: None,
+        exc_info: None,
         committed: false,
-        body_started: false,
+        emitted: false,
         pending: Vec::new(),
         queue: VecDeque::new(),
         ended: false,
@@ -182,10 +201,11 @@ pub struct ResponseIter {
     generation: u64,
     head: Option<Captured>,
     flow: Flow,
-    /// `exc_info` to pass upstream when a replaced head is sent again (rule 5).
-    resend_exc_info: Option<Py<PyAny>>,
+    /// `exc_info` that came with the head, passed upstream with it (rule 5).
+    exc_info: Option<Py<PyAny>>,
     committed: bool,
-    body_started: bool,
+    /// At least one item went to the server.
+    emitted: bool,
     /// Transform output not yet handed out.
     pending: Vec<u8>,
     /// Items ready for the server, released once the head went upstream.
@@ -212,12 +232,9 @@ impl ResponseIter {
         let Some((mut captured, exc_info)) = snapshot else {
             return Ok(false);
         };
-        if self.committed {
-            // Replaced after the head went upstream but before any body byte: the server has
-            // sent nothing yet, so it accepts a replacement that carries exc_info.
-            self.resend_exc_info = exc_info;
-            self.committed = false;
-        }
+        // A replacement can only come before the head went upstream: after that the capture
+        // re-raises the app's exception inside its own start_response call.
+        self.exc_info = exc_info;
         self.pending.clear();
         self.queue.clear();
         self.flow = match captured.flow {
@@ -266,9 +283,10 @@ impl ResponseIter {
                 captured.head.remove("Content-Length");
             }
         }
-        let exc_info = self.resend_exc_info.take();
+        let exc_info = self.exc_info.take();
         let write = send_head(py, self.upstream.bind(py), captured, exc_info)?;
         self.committed = true;
+        self.capture.bind(py).try_borrow_mut()?.mark_head_sent();
         Ok(write.unbind())
     }
 
@@ -276,11 +294,7 @@ impl ResponseIter {
         loop {
             if self.committed {
                 if let Some(item) = self.queue.pop_front() {
-                    if !self.body_started && !item.bind(py).cast::<PyBytes>()?.as_bytes().is_empty()
-                    {
-                        self.body_started = true;
-                        self.capture.bind(py).try_borrow_mut()?.mark_body_started();
-                    }
+                    self.emitted = true;
                     return Ok(Some(item));
                 }
             }
@@ -418,23 +432,23 @@ impl ResponseIter {
             self.pending = Vec::new();
             self.queue.push_back(out.into_any().unbind());
         }
+        if self.flow == Flow::Drop && !self.emitted && self.queue.is_empty() {
+            // One empty item makes servers send the head as it is: with none, wsgiref would
+            // add "Content-Length: 0" to a HEAD response whose GET has a body.
+            self.queue
+                .push_back(PyBytes::new(py, b"").into_any().unbind());
+        }
         self.finished = true;
         Ok(())
     }
 
     fn report_notice(&mut self, py: Python<'_>) {
-        let Some(notice) = self.filter.take_notice() else {
-            return;
-        };
-        let line = format!("wsgi_mw.{}: {notice}\n", self.middleware);
-        let environ = self.environ.bind(py);
-        let written = environ
-            .get_item(intern!(py, "wsgi.errors"))
-            .and_then(|errors| errors.call_method1(intern!(py, "write"), (line,)));
-        if let Err(err) = written {
-            // A broken error stream must not break the response it was reporting on.
-            err.write_unraisable(py, Some(environ));
-        }
+        report_notice(
+            py,
+            self.middleware,
+            self.environ.bind(py),
+            self.filter.as_mut(),
+        );
     }
 
     /// An error escaped: close the app's iterable now (exactly once) and report Failed.
@@ -478,6 +492,26 @@ impl ResponseIter {
     }
 }
 
+/// Write the filter's notice, if any, as one line on `wsgi.errors`.
+fn report_notice(
+    py: Python<'_>,
+    middleware: &str,
+    environ: &Bound<'_, PyAny>,
+    filter: &mut dyn BodyFilter,
+) {
+    let Some(notice) = filter.take_notice() else {
+        return;
+    };
+    let line = format!("wsgi_mw.{middleware}: {notice}\n");
+    let written = environ
+        .get_item(intern!(py, "wsgi.errors"))
+        .and_then(|errors| errors.call_method1(intern!(py, "write"), (line,)));
+    if let Err(err) = written {
+        // A broken error stream must not break the response it was reporting on.
+        err.write_unraisable(py, Some(environ));
+    }
+}
+
 fn is_empty_bytes(chunk: &Bound<'_, PyAny>) -> bool {
     chunk
         .cast::<PyBytes>()
@@ -488,9 +522,9 @@ fn is_empty_bytes(chunk: &Bound<'_, PyAny>) -> bool {
 fn head_to_list<'py>(
     py: Python<'py>,
     head: &ResponseHead,
-    original: &Bound<'py, PyAny>,
+    original: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let original = original.cast::<PyList>().ok();
+    let original = original.and_then(|list| list.cast::<PyList>().ok());
     let list = PyList::empty(py);
     for (name, value, origin) in head.headers_with_origin() {
         let reused = match (origin, original) {
@@ -541,7 +575,7 @@ impl ResponseIter {
         visit.call(&self.environ)?;
         visit.call(&self.result)?;
         visit.call(&self.iter)?;
-        visit.call(&self.resend_exc_info)?;
+        visit.call(&self.exc_info)?;
         if let Some(head) = &self.head {
             visit.call(&head.status)?;
             visit.call(&head.headers)?;
@@ -555,7 +589,7 @@ impl ResponseIter {
     fn __clear__(&mut self) {
         self.result = None;
         self.iter = None;
-        self.resend_exc_info = None;
+        self.exc_info = None;
         self.head = None;
         self.queue.clear();
     }

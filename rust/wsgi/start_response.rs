@@ -27,6 +27,10 @@ pub(crate) struct Captured {
     pub headers: Py<PyAny>,
     /// Set when the filter already decided this head (at `start_response` time).
     pub flow: Option<Flow>,
+    /// Status, list, tuples and strings are all of the exact built-in types. We accept
+    /// subclasses, but servers such as wsgiref insist on `type(x) is str`, so otherwise the
+    /// head is rebuilt from our validated copy before it goes upstream.
+    pub exact: bool,
 }
 
 /// Once the plumbing handed the app's iterable straight back to the server, later calls
@@ -50,12 +54,14 @@ pub struct StartResponse {
     head_set: bool,
     /// Bumped on every accepted call, so the iterator notices an `exc_info` replacement.
     generation: u64,
-    /// `exc_info` of the latest replacement, to be passed on when the head is re-sent upstream.
+    /// `exc_info` that came with the newest head, passed upstream with it.
     exc_info: Option<Py<PyAny>>,
     /// `write()` data not yet taken by the iterator, in order.
     writes: VecDeque<Py<PyAny>>,
-    /// A non-empty body chunk left the middleware: from now on `exc_info` re-raises.
-    body_started: bool,
+    /// The head went upstream, or non-empty `write()` data was accepted (PEP 3333: write()
+    /// transmits): from now on `exc_info` re-raises. Servers such as wsgiref send the headers
+    /// on the first item even when it is `b""`, so "went upstream" is the safe line.
+    head_sent: bool,
     forward: Option<Forward>,
 }
 
@@ -76,7 +82,7 @@ impl StartResponse {
             generation: 0,
             exc_info: None,
             writes: VecDeque::new(),
-            body_started: false,
+            head_sent: false,
             forward: None,
         }
     }
@@ -96,8 +102,8 @@ impl StartResponse {
         self.writes.pop_front()
     }
 
-    pub(crate) fn mark_body_started(&mut self) {
-        self.body_started = true;
+    pub(crate) fn mark_head_sent(&mut self) {
+        self.head_sent = true;
     }
 
     pub(crate) fn take_filter(&mut self) -> Option<Box<dyn BodyFilter>> {
@@ -145,6 +151,8 @@ fn capture(
             type_name(headers)
         ))
     })?;
+    let mut exact =
+        status.is_exact_instance_of::<PyString>() && headers.is_exact_instance_of::<PyList>();
     let mut head = ResponseHead::new(status_text.to_owned(), code, list.len());
     for (i, item) in list.iter().enumerate() {
         let pair = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2);
@@ -159,6 +167,9 @@ fn capture(
                 item.repr().map(|r| r.to_string()).unwrap_or_else(|_| type_name(&item))
             )));
         };
+        exact &= item.is_exact_instance_of::<PyTuple>()
+            && name.is_exact_instance_of::<PyString>()
+            && value.is_exact_instance_of::<PyString>();
         let (Ok(name), Ok(value)) = (utf8(&name), utf8(&value)) else {
             return Err(not_text(format!("header {i} ({item})")));
         };
@@ -171,6 +182,7 @@ fn capture(
         status: status.clone().unbind(),
         headers: headers.clone().unbind(),
         flow: None,
+        exact,
     })
 }
 
@@ -212,9 +224,10 @@ impl StartResponse {
                 .forward
                 .as_ref()
                 .map(|f| f.start_response.clone_ref(py));
+            // Only flags here: building the re-raised exception runs Python, outside the borrow.
             let state_error = match exc_info {
-                Some(e) if this.body_started && forward.is_none() => Some(reraise(e)),
-                None if this.head_set => Some(already_set(this.middleware)),
+                Some(_) if this.head_sent && forward.is_none() => Some(StateError::Reraise),
+                None if this.head_set => Some(StateError::AlreadySet),
                 _ => None,
             };
             let filter = if forward.is_none() && state_error.is_none() {
@@ -232,8 +245,10 @@ impl StartResponse {
                 upstream,
             )
         };
-        if let Some(err) = state_error {
-            return Err(err);
+        match (state_error, exc_info) {
+            (Some(StateError::Reraise), Some(e)) => return Err(reraise(e)),
+            (Some(_), _) => return Err(already_set(middleware)),
+            (None, _) => {}
         }
         let mut captured = match capture(middleware, status, headers) {
             Ok(captured) => captured,
@@ -253,9 +268,12 @@ impl StartResponse {
         // Decide now while the app is still running (the filter is ours until it returns).
         if let (Some(mut filter), Some(upstream)) = (filter, upstream) {
             let flow = decide(py, filter.as_mut(), &mut captured.head, head_request);
-            if flow == Flow::Pass && exc_info.is_none() {
+            if flow == Flow::Pass {
                 // The fast path: the server gets the head now and the app the server's write.
-                let sent = send_head(py, upstream.bind(py), &captured, None);
+                // exc_info goes along: legal on a first call, and needed when an earlier
+                // attempt reached the server before failing.
+                let exc_info = exc_info.map(|e| e.clone().unbind());
+                let sent = send_head(py, upstream.bind(py), &captured, exc_info);
                 let mut this = slf.try_borrow_mut()?;
                 this.filter = Some(filter);
                 let write = sent?;
@@ -270,6 +288,15 @@ impl StartResponse {
             captured.flow = Some(flow);
             slf.try_borrow_mut()?.filter = Some(filter);
         }
+        // We stay in the loop: keep our own copy of the header list, so an app that changes
+        // its list after start_response cannot slip unvalidated headers (or a stale
+        // Content-Length) past the filter.
+        let snapshot = captured
+            .headers
+            .bind(py)
+            .cast::<PyList>()?
+            .get_slice(0, usize::MAX);
+        captured.headers = snapshot.into_any().unbind();
 
         let mut this = slf.try_borrow_mut()?;
         if let Some(e) = exc_info {
@@ -314,6 +341,11 @@ impl StartResponse {
     }
 }
 
+enum StateError {
+    Reraise,
+    AlreadySet,
+}
+
 fn already_set(middleware: &str) -> PyErr {
     PyAssertionError::new_err(format!(
         "{middleware}: start_response() was called a second time without exc_info (headers already set)"
@@ -347,6 +379,9 @@ impl Write {
                         return Err(PyAssertionError::new_err(format!(
                             "{middleware}: write() called before start_response()"
                         )));
+                    }
+                    if !data.cast::<PyBytes>()?.as_bytes().is_empty() {
+                        this.head_sent = true;
                     }
                     this.writes.push_back(data.clone().unbind());
                     None
