@@ -32,6 +32,9 @@ impl<'a> ContentType<'a> {
 
 /// The value of the `charset` parameter in `; a=b; charset="x"`, unquoted.
 fn charset_param(params: &str) -> Option<&str> {
+    if params.is_empty() {
+        return None;
+    }
     params.split(';').find_map(|param| {
         let (name, value) = param.split_once('=')?;
         if !name.trim().eq_ignore_ascii_case("charset") {
