@@ -17,21 +17,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from runner import WSGIApp, call_app, make_environ
 
+from wsgi_mw import Rewrite
+
 Rules = Sequence[tuple[bytes, bytes]]
 
-# The media types Rewrite transforms by default; everything else passes through.
-TEXT_MEDIA_TYPES = frozenset(
-    {
-        "text/html",
-        "text/plain",
-        "text/css",
-        "text/xml",
-        "application/json",
-        "application/javascript",
-        "application/xml",
-        "application/xhtml+xml",
-    }
-)
+# The media types Rewrite transforms by default (configuration, not logic: the peers use the
+# same list so they rewrite the same responses); everything else passes through.
+TEXT_MEDIA_TYPES = frozenset(Rewrite.DEFAULT_CONTENT_TYPES)
 
 
 def media_type(headers: Iterable[tuple[str, str]]) -> str:

@@ -290,6 +290,12 @@ DEFAULT_TYPES = [
 ]
 
 
+def test_default_content_types_attribute_is_the_documented_list():
+    # The spec's list, written out here as the oracle.
+    assert Rewrite.DEFAULT_CONTENT_TYPES == tuple(DEFAULT_TYPES)
+    assert Rewrite(lambda environ, start_response: [], []).content_types == DEFAULT_TYPES
+
+
 @pytest.mark.parametrize(
     "content_type, options, transformed",
     [

@@ -23,6 +23,8 @@ _Rules: TypeAlias = (
 class Rewrite:
     """Replace text in WSGI response bodies, literal or regex, streaming."""
 
+    DEFAULT_CONTENT_TYPES: tuple[str, ...]
+
     def __new__(
         cls,
         app: _WSGIApp,

@@ -479,6 +479,14 @@ impl Rewrite {
         })
     }
 
+    /// The media types rewritten when ``content_types`` is not given; extend them with
+    /// ``content_types=(*Rewrite.DEFAULT_CONTENT_TYPES, "text/csv")``.
+    #[classattr]
+    #[pyo3(name = "DEFAULT_CONTENT_TYPES")]
+    fn default_content_types(py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        Ok(PyTuple::new(py, DEFAULT_CONTENT_TYPES)?.unbind())
+    }
+
     fn __call__(
         &self,
         py: Python<'_>,
