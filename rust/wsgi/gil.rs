@@ -4,12 +4,13 @@ use pyo3::prelude::*;
 
 /// Work on at least this many bytes runs with the GIL released.
 ///
-/// Measured (docs/benchmarks.md, "GIL" section; benches/bench_gil.py): one release and
-/// re-take costs about 0.06 µs, ~10% of rewriting a 2 KiB chunk, and with two threads
-/// competing, releasing around 2 KiB chunks was *slower* than holding the GIL (scaling 0.87
-/// vs 0.93), because each re-take waits for the other thread's GIL-held stretch. From 16 KiB
-/// chunks on, releasing pays: two threads scaled 1.26x at 16 KiB, 1.3x at 64 KiB and 1.74x
-/// for a 1 MiB chunk. hashlib and cryptography use 2 KiB for hashing, where the work per byte
+/// Measured with benches/bench_gil.py. While this was 2 KiB (before commit f111e62): one
+/// release and re-take cost about 0.06 µs, ~10% of rewriting a 2 KiB chunk, and with two
+/// threads competing, releasing around 2 KiB chunks was *slower* than holding the GIL
+/// (scaling 0.87 vs 0.93), because each re-take waits for the other thread's GIL-held
+/// stretch. At 16 KiB (docs/benchmarks.md, "Rewrite and the GIL"): the release costs ~2-3% of
+/// a chunk, and two threads scale 1.26-1.34x with released 16 KiB chunks against 0.93x held,
+/// 1.7-1.8x for a 1 MiB chunk. hashlib and cryptography use 2 KiB for hashing, where the work per byte
 /// is larger than ours.
 pub const GIL_RELEASE_THRESHOLD: usize = 16 * 1024;
 
