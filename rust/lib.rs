@@ -1,6 +1,7 @@
 //! wsgi_mw's native module: registers the middleware classes, nothing else.
 use pyo3::prelude::*;
 
+pub mod gzip;
 pub mod rewrite;
 pub mod wsgi;
 
@@ -10,6 +11,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // Read by benches/bench_gil.py, so the bench measures the threshold actually compiled in.
     m.add("GIL_RELEASE_THRESHOLD", wsgi::gil::GIL_RELEASE_THRESHOLD)?;
+    m.add_class::<gzip::py::Gzip>()?;
     m.add_class::<rewrite::py::Rewrite>()?;
+    m.add_function(wrap_pyfunction!(gzip::py::gzip_floor, m)?)?;
     Ok(())
 }

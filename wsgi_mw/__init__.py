@@ -6,6 +6,6 @@ Every class wraps a WSGI application and is itself a WSGI application, so they s
     application = Rewrite(app, [("Hello", "Goodbye")])
 """
 
-from ._native import Rewrite, __version__
+from ._native import Gzip, Rewrite, __version__
 
-__all__ = ["Rewrite", "__version__"]
+__all__ = ["Gzip", "Rewrite", "__version__"]

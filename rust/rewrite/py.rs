@@ -7,13 +7,14 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use pyo3::exceptions::{PyLookupError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFrozenSet, PyInt, PySet, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PySet, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::filter::RewriteFilter;
 use super::literal::LiteralRules;
 use super::regex_rules::{RegexPattern, RegexRules};
 use crate::wsgi::media_type::MediaTypes;
+use crate::wsgi::options::{media_types, type_name};
 use crate::wsgi::response::call_app;
 
 const DEFAULT_CONTENT_TYPES: [&str; 8] = [
@@ -264,13 +265,6 @@ pub struct Rewrite {
     book: Arc<RuleBook>,
 }
 
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".to_owned())
-}
-
 fn side_from(obj: &Bound<'_, PyAny>, at: &str) -> PyResult<Side> {
     if let Ok(text) = obj.cast::<PyString>() {
         let text = text.to_cow().map_err(|_| {
@@ -357,62 +351,7 @@ fn parse_rules(rules: &Bound<'_, PyAny>) -> PyResult<ParsedRules> {
     Ok((parsed, PyTuple::new(py, shown)?.into_any().unbind()))
 }
 
-fn parse_content_types(content_types: Option<&Bound<'_, PyAny>>) -> PyResult<MediaTypes> {
-    let Some(given) = content_types else {
-        return MediaTypes::new(DEFAULT_CONTENT_TYPES)
-            .map_err(|e| PyValueError::new_err(format!("Rewrite(content_types=...): {e}")));
-    };
-    let not_iterable = || {
-        PyTypeError::new_err(format!(
-            "Rewrite(content_types=...): expected an iterable of media types like (\"text/html\", \"text/*\"), not {}",
-            if given.is_instance_of::<PyString>() { "a single str".to_owned() } else { type_name(given) }
-        ))
-    };
-    if given.is_instance_of::<PyString>() || given.is_instance_of::<PyBytes>() {
-        return Err(not_iterable());
-    }
-    let mut entries = Vec::new();
-    for item in given.try_iter().map_err(|_| not_iterable())? {
-        let item = item?;
-        let text = item
-            .cast::<PyString>()
-            .ok()
-            .and_then(|s| s.to_cow().ok().map(|c| c.into_owned()))
-            .ok_or_else(|| {
-                PyTypeError::new_err(format!(
-                    "Rewrite(content_types=...): every entry must be a str like \"text/html\", not {}",
-                    type_name(&item)
-                ))
-            })?;
-        entries.push(text);
-    }
-    MediaTypes::new(entries.iter().map(String::as_str))
-        .map_err(|e| PyValueError::new_err(format!("Rewrite(content_types=...): {e}")))
-}
-
-/// `max_buffer`: an int >= 0 (bytes). Not `None`, not a bool.
-pub struct MaxBuffer(usize);
-
-impl<'a, 'py> FromPyObject<'a, 'py> for MaxBuffer {
-    type Error = PyErr;
-
-    fn extract(value: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
-            return Err(PyTypeError::new_err(format!(
-                "Rewrite(max_buffer=...): max_buffer must be an int (bytes), not {}",
-                type_name(&value)
-            )));
-        }
-        let number: i128 = value.extract().map_err(|_| {
-            PyValueError::new_err("Rewrite(max_buffer=...): max_buffer is out of range")
-        })?;
-        usize::try_from(number).map(MaxBuffer).map_err(|_| {
-            PyValueError::new_err(format!(
-                "Rewrite(max_buffer={number}): max_buffer must be >= 0 (bytes)"
-            ))
-        })
-    }
-}
+crate::int_option!(MaxBuffer, "Rewrite", "max_buffer", 0, usize::MAX, "bytes");
 
 #[pymethods]
 impl Rewrite {
@@ -435,7 +374,12 @@ impl Rewrite {
             )));
         }
         let (parsed, shown) = parse_rules(rules)?;
-        let content_types = parse_content_types(content_types)?;
+        let content_types = media_types(
+            "Rewrite",
+            "content_types",
+            content_types,
+            &DEFAULT_CONTENT_TYPES,
+        )?;
         let MaxBuffer(max_buffer) = max_buffer;
         // Compile the UTF-8 rules now: the common case is ready before the first request and
         // every bad pattern is reported here, not at request time.

@@ -3,8 +3,8 @@
 //!
 //! One filter value is created per request and sees, in order:
 //! `on_headers` (again if the app replaces its headers with `exc_info` before any body byte
-//! left), then in `Transform` mode `on_chunk`* / `on_end` / `on_commit`, in `Observe` mode
-//! `on_pass`*, and always exactly one `on_close`.
+//! left), then in `Transform` mode `on_body`, `on_chunk`* / `on_end` / `on_commit`, in
+//! `Observe` mode `on_pass`*, and always exactly one `on_close`.
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -52,6 +52,12 @@ pub trait BodyFilter: Send + Sync {
     /// calls `start_response` with `exc_info` before any body byte left the middleware: the
     /// filter must start over.
     fn on_headers(&mut self, py: Python<'_>, head: &mut ResponseHead, body: BodyInfo) -> Mode;
+
+    /// Transform mode, once, before the first `on_chunk`: `complete` is true when the whole
+    /// body is already in memory (the app returned a list or tuple), so the filter may hold
+    /// it all and do its work in `on_end` (which runs without the GIL when large) instead of
+    /// chunk by chunk.
+    fn on_body(&mut self, _complete: bool) {}
 
     /// Transform mode: one input chunk (from `write()` or the iterable, in order).
     /// Runs without the GIL when the chunk is large: no Python here.

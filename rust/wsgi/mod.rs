@@ -5,6 +5,7 @@ pub mod filter;
 pub mod gil;
 pub mod head;
 pub mod media_type;
+pub mod options;
 pub mod response;
 pub mod start_response;
 pub mod text;

@@ -246,6 +246,9 @@ impl ResponseIter {
                 self.head_request,
             ),
         };
+        if self.flow == Flow::Transform {
+            self.filter.on_body(self.complete);
+        }
         self.report_notice(py);
         self.head = Some(captured);
         self.generation = generation;

@@ -1,0 +1,64 @@
+//! Unit tests for `encoder.rs`.
+
+use std::io::Read;
+
+use flate2::read::{GzDecoder, MultiGzDecoder};
+
+use super::*;
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    MultiGzDecoder::new(data).read_to_end(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn streaming_roundtrip_for_every_level() {
+    let body: Vec<u8> = (0..20_000u32)
+        .flat_map(|i| format!("<li>{i}</li>").into_bytes())
+        .collect();
+    for level in 0..=9 {
+        let mut out = Vec::new();
+        let mut stream = GzipStream::new(level, None);
+        for chunk in body.chunks(777) {
+            stream.write(chunk, &mut out);
+        }
+        stream.finish(&mut out);
+        assert_eq!(gunzip(&out), body, "level {level}");
+    }
+}
+
+#[test]
+fn sync_flush_makes_each_chunk_decodable_at_once() {
+    let mut out = Vec::new();
+    let mut stream = GzipStream::new(6, None);
+    for event in ["data: one\n\n", "data: two\n\n", "data: three\n\n"] {
+        stream.write(event.as_bytes(), &mut out);
+        stream.flush(&mut out);
+        // Decode what was sent so far (no trailer yet): the event must be there.
+        let mut seen = Vec::new();
+        let _ = GzDecoder::new(out.as_slice()).read_to_end(&mut seen);
+        assert!(String::from_utf8_lossy(&seen).contains(event), "{event:?}");
+    }
+}
+
+#[test]
+fn breach_name_is_alphanumeric_and_bounded() {
+    let mut lengths = std::collections::HashSet::new();
+    for _ in 0..200 {
+        let name = breach_name(16).unwrap();
+        assert!(name.len() <= 16);
+        assert!(name.iter().all(u8::is_ascii_alphanumeric));
+        lengths.insert(name.len());
+    }
+    assert!(lengths.len() > 5, "lengths should vary: {lengths:?}");
+    assert_eq!(breach_name(0), None);
+}
+
+#[test]
+fn padded_stream_still_decodes_and_carries_fname() {
+    let mut out = Vec::new();
+    gzip_all(b"hello hello hello", 6, Some(b"abc".to_vec()), &mut out);
+    assert_eq!(out[3] & 0x08, 0x08, "FNAME flag");
+    assert_eq!(gunzip(&out), b"hello hello hello");
+}

@@ -1,0 +1,156 @@
+//! Gzip's body filter: decides from the request and response heads whether to compress,
+//! then compresses the body (whole when it is in memory, chunk by chunk when it streams).
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+
+use super::encoder::{breach_name, gzip_all, GzipStream};
+use super::py::GzipConfig;
+use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode};
+use crate::wsgi::head::ResponseHead;
+use crate::wsgi::media_type::ContentType;
+
+enum Body {
+    Idle,
+    /// The whole body is in memory: gather it, decide on its size in `on_end`.
+    Gathering(Vec<u8>),
+    /// Boxed: the encoder state is large and most responses never need one.
+    Streaming(Box<GzipStream>),
+}
+
+pub struct GzipFilter {
+    config: Arc<GzipConfig>,
+    /// The request's Accept-Encoding allows gzip.
+    accepted: bool,
+    /// The request asked for a byte range: answer with the plain representation.
+    range_request: bool,
+    /// A `stream_types` response: sync flush after every chunk, no `min_size`.
+    flush_each_chunk: bool,
+    body: Body,
+    compressed: bool,
+}
+
+impl GzipFilter {
+    pub fn new(config: Arc<GzipConfig>, accepted: bool, range_request: bool) -> Self {
+        GzipFilter {
+            config,
+            accepted,
+            range_request,
+            flush_each_chunk: false,
+            body: Body::Idle,
+            compressed: false,
+        }
+    }
+
+    fn stream(&self) -> GzipStream {
+        GzipStream::new(self.config.level, breach_name(self.config.breach_padding))
+    }
+}
+
+fn declared_length(head: &ResponseHead) -> Option<u64> {
+    head.get("content-length")?.trim().parse().ok()
+}
+
+impl BodyFilter for GzipFilter {
+    fn on_headers(&mut self, _py: Python<'_>, head: &mut ResponseHead, body: BodyInfo) -> Mode {
+        self.body = Body::Idle;
+        self.compressed = false;
+        // Already encoded (no double compression), a slice of the representation, or the
+        // origin forbids transformation (RFC 9110 §7.7 / RFC 9111 §5.2.2.6).
+        if head.is_content_encoded()
+            || head.code() == 206
+            || head.contains("content-range")
+            || head
+                .list_elements("cache-control")
+                .any(|d| d.eq_ignore_ascii_case("no-transform"))
+        {
+            return Mode::Untouched;
+        }
+        let Some(content_type) = head.content_type().and_then(ContentType::parse) else {
+            return Mode::Untouched;
+        };
+        let streamed_type = self.config.stream_types.matches(content_type.essence);
+        if !streamed_type && !self.config.content_types.matches(content_type.essence) {
+            return Mode::Untouched;
+        }
+        // Compressible: the answer depends on Accept-Encoding for every client, whether or
+        // not this one gets gzip, so shared caches must keep the variants apart.
+        head.merge_vary("Accept-Encoding");
+        if body.bodyless || !self.accepted || self.range_request {
+            return Mode::Untouched;
+        }
+        if !streamed_type
+            && declared_length(head).is_some_and(|len| len < self.config.min_size as u64)
+        {
+            return Mode::Untouched;
+        }
+        self.flush_each_chunk = streamed_type;
+        Mode::Transform
+    }
+
+    fn on_body(&mut self, complete: bool) {
+        // A streamed body's head goes out with its first chunk (PEP 3333 never blocks), so
+        // its size cannot decide: it is compressed from the start, as Starlette does.
+        self.body = if complete && !self.flush_each_chunk {
+            Body::Gathering(Vec::new())
+        } else {
+            self.compressed = true;
+            Body::Streaming(Box::new(self.stream()))
+        };
+    }
+
+    fn on_chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        match &mut self.body {
+            Body::Idle => out.extend_from_slice(chunk),
+            Body::Gathering(gathered) => gathered.extend_from_slice(chunk),
+            Body::Streaming(stream) => {
+                stream.write(chunk, out);
+                if self.flush_each_chunk {
+                    stream.flush(out);
+                }
+            }
+        }
+    }
+
+    fn on_end(&mut self, out: &mut Vec<u8>) {
+        match std::mem::replace(&mut self.body, Body::Idle) {
+            Body::Idle => {}
+            Body::Gathering(gathered) if gathered.len() < self.config.min_size => {
+                out.extend_from_slice(&gathered);
+            }
+            Body::Gathering(gathered) => {
+                gzip_all(
+                    &gathered,
+                    self.config.level,
+                    breach_name(self.config.breach_padding),
+                    out,
+                );
+                self.compressed = true;
+            }
+            Body::Streaming(stream) => stream.finish(out),
+        }
+    }
+
+    fn held_back(&self) -> usize {
+        match &self.body {
+            Body::Gathering(gathered) => gathered.len(),
+            _ => 0,
+        }
+    }
+
+    fn on_commit(&mut self, head: &mut ResponseHead, _ended: bool, _pending: &mut Vec<u8>) {
+        if self.compressed {
+            head.set("Content-Encoding", "gzip");
+            // Different bytes from the same representation: only weakly equal (RFC 9110 §8.8.1).
+            head.weaken_etag();
+            // Ranges would address the compressed bytes, which we do not serve.
+            head.remove("Accept-Ranges");
+        }
+    }
+
+    fn on_close(&mut self, _outcome: crate::wsgi::filter::Outcome) {
+        // Release the encoder (its window and buffers) as soon as the response ends.
+        self.body = Body::Idle;
+    }
+}

@@ -1,0 +1,113 @@
+//! Constructor options shared by the middleware classes, validated with errors that name the
+//! class and the parameter (`Gzip(content_types=...): ...`).
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyInt, PyString};
+
+use super::media_type::MediaTypes;
+
+pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".to_owned())
+}
+
+/// An iterable of media types like `("text/html", "text/*")`; `None` means `defaults`.
+pub fn media_types(
+    class: &str,
+    param: &str,
+    given: Option<&Bound<'_, PyAny>>,
+    defaults: &[&str],
+) -> PyResult<MediaTypes> {
+    let invalid = |e: String| PyValueError::new_err(format!("{class}({param}=...): {e}"));
+    let Some(given) = given else {
+        return MediaTypes::new(defaults.iter().copied()).map_err(invalid);
+    };
+    let not_iterable = || {
+        PyTypeError::new_err(format!(
+            "{class}({param}=...): expected an iterable of media types like (\"text/html\", \"text/*\"), not {}",
+            if given.is_instance_of::<PyString>() {
+                "a single str".to_owned()
+            } else {
+                type_name(given)
+            }
+        ))
+    };
+    if given.is_instance_of::<PyString>() || given.is_instance_of::<PyBytes>() {
+        return Err(not_iterable());
+    }
+    let mut entries = Vec::new();
+    for item in given.try_iter().map_err(|_| not_iterable())? {
+        let item = item?;
+        let text = item
+            .cast::<PyString>()
+            .ok()
+            .and_then(|s| s.to_cow().ok().map(|c| c.into_owned()))
+            .ok_or_else(|| {
+                PyTypeError::new_err(format!(
+                    "{class}({param}=...): every entry must be a str like \"text/html\", not {}",
+                    type_name(&item)
+                ))
+            })?;
+        entries.push(text);
+    }
+    MediaTypes::new(entries.iter().map(String::as_str)).map_err(invalid)
+}
+
+/// Declare an int option type: extracting it from Python checks the type (an `int`, not a
+/// `bool` and not `None`) and the range, with errors that name the class and parameter.
+/// Use it as the parameter's type, with `Type(default)` as the signature default.
+#[macro_export]
+macro_rules! int_option {
+    ($name:ident, $class:literal, $param:literal, $min:expr, $max:expr, $unit:literal) => {
+        #[doc = concat!("`", $class, "(", $param, "=...)`: an int from ", stringify!($min), " to ", stringify!($max), " ", $unit, ".")]
+        pub struct $name(pub usize);
+
+        impl<'a, 'py> ::pyo3::FromPyObject<'a, 'py> for $name {
+            type Error = ::pyo3::PyErr;
+
+            fn extract(value: ::pyo3::Borrowed<'a, 'py, ::pyo3::PyAny>) -> ::pyo3::PyResult<Self> {
+                $crate::wsgi::options::int_in_range(
+                    $class,
+                    $param,
+                    &value,
+                    $min,
+                    $max,
+                    $unit,
+                )
+                .map($name)
+            }
+        }
+    };
+}
+
+/// Validate an int option (see [`int_option!`]).
+pub fn int_in_range(
+    class: &str,
+    param: &str,
+    value: &Bound<'_, PyAny>,
+    min: usize,
+    max: usize,
+    unit: &str,
+) -> PyResult<usize> {
+    if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!(
+            "{class}({param}=...): {param} must be an int ({unit}), not {}",
+            type_name(value)
+        )));
+    }
+    let number: i128 = value.extract().map_err(|_| {
+        PyValueError::new_err(format!("{class}({param}=...): {param} is out of range"))
+    })?;
+    match usize::try_from(number) {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ if max == usize::MAX => Err(PyValueError::new_err(format!(
+            "{class}({param}={number}): {param} must be >= {min} ({unit})"
+        ))),
+        _ => Err(PyValueError::new_err(format!(
+            "{class}({param}={number}): {param} must be between {min} and {max} ({unit})"
+        ))),
+    }
+}
