@@ -1,7 +1,8 @@
 """`make demo`: a small site wrapped in every wsgi_mw middleware built so far, on wsgiref.
 
-Today that is Rewrite: "Hello" becomes "Goodbye" in text responses, streamed bodies included,
-while images pass through untouched. Set WSGI_MW_DEMO_PORT to use another port than 8000.
+Today that is Gzip(Rewrite(site)): "Hello" becomes "Goodbye" in text responses, streamed
+bodies included, and text is gzip-compressed for clients that ask for it; images pass through
+both untouched. Set WSGI_MW_DEMO_PORT to use another port than 8000.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from wsgiref.simple_server import make_server
 
-from wsgi_mw import Rewrite
+from wsgi_mw import Gzip, Rewrite
 
 # A 1x1 transparent PNG: binary, never rewritten.
 PIXEL = bytes.fromhex(
@@ -25,7 +26,8 @@ def site(environ: dict, start_response: Callable) -> Iterable[bytes]:
     path = environ.get("PATH_INFO", "/")
     if path == "/":
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-        return [b"<h1>Hello world</h1><p>Hello from the demo app.</p>\n"]
+        items = b"".join(b"<li>Hello item %d</li>" % i for i in range(40))
+        return [b"<h1>Hello world</h1><p>Hello from the demo app.</p><ul>" + items + b"</ul>\n"]
     if path == "/data.json":
         start_response("200 OK", [("Content-Type", "application/json")])
         return [b'{"greeting": "Hello"}\n']
@@ -49,7 +51,8 @@ def stream(start_response: Callable) -> Iterator[bytes]:
         yield b"lo %d\n" % i
 
 
-application = Rewrite(site, [("Hello", "Goodbye")])
+# Gzip outside Rewrite: Rewrite needs the plain text, Gzip compresses the result.
+application = Gzip(Rewrite(site, [("Hello", "Goodbye")]))
 
 
 def main() -> None:

@@ -20,6 +20,38 @@ _Rules: TypeAlias = (
     Mapping[_Text, _Text] | Sequence[tuple[_Text, _Text]] | Iterable[tuple[_Text, _Text]]
 )
 
+class Gzip:
+    """Compress WSGI responses with gzip when the client accepts it, streaming, off the GIL."""
+
+    DEFAULT_CONTENT_TYPES: tuple[str, ...]
+
+    def __new__(
+        cls,
+        app: _WSGIApp,
+        *,
+        level: int = 6,
+        min_size: int = 500,
+        content_types: Iterable[str] | None = None,
+        stream_types: Iterable[str] | None = None,
+        breach_padding: int = 0,
+    ) -> Self: ...
+    def __call__(self, environ: dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]: ...
+    @property
+    def app(self) -> _WSGIApp: ...
+    @property
+    def level(self) -> int: ...
+    @property
+    def min_size(self) -> int: ...
+    @property
+    def content_types(self) -> list[str]: ...
+    @property
+    def stream_types(self) -> list[str]: ...
+    @property
+    def breach_padding(self) -> int: ...
+
+def _gzip_floor(data: bytes, level: int = 6) -> bytes:
+    """Benchmark floor: gzip ``data`` with no WSGI around it. Not public API."""
+
 class Rewrite:
     """Replace text in WSGI response bodies, literal or regex, streaming."""
 

@@ -16,8 +16,10 @@ impl GzipStream {
     /// `name`: the FNAME header field (BREACH padding); must not contain a NUL byte.
     pub fn new(level: u32, name: Option<Vec<u8>>) -> Self {
         let builder = match name {
-            // flate2 panics on a NUL in the name; `breach_name` only makes alphanumerics.
-            Some(name) if !name.is_empty() && !name.contains(&0) => GzBuilder::new().filename(name),
+            // An empty name still sets FNAME (just its NUL): with padding on, every response
+            // carries the field, 1 to N + 1 bytes. flate2 panics on a NUL inside the name;
+            // `breach_name` only makes alphanumerics.
+            Some(name) if !name.contains(&0) => GzBuilder::new().filename(name),
             _ => GzBuilder::new(),
         };
         GzipStream {

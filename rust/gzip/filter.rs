@@ -139,6 +139,10 @@ impl BodyFilter for GzipFilter {
         }
     }
 
+    fn changed_body(&self) -> bool {
+        self.compressed
+    }
+
     fn on_commit(&mut self, head: &mut ResponseHead, _ended: bool, _pending: &mut Vec<u8>) {
         if self.compressed {
             head.set("Content-Encoding", "gzip");

@@ -160,6 +160,10 @@ impl BodyFilter for RewriteFilter {
         }
     }
 
+    fn changed_body(&self) -> bool {
+        self.changed()
+    }
+
     fn take_notice(&mut self) -> Option<String> {
         self.notice.take()
     }

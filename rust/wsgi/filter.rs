@@ -76,9 +76,16 @@ pub trait BodyFilter: Send + Sync {
 
     /// Transform mode, once, just before the head goes upstream. `ended` tells whether the
     /// whole input was already seen; `pending` is all output not yet sent, and may still be
-    /// rewritten. The plumbing sets Content-Length to `pending.len()` afterwards when `ended`,
-    /// and removes it otherwise.
+    /// rewritten. The plumbing sets Content-Length to `pending.len()` afterwards when `ended`
+    /// (unless `changed_body` says the body is the app's own), and removes it otherwise.
     fn on_commit(&mut self, _head: &mut ResponseHead, _ended: bool, _pending: &mut Vec<u8>) {}
+
+    /// Transform mode, asked when the whole input was seen before the head went out: false
+    /// when the output is byte-identical to the input (nothing matched, a body too small to
+    /// compress), so the plumbing leaves Content-Length exactly as the app set it.
+    fn changed_body(&self) -> bool {
+        true
+    }
 
     /// Observe mode: a bytes object about to be forwarded unchanged.
     fn on_pass(&mut self, _chunk: &Bound<'_, PyBytes>) {}

@@ -279,9 +279,11 @@ impl ResponseIter {
                 .on_commit(&mut captured.head, ended, &mut self.pending);
             // Rule 6: a changed body means a correct or absent Content-Length.
             if ended {
-                captured
-                    .head
-                    .set("Content-Length", &self.pending.len().to_string());
+                if self.filter.changed_body() {
+                    captured
+                        .head
+                        .set("Content-Length", &self.pending.len().to_string());
+                }
             } else {
                 captured.head.remove("Content-Length");
             }
