@@ -5,12 +5,20 @@
 - :class:`MinimalPassthrough`: the least any Python body-transforming middleware costs
   on a response it leaves alone.
 
-Run this file to self-check that StreamingReplace equals a whole-body replace for
-random chunkings: ``python benches/peers.py``.
+Pure-Python peer of ``wsgi_mw.Gzip``:
+
+- :class:`DjangoStyleGzip`: streaming gzip as Django's ``GZipMiddleware`` does it for a
+  streamed response (``django.utils.text.compress_sequence``).
+
+Run this file to self-check that StreamingReplace equals a whole-body replace, and that
+DjangoStyleGzip's output decompresses to the body, for random chunkings:
+``python benches/peers.py``.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import random
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -298,7 +306,171 @@ def check_streaming_replace(trials: int, seed: int = 3333) -> None:
             raise AssertionError(f"rules={rules!r} chunks={chunks!r}: {got!r}")
 
 
+# What DjangoStyleGzip compresses: text, JSON, JavaScript, XML, SVG (Django itself
+# compresses every media type; a content-type check is what a careful port adds).
+GZIP_MEDIA_TYPES = frozenset(
+    {
+        *TEXT_MEDIA_TYPES,
+        "text/javascript",
+        "text/csv",
+        "text/markdown",
+        "application/ld+json",
+        "application/manifest+json",
+        "application/rss+xml",
+        "application/atom+xml",
+        "image/svg+xml",
+    }
+)
+# django/middleware/gzip.py: responses shorter than this are not worth compressing.
+GZIP_MIN_LENGTH = 200
+_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+
+
+def header(headers: Iterable[tuple[str, str]], wanted: str) -> str | None:
+    """The value of the first header called ``wanted`` (lower case), or None."""
+    for name, value in headers:
+        if name.lower() == wanted:
+            return value
+    return None
+
+
+class StreamingBuffer(io.BytesIO):
+    """django.utils.text.StreamingBuffer: ``read()`` takes everything written so far."""
+
+    def read(self) -> bytes:  # type: ignore[override]
+        data = self.getvalue()
+        self.seek(0)
+        self.truncate()
+        return data
+
+
+class _GzipBody:
+    """The response iterable of DjangoStyleGzip: the inner body, gzipped as it streams."""
+
+    def __init__(self) -> None:
+        self.result: Iterable[bytes] = ()
+        self.zfile: gzip.GzipFile | None = None  # set when the response is compressed
+        self.buffer = StreamingBuffer()
+
+    def __iter__(self) -> Iterator[bytes]:
+        # compress_sequence, except that the gzip header goes out with the first chunk:
+        # an app may call start_response in its first next(), so whether to compress is
+        # known only once the first item is in.
+        buffer = self.buffer
+        for item in self.result:
+            zfile = self.zfile
+            if zfile is None:
+                yield item
+                continue
+            zfile.write(item)
+            # PEP 3333: yield for every inner chunk, even an empty one (Django's
+            # compress_sequence skips empty ones: a Django view is not bound by that).
+            yield buffer.read()
+        if self.zfile is not None:
+            self.zfile.close()
+            yield buffer.read()
+
+    def close(self) -> None:
+        _close(self.result)
+
+
+class DjangoStyleGzip:
+    """Gzip text responses as they stream, the way Django's GZipMiddleware does.
+
+    ``compress_sequence``: one ``gzip.GzipFile(compresslevel=6, mtime=0)`` writing into
+    a buffer that is emptied after every chunk; like Django, no flush per chunk (zlib
+    emits output when its own buffers fill; Django dropped the per-chunk flush in 1.8,
+    ticket #24242), so a chunk may yield ``b""``. Requires ``gzip`` in Accept-Encoding
+    and a compressible media type; skips responses that already have a
+    Content-Encoding or declare a Content-Length under 200 bytes. Adds ``Vary:
+    Accept-Encoding`` and ``Content-Encoding: gzip``, drops Content-Length, weakens a
+    strong ETag.
+
+        app = DjangoStyleGzip(app)
+    """
+
+    def __init__(self, app: WSGIApp, compresslevel: int = 6) -> None:
+        self.app = app
+        self.compresslevel = compresslevel
+
+    def _compressible(self, headers: list[tuple[str, str]]) -> bool:
+        if media_type(headers) not in GZIP_MEDIA_TYPES:
+            return False
+        if header(headers, "content-encoding") is not None:
+            return False
+        length = header(headers, "content-length")
+        return not (length is not None and length.isdigit() and int(length) < GZIP_MIN_LENGTH)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if not _ACCEPTS_GZIP.search(environ.get("HTTP_ACCEPT_ENCODING", "")):
+            return self.app(environ, start_response)
+        body = _GzipBody()
+
+        def gzip_start_response(status, headers, exc_info=None):
+            if not self._compressible(headers):
+                body.zfile = None
+                return start_response(status, headers, exc_info)
+            buffer = body.buffer
+            buffer.read()  # a second start_response (exc_info): start a new stream
+            body.zfile = zfile = gzip.GzipFile(
+                mode="wb", compresslevel=self.compresslevel, fileobj=buffer, mtime=0
+            )
+            vary = header(headers, "vary")
+            new_headers = []
+            for name, value in headers:
+                lower = name.lower()
+                if lower == "content-length" or (lower == "vary" and vary is not None):
+                    continue
+                if lower == "etag" and value.startswith('"'):
+                    value = "W/" + value
+                new_headers.append((name, value))
+            if vary is None:
+                new_headers.append(("Vary", "Accept-Encoding"))
+            elif "accept-encoding" not in vary.lower() and vary.strip() != "*":
+                new_headers.append(("Vary", f"{vary}, Accept-Encoding"))
+            else:
+                new_headers.append(("Vary", vary))
+            new_headers.append(("Content-Encoding", "gzip"))
+            write = start_response(status, new_headers, exc_info)
+
+            def gzip_write(data: bytes) -> None:
+                zfile.write(data)
+                write(buffer.read())
+
+            return gzip_write
+
+        body.result = self.app(environ, gzip_start_response)
+        return body
+
+
+def check_django_style_gzip(trials: int, seed: int = 1952) -> None:
+    """Check that DjangoStyleGzip's output decompresses to the body, random chunkings.
+
+    Half the apps call start_response late and write() their first chunk. Also checks
+    the headers: Content-Encoding and Vary added, Content-Length gone. Raises
+    AssertionError with the failing input.
+    """
+    rng = random.Random(seed)
+    environ = make_environ(HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    words = b"lorem ipsum dolor sit amet consectetur adipiscing elit sed do".split()
+    for _ in range(trials):
+        body = b" ".join(rng.choices(words, k=rng.randint(0, 400)))
+        chunks = _random_chunks(body, rng)
+        app = rng.choice((_list_app, _late_writing_app))(chunks)
+        response = call_app(DjangoStyleGzip(app), environ)
+        names = {name.lower() for name, _value in response.headers}
+        if gzip.decompress(response.body) != body or "content-length" in names:
+            raise AssertionError(f"chunks={chunks!r}: {response!r}")
+        if header(response.headers, "content-encoding") != "gzip":
+            raise AssertionError(f"chunks={chunks!r}: headers {response.headers!r}")
+        if header(response.headers, "vary") != "Accept-Encoding":
+            raise AssertionError(f"chunks={chunks!r}: headers {response.headers!r}")
+
+
 if __name__ == "__main__":
     TRIALS = 20_000
     check_streaming_replace(TRIALS)
     print(f"StreamingReplace equals a whole-body replace in {TRIALS} random trials")
+    GZIP_TRIALS = 2_000
+    check_django_style_gzip(GZIP_TRIALS)
+    print(f"DjangoStyleGzip decompresses to the body in {GZIP_TRIALS} random trials")
