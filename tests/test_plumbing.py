@@ -568,6 +568,25 @@ def test_write_non_bytes_is_type_error(data):
     assert_serves_next_request(mw)
 
 
+def test_exception_mid_iteration_closes_inner_before_the_server_does():
+    # docs/architecture.md rule 4: on an exception while iterating, the inner iterable is
+    # closed at once, before the exception reaches the server (which may never call close).
+    body = CountingIterable([b"Hello", b"world"], raise_at=1)
+    outer = Rewrite(lambda environ, start_response: _started(start_response, body), RULES)(
+        make_environ(), Server().start_response
+    )
+    with pytest.raises(RuntimeError, match="boom mid-iteration"):
+        list(outer)
+    assert body.closed == 1
+    outer.close()
+    assert body.closed == 1
+
+
+def _started(start_response, body):
+    start_response("200 OK", [("Content-Type", HTML)])
+    return body
+
+
 def test_str_item_is_type_error_and_closes():
     bad = StrYieldingApp(["Hello world"], content_type=HTML)
     mw = outer_only(SwitchApp(bad))

@@ -29,6 +29,8 @@ pub struct GzipFilter {
     flush_each_chunk: bool,
     body: Body,
     compressed: bool,
+    /// `on_chunk` ran: for a streamed body, the head has gone out with `compressed` set.
+    chunk_seen: bool,
 }
 
 impl GzipFilter {
@@ -40,6 +42,7 @@ impl GzipFilter {
             flush_each_chunk: false,
             body: Body::Idle,
             compressed: false,
+            chunk_seen: false,
         }
     }
 
@@ -101,6 +104,7 @@ impl BodyFilter for GzipFilter {
     }
 
     fn on_chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        self.chunk_seen = true;
         match &mut self.body {
             Body::Idle => out.extend_from_slice(chunk),
             Body::Gathering(gathered) => gathered.extend_from_slice(chunk),
@@ -127,6 +131,11 @@ impl BodyFilter for GzipFilter {
                     out,
                 );
                 self.compressed = true;
+            }
+            // A stream that ended before its first chunk: the head has not gone out, and an
+            // empty body is not worth a 20-byte gzip frame.
+            Body::Streaming(_) if !self.chunk_seen && !self.flush_each_chunk => {
+                self.compressed = false;
             }
             Body::Streaming(stream) => stream.finish(out),
         }
