@@ -11,6 +11,11 @@ use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode};
 use crate::wsgi::head::ResponseHead;
 use crate::wsgi::media_type::ContentType;
 
+/// Deflate at level 6 costs ~30-60x a literal scan per input byte (measured: zlib-rs about
+/// 50 MB/s here against >1.5 GB/s for the Rewrite scan), so its work is counted 32 per byte
+/// against the GIL threshold.
+pub const DEFLATE_WORK_PER_BYTE: usize = 32;
+
 enum Body {
     Idle,
     /// The whole body is in memory: gather it, decide on its size in `on_end`.
@@ -139,6 +144,10 @@ impl BodyFilter for GzipFilter {
             }
             Body::Streaming(stream) => stream.finish(out),
         }
+    }
+
+    fn work_per_byte(&self) -> usize {
+        DEFLATE_WORK_PER_BYTE
     }
 
     fn held_back(&self) -> usize {

@@ -9,7 +9,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use super::accept_encoding::accepts_gzip;
 use super::encoder::gzip_all;
-use super::filter::GzipFilter;
+use super::filter::{GzipFilter, DEFLATE_WORK_PER_BYTE};
 use crate::wsgi::gil::detach_if_large;
 use crate::wsgi::media_type::MediaTypes;
 use crate::wsgi::options::{media_types, type_name};
@@ -262,8 +262,11 @@ pub fn gzip_floor<'py>(
 ) -> Bound<'py, PyBytes> {
     let bytes = data.as_bytes();
     let mut out = Vec::new();
-    detach_if_large(py, bytes.len(), || {
-        gzip_all(bytes, level.min(9), None, &mut out)
-    });
+    // Counted like Gzip counts a whole in-memory body against the GIL threshold.
+    detach_if_large(
+        py,
+        bytes.len().saturating_mul(DEFLATE_WORK_PER_BYTE),
+        || gzip_all(bytes, level.min(9), None, &mut out),
+    );
     PyBytes::new(py, &out)
 }

@@ -74,6 +74,14 @@ pub trait BodyFilter: Send + Sync {
         0
     }
 
+    /// How much CPU work one input byte costs this filter, relative to a literal scan (1).
+    /// The plumbing releases the GIL when `bytes * work_per_byte` reaches
+    /// `GIL_RELEASE_THRESHOLD`: deflate costs tens of times more per byte than a search, so
+    /// it pays for the release on much smaller chunks.
+    fn work_per_byte(&self) -> usize {
+        1
+    }
+
     /// Transform mode, once, just before the head goes upstream. `ended` tells whether the
     /// whole input was already seen; `pending` is all output not yet sent, and may still be
     /// rewritten. The plumbing sets Content-Length to `pending.len()` afterwards when `ended`

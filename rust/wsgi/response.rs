@@ -393,7 +393,8 @@ impl ResponseIter {
                 pending.reserve(data.len());
                 // `data` borrows an immutable bytes object we hold a reference to, so it
                 // stays valid while other threads run.
-                detach_if_large(py, data.len(), || filter.on_chunk(data, pending));
+                let work = data.len().saturating_mul(filter.work_per_byte());
+                detach_if_large(py, work, || filter.on_chunk(data, pending));
                 self.report_notice(py);
             }
         }
@@ -425,8 +426,8 @@ impl ResponseIter {
         if self.flow == Flow::Transform {
             let filter = &mut self.filter;
             let pending = &mut self.pending;
-            let held = filter.held_back();
-            detach_if_large(py, held, || filter.on_end(pending));
+            let work = filter.held_back().saturating_mul(filter.work_per_byte());
+            detach_if_large(py, work, || filter.on_end(pending));
             self.report_notice(py);
         }
         if !self.committed {
