@@ -60,11 +60,10 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     print(f"wsgi_mw demo on {base}  (Ctrl-C to stop)\n")
     print("Try:")
-    print(f"  curl -i {base}/                # Hello -> Goodbye, exact Content-Length")
-    print(
-        f"  curl -N {base}/stream          # streamed; matches split across chunks still rewritten"
-    )
-    print(f"  curl -sI {base}/pixel.png      # binary: passed through untouched")
+    print(f"  curl -i {base}/                    # Hello -> Goodbye, exact Content-Length")
+    print(f"  curl -si --compressed {base}/      # the same page gzip-compressed (see headers)")
+    print(f"  curl -N --compressed {base}/stream # streamed: rewritten and compressed on the fly")
+    print(f"  curl -sI {base}/pixel.png          # binary: passed through untouched")
     print(f"\n{application!r}\n")
     with make_server("127.0.0.1", port, application) as server:
         try:
