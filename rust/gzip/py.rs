@@ -204,26 +204,31 @@ impl Gzip {
         self.app.clone_ref(py)
     }
 
+    /// The zlib compression level, 0 to 9.
     #[getter]
     fn level(&self) -> u32 {
         self.config.level
     }
 
+    /// Bodies known to be smaller than this many bytes are sent uncompressed.
     #[getter]
     fn min_size(&self) -> usize {
         self.config.min_size
     }
 
+    /// The media types compressed, normalised to lowercase.
     #[getter]
     fn content_types(&self) -> Vec<String> {
         self.config.content_types.entries().to_vec()
     }
 
+    /// The media types compressed with a sync flush after every chunk.
     #[getter]
     fn stream_types(&self) -> Vec<String> {
         self.config.stream_types.entries().to_vec()
     }
 
+    /// Most random bytes added to the gzip header against BREACH (0: off).
     #[getter]
     fn breach_padding(&self) -> usize {
         self.config.breach_padding
@@ -234,18 +239,13 @@ impl Gzip {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let quoted = |types: &MediaTypes| {
-            let items: Vec<String> = types.entries().iter().map(|t| format!("{t:?}")).collect();
-            let trailing = if items.len() == 1 { "," } else { "" };
-            format!("({}{trailing})", items.join(", "))
-        };
         Ok(format!(
             "Gzip({}, level={}, min_size={}, content_types={}, stream_types={}, breach_padding={})",
             self.app.bind(py).repr()?,
             self.config.level,
             self.config.min_size,
-            quoted(&self.config.content_types),
-            quoted(&self.config.stream_types),
+            self.config.content_types.py_tuple_repr(),
+            self.config.stream_types.py_tuple_repr(),
             self.config.breach_padding
         ))
     }

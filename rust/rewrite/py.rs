@@ -488,22 +488,10 @@ impl Rewrite {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let app = self.app.bind(py).repr()?;
         let rules = self.rules.bind(py).repr()?;
-        let types = self
-            .book
-            .content_types
-            .entries()
-            .iter()
-            .map(|t| format!("{t:?}"))
-            .collect::<Vec<_>>()
-            .join(", ");
         Ok(format!(
-            "Rewrite({app}, rules={rules}, regex={}, content_types=({types}{}), max_buffer={})",
+            "Rewrite({app}, rules={rules}, regex={}, content_types={}, max_buffer={})",
             if self.book.regex { "True" } else { "False" },
-            if self.book.content_types.entries().len() == 1 {
-                ","
-            } else {
-                ""
-            },
+            self.book.content_types.py_tuple_repr(),
             self.book.max_buffer
         ))
     }

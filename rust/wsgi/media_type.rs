@@ -92,6 +92,13 @@ impl MediaTypes {
         &self.entries
     }
 
+    /// The entries as a Python tuple literal, for the classes' `__repr__`.
+    pub fn py_tuple_repr(&self) -> String {
+        let items: Vec<String> = self.entries.iter().map(|t| format!("{t:?}")).collect();
+        let trailing = if items.len() == 1 { "," } else { "" };
+        format!("({}{trailing})", items.join(", "))
+    }
+
     /// Does a Content-Type essence (any case) match one of the entries?
     pub fn matches(&self, essence: &str) -> bool {
         if self.any || self.exact.iter().any(|e| e.eq_ignore_ascii_case(essence)) {
