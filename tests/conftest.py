@@ -8,7 +8,9 @@ from __future__ import annotations
 import gc
 import io
 import sys
+import threading
 from typing import Callable, NamedTuple
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 from wsgiref.util import FileWrapper, setup_testing_defaults
 from wsgiref.validate import validator
 
@@ -449,3 +451,45 @@ def bad_environ(**overrides):
 @pytest.fixture
 def environ():
     return make_environ()
+
+
+# --------------------------------------------------------------------------- real servers
+
+
+class QuietHandler(WSGIRequestHandler):
+    """Records server-side errors instead of printing them; no access log noise."""
+
+    errors = io.StringIO()
+
+    def log_message(self, format, *args):
+        pass
+
+    def get_stderr(self):
+        return self.errors
+
+
+@pytest.fixture
+def serve():
+    """start(app) -> port; every server started is shut down, whatever the test did."""
+    servers = []
+
+    def start(app):
+        httpd = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
+        thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        thread.start()
+        servers.append((httpd, thread))
+        return httpd.server_address[1]
+
+    QuietHandler.errors = io.StringIO()
+    try:
+        yield start
+    finally:
+        for httpd, thread in servers:
+            httpd.shutdown()
+            httpd.server_close()
+            thread.join(timeout=5)
+    assert QuietHandler.errors.getvalue() == "", (
+        f"server-side errors:\n{QuietHandler.errors.getvalue()}"
+    )

@@ -8,53 +8,12 @@ import importlib.util
 import io
 import pathlib
 import socket
-import threading
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
 from wsgi_mw import Rewrite
 
 EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "goodbye.py"
-
-
-class QuietHandler(WSGIRequestHandler):
-    """Records server-side errors instead of printing them; no access log noise."""
-
-    errors = io.StringIO()
-
-    def log_message(self, format, *args):
-        pass
-
-    def get_stderr(self):
-        return self.errors
-
-
-@pytest.fixture
-def serve():
-    """start(app) -> port; every server started is shut down, whatever the test did."""
-    servers = []
-
-    def start(app):
-        httpd = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
-        thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        thread.start()
-        servers.append((httpd, thread))
-        return httpd.server_address[1]
-
-    QuietHandler.errors = io.StringIO()
-    try:
-        yield start
-    finally:
-        for httpd, thread in servers:
-            httpd.shutdown()
-            httpd.server_close()
-            thread.join(timeout=5)
-    assert QuietHandler.errors.getvalue() == "", (
-        f"server-side errors:\n{QuietHandler.errors.getvalue()}"
-    )
 
 
 def request(port, method="GET", path="/"):
