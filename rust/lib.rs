@@ -1,6 +1,7 @@
 //! wsgi_mw's native module: registers the middleware classes, nothing else.
 use pyo3::prelude::*;
 
+pub mod cache;
 pub mod gzip;
 pub mod rewrite;
 pub mod wsgi;

@@ -1,0 +1,78 @@
+//! Conditional requests answered from the cache (RFC 9110 §13): a stored response whose
+//! validators satisfy If-None-Match / If-Modified-Since is answered 304.
+
+/// Weak comparison (RFC 9110 §8.8.3.2): equal opaque tags, whether either is weak.
+fn weak_eq(a: &str, b: &str) -> bool {
+    let opaque = |tag: &str| {
+        let tag = tag.trim();
+        tag.strip_prefix("W/").unwrap_or(tag).to_owned()
+    };
+    let (a, b) = (opaque(a), opaque(b));
+    a.starts_with('"') && a.len() >= 2 && a == b
+}
+
+/// Split an entity-tag list on commas outside quotes (a tag may contain a comma).
+fn entity_tags(list: &str) -> Vec<&str> {
+    let mut tags = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    for (i, b) in list.bytes().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => {
+                tags.push(list.get(start..i).unwrap_or(""));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    tags.push(list.get(start..).unwrap_or(""));
+    tags.into_iter()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Should a request with these preconditions get 304 for a stored response with these
+/// validators? If-None-Match, when present, decides alone (§13.2.2: If-Modified-Since is then
+/// ignored); If-Modified-Since counts only with a valid date and a Last-Modified.
+pub fn not_modified(
+    if_none_match: Option<&str>,
+    if_modified_since: Option<i64>,
+    etag: Option<&str>,
+    last_modified: Option<i64>,
+) -> bool {
+    if let Some(list) = if_none_match {
+        let tags = entity_tags(list);
+        return match etag {
+            _ if tags == ["*"] => true,
+            Some(etag) => tags.iter().any(|tag| weak_eq(tag, etag)),
+            None => false,
+        };
+    }
+    match (if_modified_since, last_modified) {
+        (Some(since), Some(modified)) => modified <= since,
+        _ => false,
+    }
+}
+
+/// Header fields a 304 carries (RFC 9110 §15.4.5): the ones a 200 would have sent among
+/// these, and never a body or Content-Type.
+pub const NOT_MODIFIED_FIELDS: [&str; 6] = [
+    "cache-control",
+    "content-location",
+    "date",
+    "etag",
+    "expires",
+    "vary",
+];
+
+pub fn kept_in_not_modified(name: &str) -> bool {
+    NOT_MODIFIED_FIELDS
+        .iter()
+        .any(|field| field.eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+#[path = "conditional_tests.rs"]
+mod tests;

@@ -1,0 +1,145 @@
+//! Which responses may be stored, for how long, and which requests may be answered from the
+//! store (RFC 9111 §3, §4.2, §5.2). Pure: callers hand in parsed facts and times.
+
+use super::cache_control::CacheControl;
+
+/// The middleware's configuration that the policy reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Statuses that may be stored (RFC 9110 §15.1 "heuristically cacheable" by default).
+    pub statuses: Vec<u16>,
+    /// Lifetime of a response without explicit freshness; 0: such responses are not stored.
+    pub default_ttl: u64,
+}
+
+/// What a request says about using the cache.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RequestFacts {
+    pub cache_control: CacheControl,
+    /// `Pragma: no-cache` (HTTP/1.0 clients; counts only without Cache-Control, §5.4).
+    pub pragma_no_cache: bool,
+    pub has_cache_control: bool,
+    pub authorization: bool,
+}
+
+/// What a response says about being stored.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseFacts {
+    pub status: u16,
+    pub cache_control: CacheControl,
+    pub set_cookie: bool,
+    /// `Vary: *`: no request can be known to match the stored one.
+    pub vary_star: bool,
+    /// Expires, parsed; `Some(None)` when present but invalid (which means "already expired").
+    pub expires: Option<Option<i64>>,
+    /// Date, parsed; the time the response arrived when absent or invalid.
+    pub date: Option<i64>,
+}
+
+/// How a request may use the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// Look up, serve a fresh entry.
+    Use,
+    /// Skip the lookup, but store the new response (request no-cache / max-age=0).
+    Refresh,
+    /// Neither look up nor store (request no-store).
+    Bypass,
+}
+
+pub fn lookup(request: &RequestFacts) -> Lookup {
+    let cc = &request.cache_control;
+    if cc.no_store {
+        Lookup::Bypass
+    } else if cc.no_cache
+        || cc.max_age == Some(0)
+        || (!request.has_cache_control && request.pragma_no_cache)
+    {
+        Lookup::Refresh
+    } else {
+        Lookup::Use
+    }
+}
+
+/// Why a response is not stored (for `stats()` and debugging).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotStored {
+    RequestNoStore,
+    NoStore,
+    Private,
+    NoCache,
+    SetCookie,
+    VaryStar,
+    Status,
+    Authorization,
+    NotFresh,
+}
+
+/// The freshness lifetime in seconds: s-maxage, else max-age, else Expires − Date, else the
+/// default (RFC 9111 §4.2.1; s-maxage applies because this is a shared cache).
+pub fn lifetime(response: &ResponseFacts, default_ttl: u64, now: i64) -> u64 {
+    let cc = &response.cache_control;
+    if let Some(seconds) = cc.s_maxage.or(cc.max_age) {
+        return seconds;
+    }
+    match response.expires {
+        // An invalid Expires means "already expired" (§5.3).
+        Some(None) => 0,
+        Some(Some(expires)) => {
+            let date = response.date.unwrap_or(now);
+            u64::try_from(expires.saturating_sub(date)).unwrap_or(0)
+        }
+        None => default_ttl,
+    }
+}
+
+/// May this response to this request be stored, and for how long?
+pub fn storable(
+    policy: &Policy,
+    request: &RequestFacts,
+    response: &ResponseFacts,
+    now: i64,
+) -> Result<u64, NotStored> {
+    let cc = &response.cache_control;
+    if request.cache_control.no_store {
+        return Err(NotStored::RequestNoStore);
+    }
+    if cc.no_store {
+        return Err(NotStored::NoStore);
+    }
+    // A shared cache never stores private responses (§5.2.2.7), nor ones that set a cookie
+    // (Django's per-site cache replays Set-Cookie to other users).
+    if cc.private {
+        return Err(NotStored::Private);
+    }
+    if cc.no_cache {
+        return Err(NotStored::NoCache);
+    }
+    if response.set_cookie {
+        return Err(NotStored::SetCookie);
+    }
+    if response.vary_star {
+        return Err(NotStored::VaryStar);
+    }
+    if !policy.statuses.contains(&response.status) {
+        return Err(NotStored::Status);
+    }
+    // §3.5: an authenticated request's response is stored only when it says it may be.
+    if request.authorization && !(cc.public || cc.s_maxage.is_some() || cc.must_revalidate) {
+        return Err(NotStored::Authorization);
+    }
+    match lifetime(response, policy.default_ttl, now) {
+        0 => Err(NotStored::NotFresh),
+        ttl => Ok(ttl),
+    }
+}
+
+/// The Age of a stored response now (§4.2.3, simplified for an in-process cache that stored
+/// it on arrival): what it already had when stored plus the time it has been stored.
+pub fn age(age_when_stored: u64, stored_at: i64, now: i64) -> u64 {
+    age_when_stored.saturating_add(u64::try_from(now.saturating_sub(stored_at)).unwrap_or(0))
+}
+
+#[cfg(test)]
+#[path = "freshness_tests.rs"]
+mod tests;

@@ -1,0 +1,279 @@
+//! Unit tests for `freshness.rs`.
+
+use super::*;
+
+const NOW: i64 = 1_700_000_000;
+
+fn policy(default_ttl: u64) -> Policy {
+    Policy {
+        statuses: vec![200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501],
+        default_ttl,
+    }
+}
+
+fn response(cc: &str) -> ResponseFacts {
+    ResponseFacts {
+        status: 200,
+        cache_control: CacheControl::parse([cc]),
+        ..Default::default()
+    }
+}
+
+/// (rule, request, response, default_ttl, expected)
+type Row = (
+    &'static str,
+    RequestFacts,
+    ResponseFacts,
+    u64,
+    Result<u64, NotStored>,
+);
+
+#[test]
+fn storable_table() {
+    let plain = RequestFacts::default();
+    let authorized = RequestFacts {
+        authorization: true,
+        ..Default::default()
+    };
+    let request_no_store = RequestFacts {
+        cache_control: CacheControl::parse(["no-store"]),
+        has_cache_control: true,
+        ..Default::default()
+    };
+    let with_cookie = ResponseFacts {
+        set_cookie: true,
+        ..response("max-age=60")
+    };
+    let vary_star = ResponseFacts {
+        vary_star: true,
+        ..response("max-age=60")
+    };
+    let teapot = ResponseFacts {
+        status: 418,
+        ..response("max-age=60")
+    };
+    let server_error = ResponseFacts {
+        status: 500,
+        ..response("max-age=60")
+    };
+    let expires = ResponseFacts {
+        expires: Some(Some(NOW + 90)),
+        date: Some(NOW),
+        ..response("")
+    };
+    let expires_invalid = ResponseFacts {
+        expires: Some(None),
+        ..response("")
+    };
+    let expires_past = ResponseFacts {
+        expires: Some(Some(NOW - 5)),
+        date: Some(NOW),
+        ..response("")
+    };
+    let expires_no_date = ResponseFacts {
+        expires: Some(Some(NOW + 30)),
+        ..response("")
+    };
+    // (rule, request, response, default_ttl, expected)
+    let cases: Vec<Row> = vec![
+        ("max_age_stored", plain, response("max-age=60"), 0, Ok(60)),
+        (
+            "s_maxage_beats_max_age",
+            plain,
+            response("max-age=10, s-maxage=300"),
+            0,
+            Ok(300),
+        ),
+        (
+            "max_age_zero_not_stored",
+            plain,
+            response("max-age=0"),
+            60,
+            Err(NotStored::NotFresh),
+        ),
+        (
+            "max_age_zero_with_s_maxage_stored",
+            plain,
+            response("max-age=0, s-maxage=30"),
+            0,
+            Ok(30),
+        ),
+        (
+            "default_ttl_without_freshness",
+            plain,
+            response(""),
+            60,
+            Ok(60),
+        ),
+        (
+            "default_ttl_zero_disables",
+            plain,
+            response(""),
+            0,
+            Err(NotStored::NotFresh),
+        ),
+        ("expires_minus_date", plain, expires, 0, Ok(90)),
+        (
+            "expires_invalid_is_expired",
+            plain,
+            expires_invalid,
+            60,
+            Err(NotStored::NotFresh),
+        ),
+        (
+            "expires_in_the_past",
+            plain,
+            expires_past,
+            60,
+            Err(NotStored::NotFresh),
+        ),
+        (
+            "expires_without_date_uses_now",
+            plain,
+            expires_no_date,
+            0,
+            Ok(30),
+        ),
+        (
+            "no_store",
+            plain,
+            response("no-store, max-age=60"),
+            60,
+            Err(NotStored::NoStore),
+        ),
+        (
+            "private",
+            plain,
+            response("private, max-age=60"),
+            60,
+            Err(NotStored::Private),
+        ),
+        (
+            "no_cache",
+            plain,
+            response("no-cache, max-age=60"),
+            60,
+            Err(NotStored::NoCache),
+        ),
+        (
+            "set_cookie_never_stored",
+            plain,
+            with_cookie,
+            60,
+            Err(NotStored::SetCookie),
+        ),
+        (
+            "vary_star_never_stored",
+            plain,
+            vary_star,
+            60,
+            Err(NotStored::VaryStar),
+        ),
+        (
+            "status_outside_list",
+            plain,
+            teapot,
+            60,
+            Err(NotStored::Status),
+        ),
+        (
+            "server_error_not_stored",
+            plain,
+            server_error,
+            60,
+            Err(NotStored::Status),
+        ),
+        (
+            "request_no_store",
+            request_no_store,
+            response("max-age=60"),
+            60,
+            Err(NotStored::RequestNoStore),
+        ),
+        (
+            "authorization_bypasses",
+            authorized,
+            response("max-age=60"),
+            60,
+            Err(NotStored::Authorization),
+        ),
+        (
+            "authorization_public_ok",
+            authorized,
+            response("public, max-age=60"),
+            0,
+            Ok(60),
+        ),
+        (
+            "authorization_s_maxage_ok",
+            authorized,
+            response("s-maxage=60"),
+            0,
+            Ok(60),
+        ),
+        (
+            "authorization_must_revalidate_ok",
+            authorized,
+            response("must-revalidate, max-age=60"),
+            0,
+            Ok(60),
+        ),
+    ];
+    for (rule, request, response, default_ttl, expected) in cases {
+        assert_eq!(
+            storable(&policy(default_ttl), &request, &response, NOW),
+            expected,
+            "{rule}"
+        );
+    }
+}
+
+#[test]
+fn lookup_table() {
+    let facts = |cc: Option<&str>, pragma: bool| RequestFacts {
+        cache_control: CacheControl::parse(cc),
+        has_cache_control: cc.is_some(),
+        pragma_no_cache: pragma,
+        authorization: false,
+    };
+    let cases = [
+        ("plain", facts(None, false), Lookup::Use),
+        (
+            "no_cache_refreshes",
+            facts(Some("no-cache"), false),
+            Lookup::Refresh,
+        ),
+        (
+            "max_age_zero_refreshes",
+            facts(Some("max-age=0"), false),
+            Lookup::Refresh,
+        ),
+        (
+            "max_age_positive_uses",
+            facts(Some("max-age=60"), false),
+            Lookup::Use,
+        ),
+        (
+            "no_store_bypasses",
+            facts(Some("no-store"), false),
+            Lookup::Bypass,
+        ),
+        ("pragma_alone_refreshes", facts(None, true), Lookup::Refresh),
+        (
+            "cache_control_beats_pragma",
+            facts(Some("max-age=60"), true),
+            Lookup::Use,
+        ),
+    ];
+    for (rule, request, expected) in cases {
+        assert_eq!(lookup(&request), expected, "{rule}");
+    }
+}
+
+#[test]
+fn age_adds_time_in_store() {
+    assert_eq!(age(0, NOW, NOW + 7), 7);
+    assert_eq!(age(30, NOW, NOW + 7), 37);
+    // A clock that went backwards never gives a negative age.
+    assert_eq!(age(5, NOW, NOW - 100), 5);
+}
