@@ -1,5 +1,4 @@
 //! Gzip: compress responses the client accepts, streaming, off the GIL.
-pub mod accept_encoding;
 pub mod encoder;
 pub mod filter;
 pub mod py;

@@ -7,9 +7,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
-use super::accept_encoding::accepts_gzip;
 use super::encoder::gzip_all;
 use super::filter::{GzipFilter, DEFLATE_WORK_PER_BYTE};
+use crate::wsgi::accept_encoding::accepts_gzip;
 use crate::wsgi::gil::detach_if_large;
 use crate::wsgi::media_type::MediaTypes;
 use crate::wsgi::options::{media_types, type_name};

@@ -58,3 +58,27 @@ fn qvalues() {
         assert_eq!(parse_qvalue(text), expected, "{text:?}");
     }
 }
+
+#[test]
+fn accepted_set_normalises_equivalent_headers() {
+    let cases: [(&str, Option<&str>, &[&str]); 7] = [
+        ("absent", None, &[]),
+        (
+            "order_does_not_matter",
+            Some("gzip, deflate, br"),
+            &["br", "deflate", "gzip"],
+        ),
+        (
+            "weights_above_zero_are_equal",
+            Some("br;q=0.5, gzip, deflate;q=0.1"),
+            &["br", "deflate", "gzip"],
+        ),
+        ("refused_codings_dropped", Some("gzip;q=0, br"), &["br"]),
+        ("x_gzip_is_gzip", Some("x-gzip, GZIP"), &["gzip"]),
+        ("star_kept", Some("*"), &["*"]),
+        ("malformed_accepts_nothing", Some("gzip;q=abc"), &[]),
+    ];
+    for (rule, header, expected) in cases {
+        assert_eq!(accepted_set(header), expected, "{rule}");
+    }
+}

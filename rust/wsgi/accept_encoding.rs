@@ -1,4 +1,5 @@
-//! Does the client accept gzip? Accept-Encoding per RFC 9110 §12.5.3, q-values included.
+//! Accept-Encoding per RFC 9110 §12.5.3, q-values included: does the client accept gzip
+//! (Gzip), and which codings does it accept (Cache keys its variants on that set).
 //!
 //! Peers' bugs this avoids: `gzip;q=0` taken as a yes (substring checks), `*` ignored, and
 //! exceptions on malformed headers. A header we cannot parse means "no compression".
@@ -31,10 +32,10 @@ fn is_token(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-/// The weights the header gives gzip (`gzip` or `x-gzip`) and `*`, or None when malformed.
-fn weights(header: &str) -> Option<(Option<u16>, Option<u16>)> {
-    let mut gzip: Option<u16> = None;
-    let mut star: Option<u16> = None;
+/// Every coding the header names with its weight (codings lowercased, `x-gzip` as `gzip`,
+/// `*` kept), in order, or None when the header is malformed.
+pub fn weighted_codings(header: &str) -> Option<Vec<(String, u16)>> {
+    let mut codings = Vec::new();
     for element in header.split(',') {
         let element = element.trim();
         if element.is_empty() {
@@ -57,23 +58,53 @@ fn weights(header: &str) -> Option<(Option<u16>, Option<u16>)> {
                 q = parse_qvalue(value)?;
             }
         }
-        // A coding listed twice keeps its highest weight.
-        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
-            gzip = Some(gzip.map_or(q, |old: u16| old.max(q)));
-        } else if coding == "*" {
-            star = Some(star.map_or(q, |old: u16| old.max(q)));
-        }
+        let coding = coding.to_ascii_lowercase();
+        let coding = if coding == "x-gzip" {
+            "gzip".to_owned()
+        } else {
+            coding
+        };
+        codings.push((coding, q));
     }
-    Some((gzip, star))
+    Some(codings)
+}
+
+/// The highest weight given to `coding` (already normalised), if it is named.
+fn weight_of(codings: &[(String, u16)], coding: &str) -> Option<u16> {
+    codings
+        .iter()
+        .filter(|(name, _)| name == coding)
+        .map(|(_, q)| *q)
+        .max()
+}
+
+/// The codings a client accepts (weight > 0), sorted and deduplicated: `gzip, deflate, br`
+/// and `br;q=0.5, gzip` name the same set when they accept the same codings. A malformed
+/// header accepts nothing. Used to key cached variants (Vary: Accept-Encoding).
+pub fn accepted_set(header: Option<&str>) -> Vec<String> {
+    let Some(codings) = header.and_then(weighted_codings) else {
+        return Vec::new();
+    };
+    let mut accepted: Vec<String> = codings
+        .iter()
+        .filter(|(name, _)| weight_of(&codings, name).is_some_and(|q| q > 0))
+        .map(|(name, _)| name.clone())
+        .collect();
+    accepted.sort();
+    accepted.dedup();
+    accepted
 }
 
 /// True when the request's Accept-Encoding allows a gzip response.
 pub fn accepts_gzip(header: Option<&str>) -> bool {
-    match header.and_then(weights) {
-        // An explicit gzip weight wins over `*`, so `gzip;q=0, *` refuses.
-        Some((Some(q), _)) => q > 0,
-        Some((None, Some(q))) => q > 0,
-        _ => false,
+    let Some(codings) = header.and_then(weighted_codings) else {
+        return false;
+    };
+    // An explicit gzip weight wins over `*`, so `gzip;q=0, *` refuses; a coding listed
+    // twice keeps its highest weight.
+    match weight_of(&codings, "gzip").or_else(|| weight_of(&codings, "*")) {
+        Some(q) => q > 0,
+        None => false,
     }
 }
 

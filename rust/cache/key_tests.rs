@@ -1,0 +1,87 @@
+//! Unit tests for `key.rs`.
+
+use super::*;
+
+fn key(uri: [&str; 5], vary: &[(&str, Option<&str>)]) -> Key {
+    let mut builder = KeyBuilder::new(uri[0], uri[1], uri[2], uri[3], uri[4]);
+    for (name, value) in vary {
+        builder.vary(name, *value);
+    }
+    builder.finish()
+}
+
+const URI: [&str; 5] = ["http", "example.com", "", "/page", "a=1"];
+
+#[test]
+fn distinct_requests_never_share_a_key() {
+    // Each pair would have collided under plain concatenation with a separator.
+    let pairs: [(&str, Key, Key); 7] = [
+        (
+            "path_vs_query_boundary",
+            key(["http", "h", "", "/a?b", ""], &[]),
+            key(["http", "h", "", "/a", "b"], &[]),
+        ),
+        (
+            "script_name_vs_path",
+            key(["http", "h", "/app", "/x", ""], &[]),
+            key(["http", "h", "", "/app/x", ""], &[]),
+        ),
+        (
+            "scheme",
+            key(["http", "h", "", "/", ""], &[]),
+            key(["https", "h", "", "/", ""], &[]),
+        ),
+        (
+            "header_value_with_separator",
+            key(URI, &[("cookie", Some("a=1,b=2")), ("x", Some("3"))]),
+            key(URI, &[("cookie", Some("a=1")), ("x", Some("b=2,3"))]),
+        ),
+        (
+            "absent_vs_empty_header",
+            key(URI, &[("cookie", None)]),
+            key(URI, &[("cookie", Some(""))]),
+        ),
+        (
+            "different_cookie",
+            key(URI, &[("cookie", Some("session=alice"))]),
+            key(URI, &[("cookie", Some("session=bob"))]),
+        ),
+        (
+            "gzip_vs_identity",
+            key(URI, &[("accept-encoding", Some("gzip"))]),
+            key(URI, &[("accept-encoding", None)]),
+        ),
+    ];
+    for (rule, a, b) in pairs {
+        assert_ne!(a, b, "{rule}");
+    }
+}
+
+#[test]
+fn equivalent_requests_share_a_key() {
+    let pairs: [(&str, Key, Key); 4] = [
+        (
+            "accept_encoding_order",
+            key(URI, &[("accept-encoding", Some("gzip, deflate, br"))]),
+            key(URI, &[("Accept-Encoding", Some("br, gzip,deflate"))]),
+        ),
+        (
+            "accept_encoding_weights",
+            key(URI, &[("accept-encoding", Some("gzip;q=0.8, br"))]),
+            key(URI, &[("accept-encoding", Some("br, gzip"))]),
+        ),
+        (
+            "host_case",
+            key(["http", "Example.COM", "", "/page", "a=1"], &[]),
+            key(URI, &[]),
+        ),
+        (
+            "header_name_case_and_padding",
+            key(URI, &[("Cookie", Some(" a=1 "))]),
+            key(URI, &[("cookie", Some("a=1"))]),
+        ),
+    ];
+    for (rule, a, b) in pairs {
+        assert_eq!(a, b, "{rule}");
+    }
+}
