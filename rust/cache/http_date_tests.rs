@@ -357,7 +357,7 @@ fn round_trip_since_epoch() {
 
 #[test]
 fn round_trip_across_all_formattable_years() {
-    for seconds in (FIRST_FORMATTABLE..=LAST_FORMATTABLE).step_by(7_919_999_989) {
+    for seconds in (FIRST_FORMATTABLE..=LAST_FORMATTABLE).step_by(100_000_007) {
         let formatted = format_http_date(seconds);
         assert_eq!(parse_http_date(&formatted), Some(seconds), "{formatted}");
     }
