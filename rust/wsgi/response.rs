@@ -13,6 +13,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use super::filter::{BodyFilter, BodyInfo, Mode, Outcome};
 use super::gil::detach_if_large;
 use super::head::ResponseHead;
+use super::options::type_name;
 use super::start_response::{Captured, StartResponse};
 
 /// What happens to body chunks, once the head is known.
@@ -96,11 +97,7 @@ pub fn call_app<'py>(
     let environ_dict = environ.cast::<PyDict>().map_err(|_| {
         PyTypeError::new_err(format!(
             "{middleware}: environ must be a dict (PEP 3333), not {}",
-            environ
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
+            type_name(environ)
         ))
     })?;
     let head_request = match environ_dict.get_item(intern!(py, "REQUEST_METHOD"))? {
@@ -374,7 +371,7 @@ impl ResponseIter {
             PyTypeError::new_err(format!(
                 "{}: the application yielded {} {shown}, not bytes (PEP 3333 body chunks are bytes; encode text first)",
                 self.middleware,
-                chunk.get_type().name().map(|n| n.to_string()).unwrap_or_default(),
+                type_name(chunk),
             ))
         })?;
         match self.flow {

@@ -16,6 +16,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use super::filter::BodyFilter;
 use super::head::{parse_status, ResponseHead};
+use super::options::type_name;
 use super::response::{decide, send_head, Flow};
 use super::text::utf8;
 
@@ -114,13 +115,6 @@ impl StartResponse {
     pub(crate) fn forwarded(&self) -> bool {
         self.forward.is_some()
     }
-}
-
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".to_owned())
 }
 
 /// Validate the arguments of a `start_response` call (PEP 3333 rule 6).
