@@ -12,6 +12,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     // Read by benches/bench_gil.py, so the bench measures the threshold actually compiled in.
     m.add("GIL_RELEASE_THRESHOLD", wsgi::gil::GIL_RELEASE_THRESHOLD)?;
+    m.add_class::<cache::py::Cache>()?;
     m.add_class::<gzip::py::Gzip>()?;
     m.add_class::<rewrite::py::Rewrite>()?;
     m.add_function(wrap_pyfunction!(gzip::py::gzip_floor, m)?)?;

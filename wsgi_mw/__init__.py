@@ -2,10 +2,10 @@
 
 Every class wraps a WSGI application and is itself a WSGI application, so they stack::
 
-    from wsgi_mw import Rewrite
-    application = Rewrite(app, [("Hello", "Goodbye")])
+    from wsgi_mw import Cache, Gzip, Rewrite
+    application = Gzip(Cache(Rewrite(app, [("Hello", "Goodbye")])))
 """
 
-from ._native import Gzip, Rewrite, __version__
+from ._native import Cache, Gzip, Rewrite, __version__
 
-__all__ = ["Gzip", "Rewrite", "__version__"]
+__all__ = ["Cache", "Gzip", "Rewrite", "__version__"]

@@ -3,7 +3,7 @@
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict
 
 from typing_extensions import Self, TypeAlias
 
@@ -19,6 +19,55 @@ _Text: TypeAlias = str | bytes
 _Rules: TypeAlias = (
     Mapping[_Text, _Text] | Sequence[tuple[_Text, _Text]] | Iterable[tuple[_Text, _Text]]
 )
+
+class _CacheStats(TypedDict):
+    """What :meth:`Cache.stats` returns."""
+
+    hits: int
+    misses: int
+    bypasses: int
+    stores: int
+    evictions: int
+    entries: int
+    bytes: int
+
+class Cache:
+    """An in-memory RFC 9111 shared cache for WSGI apps: single-flight, zero-copy hits."""
+
+    def __new__(
+        cls,
+        app: _WSGIApp,
+        *,
+        max_bytes: int = 67108864,
+        max_entry_bytes: int = 1048576,
+        default_ttl: int = 60,
+        statuses: Iterable[int] | None = (200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501),
+        status_header: str | None = "X-Cache",
+        single_flight: bool = True,
+        single_flight_timeout: float = 10.0,
+    ) -> Self: ...
+    def __call__(
+        self, environ: dict[str, Any], start_response: _StartResponse
+    ) -> Iterable[bytes]: ...
+    def purge(self, path: str, *, host: str | None = None) -> int: ...
+    def clear(self) -> None: ...
+    def stats(self) -> _CacheStats: ...
+    @property
+    def app(self) -> _WSGIApp: ...
+    @property
+    def max_bytes(self) -> int: ...
+    @property
+    def max_entry_bytes(self) -> int: ...
+    @property
+    def default_ttl(self) -> int: ...
+    @property
+    def statuses(self) -> tuple[int, ...]: ...
+    @property
+    def status_header(self) -> str | None: ...
+    @property
+    def single_flight(self) -> bool: ...
+    @property
+    def single_flight_timeout(self) -> float: ...
 
 class Gzip:
     """Compress WSGI responses with gzip when the client accepts it, streaming, off the GIL."""

@@ -15,6 +15,30 @@ impl Key {
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
+
+    /// True when `self` is `uri` or one of its variants (the URI part plus Vary values):
+    /// parts are length-prefixed, so a prefix of whole parts cannot match by accident.
+    pub fn has_uri(&self, uri: &Key) -> bool {
+        self.0.starts_with(&uri.0)
+    }
+
+    /// The URI parts: scheme, host (lowercase), SCRIPT_NAME, PATH_INFO, query string.
+    /// None for a key not made by [`KeyBuilder`].
+    pub fn uri_parts(&self) -> Option<[&[u8]; 5]> {
+        let mut rest = self.0.as_slice();
+        let mut parts: [&[u8]; 5] = [&[]; 5];
+        for part in &mut parts {
+            let (len, tail) = rest.split_first_chunk::<8>()?;
+            let len = usize::try_from(u64::from_be_bytes(*len)).ok()?;
+            if len > tail.len() {
+                return None;
+            }
+            let (value, tail) = tail.split_at(len);
+            *part = value;
+            rest = tail;
+        }
+        Some(parts)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -36,6 +60,11 @@ impl KeyBuilder {
             builder.part(part.as_bytes());
         }
         builder
+    }
+
+    /// Continue from a finished key (a URI key, to add the Vary values).
+    pub fn extend(key: &Key) -> Self {
+        KeyBuilder(key.0.clone())
     }
 
     fn part(&mut self, bytes: &[u8]) {

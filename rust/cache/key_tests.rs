@@ -85,3 +85,27 @@ fn equivalent_requests_share_a_key() {
         assert_eq!(a, b, "{rule}");
     }
 }
+
+#[test]
+fn uri_parts_and_variants_of_a_uri() {
+    let uri = KeyBuilder::new("https", "Example.COM:8443", "/app", "/page", "a=1").finish();
+    assert_eq!(
+        uri.uri_parts(),
+        Some([
+            &b"https"[..],
+            b"example.com:8443",
+            b"/app",
+            b"/page",
+            b"a=1"
+        ])
+    );
+    let mut variant = KeyBuilder::extend(&uri);
+    variant.vary("Accept-Encoding", Some("gzip"));
+    let variant = variant.finish();
+    assert!(variant.has_uri(&uri));
+    assert_eq!(variant.uri_parts(), uri.uri_parts());
+    // "/page" is a prefix of "/pages" as text, not as a part.
+    let other = KeyBuilder::new("https", "example.com:8443", "/app", "/pages", "a=1").finish();
+    assert!(!other.has_uri(&uri));
+    assert_eq!(Key::default().uri_parts(), None);
+}

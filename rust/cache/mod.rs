@@ -1,10 +1,15 @@
-//! Cache: an RFC 9111 shared cache in memory. This first part is pure (no pyo3):
+//! Cache: an RFC 9111 shared cache in memory. The policy modules are pure (no pyo3):
 //! Cache-Control directives, freshness and storability, conditional requests, keys, HTTP
-//! dates and the byte-budgeted store. Vary learning, single-flight and the Python class come
-//! with the rest of the middleware (issue 4); nothing here is exposed to Python yet.
+//! dates, the byte-budgeted store and single-flight. `request`, `shared`, `filter` and `py`
+//! wire them to Python.
 pub mod cache_control;
 pub mod conditional;
+pub mod filter;
+pub mod flight;
 pub mod freshness;
 pub mod http_date;
 pub mod key;
+pub mod py;
+pub mod request;
+pub mod shared;
 pub mod store;

@@ -27,6 +27,8 @@ pub struct Store<V> {
     entries: LruCache<Key, Entry<V>>,
     bytes: usize,
     max_bytes: usize,
+    /// Entries removed to make room (expired or least recently used), ever.
+    evictions: u64,
 }
 
 /// What `get` found.
@@ -46,6 +48,7 @@ impl<V: Clone> Store<V> {
             entries: LruCache::unbounded(),
             bytes: 0,
             max_bytes,
+            evictions: 0,
         }
     }
 
@@ -59,6 +62,15 @@ impl<V: Clone> Store<V> {
 
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// How many entries `insert` has removed to make room, expired or not.
+    pub fn evictions(&self) -> u64 {
+        self.evictions
     }
 
     /// A fresh entry (marked most recently used), or the expired one taken out.
@@ -95,6 +107,7 @@ impl<V: Clone> Store<V> {
             self.bytes = self.bytes.saturating_sub(old.bytes);
             dropped.push(old.value);
         }
+        let kept = dropped.len();
         if self.bytes.saturating_add(entry.bytes) > self.max_bytes {
             dropped.extend(self.remove_where(|_, e| e.expired(now)));
         }
@@ -107,6 +120,9 @@ impl<V: Clone> Store<V> {
                 None => break,
             }
         }
+        self.evictions = self
+            .evictions
+            .saturating_add(u64::try_from(dropped.len().saturating_sub(kept)).unwrap_or(u64::MAX));
         self.bytes = self.bytes.saturating_add(entry.bytes);
         self.entries.put(key, entry);
         dropped

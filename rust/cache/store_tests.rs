@@ -42,7 +42,7 @@ fn byte_budget_evicts_least_recently_used() {
     assert_eq!(fresh(&mut store, "/a", 1), Some("A".to_owned())); // /a is now most recent
     let dropped = store.insert(key("/d"), entry("D", 10, 1, 600), 1);
     assert_eq!(dropped, ["B"]);
-    assert_eq!(store.bytes(), 30);
+    assert_eq!((store.bytes(), store.evictions()), (30, 1));
 }
 
 #[test]
@@ -69,6 +69,8 @@ fn too_large_is_refused_and_replacing_keeps_the_count_right() {
     store.insert(key("/a"), entry("A1", 10, 0, 60), 0);
     assert_eq!(store.insert(key("/a"), entry("A2", 20, 0, 60), 0), ["A1"]);
     assert_eq!((store.len(), store.bytes()), (1, 20));
+    // Neither a refusal nor a replacement is an eviction.
+    assert_eq!(store.evictions(), 0);
 }
 
 #[test]

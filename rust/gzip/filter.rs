@@ -171,7 +171,7 @@ impl BodyFilter for GzipFilter {
         }
     }
 
-    fn on_close(&mut self, _outcome: crate::wsgi::filter::Outcome) {
+    fn on_close(&mut self, _py: Python<'_>, _outcome: crate::wsgi::filter::Outcome) {
         // Release the encoder (its window and buffers) as soon as the response ends.
         self.body = Body::Idle;
     }

@@ -103,6 +103,7 @@ pub trait BodyFilter: Send + Sync {
         None
     }
 
-    /// Exactly once per request, whatever happened. Release resources here.
-    fn on_close(&mut self, _outcome: Outcome) {}
+    /// Exactly once per request, whatever happened. Release resources here. Cache stores a
+    /// complete response here (building Python objects, hence the GIL token).
+    fn on_close(&mut self, _py: Python<'_>, _outcome: Outcome) {}
 }

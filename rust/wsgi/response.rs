@@ -134,14 +134,14 @@ pub fn call_app<'py>(
     };
     let result = match called {
         Ok(result) if result.is_none() => {
-            filter.on_close(Outcome::Failed);
+            filter.on_close(py, Outcome::Failed);
             return Err(PyTypeError::new_err(format!(
                 "{middleware}: the application returned None; a WSGI application must return an iterable of bytes"
             )));
         }
         Ok(result) => result,
         Err(err) => {
-            filter.on_close(Outcome::Failed);
+            filter.on_close(py, Outcome::Failed);
             return Err(err);
         }
     };
@@ -149,7 +149,7 @@ pub fn call_app<'py>(
         // Fast path (rule 7): the head went to the server inside start_response and the
         // filter wants nothing of the body, so the server gets the app's own iterable.
         report_notice(py, middleware, environ, filter.as_mut());
-        filter.on_close(Outcome::HandedBack);
+        filter.on_close(py, Outcome::HandedBack);
         return Ok(result.unbind());
     }
     let complete =
@@ -487,10 +487,13 @@ impl ResponseIter {
             },
             None => Ok(()),
         };
-        self.filter.on_close(match closed {
-            Ok(()) => outcome,
-            Err(_) => Outcome::Failed,
-        });
+        self.filter.on_close(
+            py,
+            match closed {
+                Ok(()) => outcome,
+                Err(_) => Outcome::Failed,
+            },
+        );
         closed
     }
 }

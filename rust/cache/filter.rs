@@ -1,0 +1,252 @@
+//! The body filter of a request the cache did not answer: labels the response (MISS or
+//! BYPASS), invalidates the URI after a successful unsafe method, and tees a storable body
+//! (the app's own bytes objects, no copy) to store it once the response completed.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+
+use super::cache_control::CacheControl;
+use super::conditional::kept_in_not_modified;
+use super::flight::FlightGuard;
+use super::freshness::{storable, RequestFacts, ResponseFacts};
+use super::http_date::parse_http_date;
+use super::key::Key;
+use super::py::CacheConfig;
+use super::request::variant_key;
+use super::shared::{Placement, Shared, Stored, ENTRY_OVERHEAD};
+use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode, Outcome};
+use crate::wsgi::head::ResponseHead;
+
+/// A GET miss whose response may be stored.
+pub struct StorePlan {
+    pub uri: Key,
+    pub request: RequestFacts,
+    pub environ: Py<PyDict>,
+    /// Set when this request leads the single flight for its key.
+    pub guard: Option<FlightGuard>,
+    /// Request time (ms since the epoch).
+    pub now: i64,
+}
+
+/// The response being teed.
+struct Tee {
+    key: Key,
+    vary: Arc<[String]>,
+    status: String,
+    headers: Vec<(String, String)>,
+    has_content_length: bool,
+    etag: Option<String>,
+    last_modified: Option<i64>,
+    shareable: bool,
+    age: u64,
+    ttl_ms: u64,
+    chunks: Vec<Py<PyBytes>>,
+    size: usize,
+}
+
+pub struct CacheFilter {
+    config: Arc<CacheConfig>,
+    shared: Arc<Shared>,
+    label: &'static str,
+    /// An unsafe method: remove this URI's entries if the response is a success.
+    invalidate: Option<Key>,
+    plan: Option<StorePlan>,
+    tee: Option<Tee>,
+}
+
+impl CacheFilter {
+    pub fn new(
+        config: Arc<CacheConfig>,
+        shared: Arc<Shared>,
+        label: &'static str,
+        invalidate: Option<Key>,
+        plan: Option<StorePlan>,
+    ) -> Self {
+        CacheFilter {
+            config,
+            shared,
+            label,
+            invalidate,
+            plan,
+            tee: None,
+        }
+    }
+
+    /// Decide whether this response will be stored, and start the tee.
+    fn plan_tee(&self, py: Python<'_>, head: &ResponseHead) -> Option<Tee> {
+        let plan = self.plan.as_ref()?;
+        let cache_control = CacheControl::parse(
+            head.headers()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("cache-control"))
+                .map(|(_, v)| v),
+        );
+        let date = head.get("date").and_then(parse_http_date);
+        let facts = ResponseFacts {
+            status: head.code(),
+            cache_control,
+            set_cookie: head.contains("set-cookie"),
+            vary_star: head.list_elements("vary").any(|v| v == "*"),
+            expires: head.get("expires").map(parse_http_date),
+            date,
+        };
+        let now_seconds = plan.now.div_euclid(1000);
+        let ttl = storable(&self.config.policy, &plan.request, &facts, now_seconds).ok()?;
+        let declared = head
+            .get("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared
+            .is_some_and(|n| n > u64::try_from(self.config.max_entry_bytes).unwrap_or(u64::MAX))
+        {
+            return None;
+        }
+        let mut vary: Vec<String> = head
+            .list_elements("vary")
+            .map(str::to_ascii_lowercase)
+            .collect();
+        vary.sort();
+        vary.dedup();
+        let key = if vary.is_empty() {
+            plan.uri.clone()
+        } else {
+            variant_key(plan.environ.bind(py), &plan.uri, &vary)
+        };
+        let status_header = self.config.status_header.as_deref();
+        let headers = head
+            .headers()
+            .filter(|(n, _)| {
+                !n.eq_ignore_ascii_case("age")
+                    && !status_header.is_some_and(|h| n.eq_ignore_ascii_case(h))
+            })
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        let age = head
+            .get("age")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        let cc = &facts.cache_control;
+        // Age already spent upstream shortens what is left (RFC 9111 §4.2.3).
+        let ttl_ms = ttl.saturating_sub(age).saturating_mul(1000);
+        if ttl_ms == 0 {
+            return None;
+        }
+        Some(Tee {
+            key,
+            vary: vary.into(),
+            status: head.status().to_owned(),
+            headers,
+            has_content_length: declared.is_some(),
+            etag: head.get("etag").map(str::to_owned),
+            last_modified: head.get("last-modified").and_then(parse_http_date),
+            shareable: cc.public || cc.s_maxage.is_some() || cc.must_revalidate,
+            age,
+            ttl_ms,
+            chunks: Vec::new(),
+            size: 0,
+        })
+    }
+
+    fn store(&mut self, py: Python<'_>, tee: Tee) -> PyResult<()> {
+        let Some(plan) = self.plan.as_ref() else {
+            return Ok(());
+        };
+        let tuple = |name: &str, value: &str| -> PyResult<Py<PyTuple>> {
+            Ok(PyTuple::new(py, [PyString::new(py, name), PyString::new(py, value)])?.unbind())
+        };
+        let mut header_bytes = 0usize;
+        let mut headers = Vec::with_capacity(tee.headers.len());
+        let mut not_modified = Vec::new();
+        for (name, value) in &tee.headers {
+            header_bytes = header_bytes.saturating_add(name.len() + value.len());
+            let pair = tuple(name, value)?;
+            if kept_in_not_modified(name) {
+                not_modified.push(pair.clone_ref(py));
+            }
+            headers.push(pair);
+        }
+        let content_length = match tee.has_content_length {
+            true => None,
+            false => Some(tuple("Content-Length", &tee.size.to_string())?),
+        };
+        let stored = Stored {
+            status: PyString::new(py, &tee.status).unbind(),
+            headers,
+            content_length,
+            not_modified,
+            body: PyTuple::new(py, tee.chunks.iter().map(|c| c.bind(py)))?.unbind(),
+            etag: tee.etag,
+            last_modified: tee.last_modified,
+            shareable: tee.shareable,
+            age: tee.age,
+        };
+        let bytes = ENTRY_OVERHEAD
+            .saturating_add(tee.size)
+            .saturating_add(header_bytes)
+            .saturating_add(tee.key.as_bytes().len());
+        let place = Placement {
+            uri: plan.uri.clone(),
+            key: tee.key,
+            vary: tee.vary,
+            bytes,
+            ttl_ms: tee.ttl_ms,
+            now: plan.now,
+        };
+        self.shared.insert(place, stored);
+        Ok(())
+    }
+}
+
+impl BodyFilter for CacheFilter {
+    fn on_headers(&mut self, py: Python<'_>, head: &mut ResponseHead, _body: BodyInfo) -> Mode {
+        if let Some(name) = &self.config.status_header {
+            head.set(name, self.label);
+        }
+        if let Some(uri) = &self.invalidate {
+            if (200..400).contains(&head.code()) {
+                self.shared.purge(|key| key.has_uri(uri));
+            }
+        }
+        // Bodyless responses (a GET's 204) still store: the plumbing drops their body bytes
+        // and reports Complete as usual.
+        self.tee = self.plan_tee(py, head);
+        if self.tee.is_some() {
+            Mode::Observe
+        } else {
+            // Waiters need not wait for a body that will not be stored.
+            if let Some(plan) = self.plan.as_mut() {
+                plan.guard = None;
+            }
+            Mode::Untouched
+        }
+    }
+
+    fn on_pass(&mut self, chunk: &Bound<'_, PyBytes>) {
+        let Some(tee) = self.tee.as_mut() else {
+            return;
+        };
+        let len = chunk.as_bytes().len();
+        tee.size = tee.size.saturating_add(len);
+        if tee.size > self.config.max_entry_bytes {
+            // Too large to store: stop teeing, the body streams on untouched.
+            self.tee = None;
+            if let Some(plan) = self.plan.as_mut() {
+                plan.guard = None;
+            }
+        } else if len > 0 {
+            tee.chunks.push(chunk.clone().unbind());
+        }
+    }
+
+    fn on_close(&mut self, py: Python<'_>, outcome: Outcome) {
+        if let (Outcome::Complete, Some(tee)) = (outcome, self.tee.take()) {
+            if let Err(err) = self.store(py, tee) {
+                // Storing is best effort: the response already reached the client.
+                err.write_unraisable(py, None);
+            }
+        }
+        self.tee = None;
+        // Land the flight after the entry is in the store, so waiters find it.
+        self.plan = None;
+    }
+}

@@ -1,0 +1,616 @@
+//! The `Cache` Python class: options, the per-request decision (hit, miss, bypass), hits
+//! answered without the app, and the purge/clear/stats methods.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
+
+use super::conditional::not_modified;
+use super::filter::{CacheFilter, StorePlan};
+use super::flight::Join;
+use super::freshness::{age, lookup, Lookup, Policy};
+use super::request::{variant_key, Method, Request};
+use super::shared::{Counters, Looked, Shared, Stored};
+use crate::wsgi::head::check_header;
+use crate::wsgi::options::type_name;
+use crate::wsgi::response::call_app;
+
+/// RFC 9110 §15.1: the statuses that are heuristically cacheable.
+const DEFAULT_STATUSES: [u16; 11] = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501];
+
+crate::int_option!(MaxBytes, "Cache", "max_bytes", 1, usize::MAX, "bytes");
+crate::int_option!(
+    MaxEntryBytes,
+    "Cache",
+    "max_entry_bytes",
+    0,
+    usize::MAX,
+    "bytes"
+);
+crate::int_option!(
+    DefaultTtl,
+    "Cache",
+    "default_ttl",
+    0,
+    u32::MAX as usize,
+    "seconds"
+);
+
+/// The immutable configuration of one `Cache`, shared by all its requests.
+pub struct CacheConfig {
+    pub policy: Policy,
+    pub max_bytes: usize,
+    pub max_entry_bytes: usize,
+    pub status_header: Option<String>,
+    pub single_flight: bool,
+    pub single_flight_timeout: Duration,
+}
+
+/// An in-memory HTTP cache for WSGI apps (RFC 9111, shared-cache rules): hits are answered
+/// without calling the app, with the very bytes objects the app produced.
+///
+/// Stores complete GET responses that may be shared: never those with Set-Cookie,
+/// ``Cache-Control: no-store``, ``private`` or ``no-cache``, ``Vary: *``, a status outside
+/// ``statuses``, or a body over ``max_entry_bytes``. The key is the full URL (scheme, host,
+/// SCRIPT_NAME, PATH_INFO, query string) plus the request headers the response's ``Vary``
+/// names. Freshness comes from ``s-maxage``, ``max-age`` or ``Expires``, else ``default_ttl``.
+/// HEAD is answered from the GET entry, conditional requests get a 304 from the cache, and a
+/// successful POST/PUT/PATCH/DELETE removes the entries of its URL. Concurrent misses for one
+/// URL call the app once (single-flight).
+///
+///     from wsgi_mw import Cache
+///     application = Cache(app)
+///     application = Gzip(Cache(app, default_ttl=300))
+///
+/// Each process has its own store: under a pre-fork server every worker caches on its own.
+///
+/// Parameters
+/// ----------
+/// app:
+///     The WSGI application to wrap.
+/// max_bytes:
+///     Default 64 MiB. The memory budget of the store: bodies, headers and per-entry
+///     bookkeeping. Expired entries go first, then the least recently used.
+/// max_entry_bytes:
+///     Default 1 MiB. Larger bodies are streamed through and not stored (the copy kept for
+///     the store is dropped as soon as the body passes this size). At most ``max_bytes``.
+/// default_ttl:
+///     Default 60. Seconds a response without explicit freshness (``s-maxage``, ``max-age``,
+///     ``Expires``) stays fresh; 0 stores only responses that declare their freshness.
+/// statuses:
+///     The statuses that may be stored. Default: RFC 9110's heuristically cacheable ones,
+///     (200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501).
+/// status_header:
+///     Default ``"X-Cache"``. Response header telling ``HIT``, ``MISS`` or ``BYPASS``;
+///     ``None`` adds nothing.
+/// single_flight:
+///     Default True. Concurrent misses for the same key wait for the first one's response
+///     instead of all calling the app.
+/// single_flight_timeout:
+///     Default 10.0. Seconds a waiting request waits at most before calling the app itself.
+#[pyclass(module = "wsgi_mw._native", name = "Cache", frozen)]
+pub struct Cache {
+    app: Py<PyAny>,
+    config: Arc<CacheConfig>,
+    shared: Arc<Shared>,
+    /// `(status_header, "HIT")`, one tuple shared by every hit (tuples are immutable).
+    hit_header: Option<Py<PyTuple>>,
+}
+
+/// Milliseconds since the Unix epoch (Date and Expires are wall-clock times).
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn statuses(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<u16>> {
+    let Some(given) = given else {
+        return Ok(DEFAULT_STATUSES.to_vec());
+    };
+    let not_iterable = || {
+        PyTypeError::new_err(format!(
+            "Cache(statuses=...): expected an iterable of int status codes like (200, 404), not {}",
+            type_name(given)
+        ))
+    };
+    if given.is_instance_of::<PyString>() || given.is_instance_of::<PyBytes>() {
+        return Err(not_iterable());
+    }
+    let mut codes = Vec::new();
+    for item in given.try_iter().map_err(|_| not_iterable())? {
+        let item = item?;
+        if item.is_instance_of::<PyBool>() || !item.is_instance_of::<PyInt>() {
+            return Err(PyTypeError::new_err(format!(
+                "Cache(statuses=...): every status must be an int like 200, not {}",
+                type_name(&item)
+            )));
+        }
+        match item.extract::<u16>() {
+            Ok(code) if (100..=599).contains(&code) => codes.push(code),
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "Cache(statuses=...): {item} is not an HTTP status code (100 to 599)"
+                )))
+            }
+        }
+    }
+    codes.sort_unstable();
+    codes.dedup();
+    Ok(codes)
+}
+
+/// `status_header=`: a header name, or None for no header.
+struct StatusHeader(Option<String>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for StatusHeader {
+    type Error = PyErr;
+
+    fn extract(given: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if given.is_none() {
+            return Ok(StatusHeader(None));
+        }
+        let name = given.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "Cache(status_header=...): status_header must be a header name (str) or None, not {}",
+                type_name(&given)
+            ))
+        })?;
+        let name = name.to_cow()?.into_owned();
+        check_header(&name, "HIT").map_err(|e| {
+            PyValueError::new_err(format!(
+                "Cache(status_header={name:?}): status_header is not a valid header name: {}",
+                e.0
+            ))
+        })?;
+        Ok(StatusHeader(Some(name)))
+    }
+}
+
+/// `single_flight=`: True or False (not any truthy object: a typo'd value should not pass).
+struct Flag(bool);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Flag {
+    type Error = PyErr;
+
+    fn extract(given: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        given
+            .cast::<PyBool>()
+            .map(|b| Flag(b.is_true()))
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "Cache(single_flight=...): single_flight must be True or False, not {}",
+                    type_name(&given)
+                ))
+            })
+    }
+}
+
+/// `single_flight_timeout=`: seconds, more than 0 and at most a day.
+struct Timeout(Duration);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Timeout {
+    type Error = PyErr;
+
+    fn extract(given: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if given.is_instance_of::<PyBool>()
+            || !(given.is_instance_of::<PyInt>() || given.is_instance_of::<PyFloat>())
+        {
+            return Err(PyTypeError::new_err(format!(
+                "Cache(single_flight_timeout=...): single_flight_timeout must be a number of seconds, not {}",
+                type_name(&given)
+            )));
+        }
+        let seconds: f64 = given.extract()?;
+        if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
+            return Err(PyValueError::new_err(format!(
+                "Cache(single_flight_timeout={seconds}): single_flight_timeout must be more than 0 and at most 86400 seconds"
+            )));
+        }
+        Ok(Timeout(Duration::from_secs_f64(seconds)))
+    }
+}
+
+impl Cache {
+    /// Call the app for a request the cache does not answer.
+    fn forward(
+        &self,
+        py: Python<'_>,
+        environ: &Bound<'_, PyAny>,
+        start_response: &Bound<'_, PyAny>,
+        label: &'static str,
+        invalidate: Option<super::key::Key>,
+        plan: Option<StorePlan>,
+    ) -> PyResult<Py<PyAny>> {
+        let counter = match label {
+            "MISS" => &self.shared.counters.misses,
+            _ => &self.shared.counters.bypasses,
+        };
+        Counters::bump(counter);
+        let app = self.app.bind(py);
+        if plan.is_none() && invalidate.is_none() && self.config.status_header.is_none() {
+            // Nothing to label, store or invalidate: stay out of the way entirely.
+            return Ok(app.call1((environ, start_response))?.unbind());
+        }
+        let filter = CacheFilter::new(
+            self.config.clone(),
+            self.shared.clone(),
+            label,
+            invalidate,
+            plan,
+        );
+        call_app(py, "Cache", app, environ, start_response, Box::new(filter))
+    }
+
+    /// Answer from the store: the stored head (or a 304) and the stored bytes objects.
+    fn serve(
+        &self,
+        py: Python<'_>,
+        start_response: &Bound<'_, PyAny>,
+        request: &Request<'_>,
+        stored: &Stored,
+        stored_at: i64,
+        now: i64,
+    ) -> PyResult<Py<PyAny>> {
+        Counters::bump(&self.shared.counters.hits);
+        let seconds = age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000));
+        let age = PyTuple::new(
+            py,
+            [
+                intern!(py, "Age").clone(),
+                PyString::new(py, &seconds.to_string()),
+            ],
+        )?;
+        let conditional = request.is_conditional()
+            && not_modified(
+                request.if_none_match(),
+                request.if_modified_since(),
+                stored.etag.as_deref(),
+                stored.last_modified,
+            );
+        let fields = if conditional {
+            &stored.not_modified
+        } else {
+            &stored.headers
+        };
+        let headers = PyList::empty(py);
+        for field in fields {
+            headers.append(field.bind(py))?;
+        }
+        headers.append(age)?;
+        if let Some(hit) = &self.hit_header {
+            headers.append(hit.bind(py))?;
+        }
+        if conditional {
+            start_response.call1((intern!(py, "304 Not Modified"), headers))?;
+            // One empty item, no len(): servers send the head as it is, without adding a
+            // "Content-Length: 0" that would misstate the representation (RFC 9110 §8.6).
+            let empty = PyTuple::new(py, [PyBytes::new(py, b"")])?;
+            return Ok(empty.try_iter()?.into_any().unbind());
+        }
+        if let Some(length) = &stored.content_length {
+            headers.append(length.bind(py))?;
+        }
+        start_response.call1((stored.status.bind(py), headers))?;
+        if request.method == Method::Head {
+            return Ok(PyTuple::empty(py).into_any().unbind());
+        }
+        Ok(stored.body.clone_ref(py).into_any())
+    }
+
+    /// The fresh stored response for this request, if any, and the key it was looked up
+    /// under (the URI key, or a variant key when the URI's responses vary).
+    fn find(
+        &self,
+        environ: &Bound<'_, PyDict>,
+        request: &Request<'_>,
+        now: i64,
+    ) -> (Option<(Arc<Stored>, i64)>, super::key::Key) {
+        match self.shared.look(&request.uri, now) {
+            Looked::Fresh { stored, stored_at } => (Some((stored, stored_at)), request.uri.clone()),
+            Looked::Missing => (None, request.uri.clone()),
+            Looked::Vary(names) => {
+                let key = variant_key(environ, &request.uri, &names);
+                match self.shared.look(&key, now) {
+                    Looked::Fresh { stored, stored_at } => (Some((stored, stored_at)), key),
+                    _ => (None, key),
+                }
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl Cache {
+    #[new]
+    #[pyo3(
+        signature = (app, *, max_bytes = MaxBytes(64 * 1024 * 1024), max_entry_bytes = MaxEntryBytes(1024 * 1024), default_ttl = DefaultTtl(60), statuses = None, status_header = StatusHeader(Some("X-Cache".to_owned())), single_flight = Flag(true), single_flight_timeout = Timeout(Duration::from_secs(10))),
+        text_signature = "(app, *, max_bytes=67108864, max_entry_bytes=1048576, default_ttl=60, statuses=(200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501), status_header='X-Cache', single_flight=True, single_flight_timeout=10.0)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        app: &Bound<'_, PyAny>,
+        max_bytes: MaxBytes,
+        max_entry_bytes: MaxEntryBytes,
+        default_ttl: DefaultTtl,
+        statuses: Option<&Bound<'_, PyAny>>,
+        status_header: StatusHeader,
+        single_flight: Flag,
+        single_flight_timeout: Timeout,
+    ) -> PyResult<Self> {
+        if !app.is_callable() {
+            return Err(PyTypeError::new_err(format!(
+                "Cache(app=...): app must be a WSGI application (a callable), not {}",
+                type_name(app)
+            )));
+        }
+        if max_entry_bytes.0 > max_bytes.0 {
+            return Err(PyValueError::new_err(format!(
+                "Cache(max_entry_bytes={}): max_entry_bytes must be at most max_bytes ({})",
+                max_entry_bytes.0, max_bytes.0
+            )));
+        }
+        let (status_header, single_flight, single_flight_timeout) =
+            (status_header.0, single_flight.0, single_flight_timeout.0);
+        let hit_header = match &status_header {
+            Some(name) => Some(
+                PyTuple::new(py, [PyString::new(py, name), PyString::intern(py, "HIT")])?.unbind(),
+            ),
+            None => None,
+        };
+        let config = CacheConfig {
+            policy: Policy {
+                statuses: self::statuses(statuses)?,
+                default_ttl: u64::try_from(default_ttl.0).unwrap_or(60),
+            },
+            max_bytes: max_bytes.0,
+            max_entry_bytes: max_entry_bytes.0,
+            status_header,
+            single_flight,
+            single_flight_timeout,
+        };
+        Ok(Cache {
+            app: app.clone().unbind(),
+            shared: Arc::new(Shared::new(config.max_bytes)),
+            config: Arc::new(config),
+            hit_header,
+        })
+    }
+
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        environ: &Bound<'_, PyAny>,
+        start_response: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let Ok(dict) = environ.cast::<PyDict>() else {
+            // call_app reports the broken environ with the PEP 3333 wording.
+            return self.forward(py, environ, start_response, "BYPASS", None, None);
+        };
+        let request = Request::read(dict);
+        match request.method {
+            Method::Get | Method::Head => {}
+            Method::OtherSafe => {
+                return self.forward(py, environ, start_response, "BYPASS", None, None)
+            }
+            Method::Unsafe => {
+                let uri = Some(request.uri.clone());
+                return self.forward(py, environ, start_response, "BYPASS", uri, None);
+            }
+        }
+        let is_get = request.method == Method::Get;
+        let plan = |guard| {
+            is_get.then(|| StorePlan {
+                uri: request.uri.clone(),
+                request: request.facts,
+                environ: dict.clone().unbind(),
+                guard,
+                now: now_ms(),
+            })
+        };
+        match lookup(&request.facts) {
+            Lookup::Bypass => {
+                return self.forward(py, environ, start_response, "BYPASS", None, None)
+            }
+            Lookup::Refresh => {
+                return self.forward(py, environ, start_response, "MISS", None, plan(None))
+            }
+            Lookup::Use => {}
+        }
+        let authorization = request.facts.authorization;
+        let mut waited = false;
+        loop {
+            let now = now_ms();
+            let (found, key) = self.find(dict, &request, now);
+            if let Some((stored, stored_at)) = found {
+                // §3.5: an authenticated request only gets what the origin declared shareable.
+                if !authorization || stored.shareable {
+                    return self.serve(py, start_response, &request, &stored, stored_at, now);
+                }
+            }
+            if authorization {
+                return self.forward(py, environ, start_response, "BYPASS", None, plan(None));
+            }
+            if !self.config.single_flight || waited {
+                return self.forward(py, environ, start_response, "MISS", None, plan(None));
+            }
+            // Only a plain GET leads a flight: its response is the one that gets stored.
+            // HEAD and conditional requests may wait for one.
+            let flight = if is_get && !request.is_conditional() {
+                match self.shared.flights.join(&key) {
+                    Join::Lead(guard) => {
+                        return self.forward(
+                            py,
+                            environ,
+                            start_response,
+                            "MISS",
+                            None,
+                            plan(Some(guard)),
+                        )
+                    }
+                    Join::Wait(flight) => Some(flight),
+                    Join::Own => None,
+                }
+            } else {
+                self.shared.flights.in_progress(&key)
+            };
+            let Some(flight) = flight else {
+                return self.forward(py, environ, start_response, "MISS", None, plan(None));
+            };
+            let timeout = self.config.single_flight_timeout;
+            py.detach(|| flight.wait(timeout));
+            waited = true;
+        }
+    }
+
+    /// Remove every stored response for ``path`` (SCRIPT_NAME + PATH_INFO, e.g.
+    /// ``"/blog/post"``): all query strings, schemes and Vary variants. ``host`` (e.g.
+    /// ``"example.com"``) limits it to one host; without a port it matches every port.
+    /// Returns the number of responses removed. Only this process's store is affected.
+    #[pyo3(signature = (path, *, host = None))]
+    fn purge(&self, path: &Bound<'_, PyAny>, host: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let text = |value: &Bound<'_, PyAny>, param: &str| -> PyResult<String> {
+            value
+                .cast::<PyString>()
+                .map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "Cache.purge({param}=...): {param} must be a str, not {}",
+                        type_name(value)
+                    ))
+                })?
+                .to_cow()
+                .map(|c| c.into_owned())
+        };
+        let path = text(path, "path")?;
+        let host = match host.filter(|h| !h.is_none()) {
+            Some(host) => Some(text(host, "host")?.to_ascii_lowercase()),
+            None => None,
+        };
+        Ok(self.shared.purge(|key| {
+            let Some([_, key_host, script, path_info, _]) = key.uri_parts() else {
+                return false;
+            };
+            let same_path = path.len() == script.len() + path_info.len()
+                && path.as_bytes().starts_with(script)
+                && path.as_bytes().ends_with(path_info);
+            let same_host = match &host {
+                None => true,
+                Some(host) => {
+                    key_host == host.as_bytes()
+                        || (!host.contains(':')
+                            && key_host
+                                .strip_prefix(host.as_bytes())
+                                .is_some_and(|port| port.first() == Some(&b':')))
+                }
+            };
+            same_path && same_host
+        }))
+    }
+
+    /// Remove every stored response (this process's store only). Counters are kept.
+    fn clear(&self) {
+        self.shared.clear();
+    }
+
+    /// Counters since construction and the store's current size: ``hits``, ``misses``,
+    /// ``bypasses`` (requests answered each way; they add up to all requests), ``stores``
+    /// (responses stored), ``evictions`` (entries removed to make room), ``entries`` and
+    /// ``bytes`` (what is stored now, bytes as charged against ``max_bytes``).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = self.shared.stats();
+        let dict = PyDict::new(py);
+        dict.set_item("hits", stats.hits)?;
+        dict.set_item("misses", stats.misses)?;
+        dict.set_item("bypasses", stats.bypasses)?;
+        dict.set_item("stores", stats.stores)?;
+        dict.set_item("evictions", stats.evictions)?;
+        dict.set_item("entries", stats.entries)?;
+        dict.set_item("bytes", stats.bytes)?;
+        Ok(dict)
+    }
+
+    /// The wrapped WSGI application.
+    #[getter]
+    fn app(&self, py: Python<'_>) -> Py<PyAny> {
+        self.app.clone_ref(py)
+    }
+
+    /// The store's memory budget in bytes.
+    #[getter]
+    fn max_bytes(&self) -> usize {
+        self.config.max_bytes
+    }
+
+    /// Bodies larger than this many bytes are not stored.
+    #[getter]
+    fn max_entry_bytes(&self) -> usize {
+        self.config.max_entry_bytes
+    }
+
+    /// Seconds of freshness for responses that do not declare any.
+    #[getter]
+    fn default_ttl(&self) -> u64 {
+        self.config.policy.default_ttl
+    }
+
+    /// The statuses that may be stored, sorted.
+    #[getter]
+    fn statuses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.config.policy.statuses)
+    }
+
+    /// The name of the HIT/MISS/BYPASS response header, or None.
+    #[getter]
+    fn status_header(&self) -> Option<String> {
+        self.config.status_header.clone()
+    }
+
+    /// Whether concurrent misses for one key call the app once.
+    #[getter]
+    fn single_flight(&self) -> bool {
+        self.config.single_flight
+    }
+
+    /// Seconds a request waits at most for another request's response.
+    #[getter]
+    fn single_flight_timeout(&self) -> f64 {
+        self.config.single_flight_timeout.as_secs_f64()
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // Stored responses hold only str, bytes and tuples of them: no cycles to find there.
+        visit.call(&self.app)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let statuses: Vec<String> = self
+            .config
+            .policy
+            .statuses
+            .iter()
+            .map(u16::to_string)
+            .collect();
+        Ok(format!(
+            "Cache({}, max_bytes={}, max_entry_bytes={}, default_ttl={}, statuses=({}{}), status_header={}, single_flight={}, single_flight_timeout={})",
+            self.app.bind(py).repr()?,
+            self.config.max_bytes,
+            self.config.max_entry_bytes,
+            self.config.policy.default_ttl,
+            statuses.join(", "),
+            if statuses.len() == 1 { "," } else { "" },
+            match &self.config.status_header {
+                Some(name) => PyString::new(py, name).repr()?.to_string(),
+                None => "None".to_owned(),
+            },
+            if self.config.single_flight { "True" } else { "False" },
+            PyFloat::new(py, self.config.single_flight_timeout.as_secs_f64()).repr()?,
+        ))
+    }
+}

@@ -1,0 +1,160 @@
+//! What the cache reads from a request's environ: the method, the URI parts of the key, the
+//! request directives and the preconditions. Values are borrowed from the environ's str
+//! objects (no copies on the hit path); a value that is not a str counts as absent.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+use super::cache_control::CacheControl;
+use super::freshness::RequestFacts;
+use super::http_date::parse_http_date;
+use super::key::{Key, KeyBuilder};
+use crate::wsgi::text::utf8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    /// OPTIONS, TRACE: safe, never cached, never invalidate.
+    OtherSafe,
+    /// Everything else (POST, PUT, PATCH, DELETE, ...): invalidates on success (RFC 9111 §4.4).
+    Unsafe,
+}
+
+/// An environ value as a str object, if it is one.
+pub fn environ_str<'py>(
+    environ: &Bound<'py, PyDict>,
+    key: &Bound<'py, PyString>,
+) -> Option<Bound<'py, PyString>> {
+    environ.get_item(key).ok()??.cast_into::<PyString>().ok()
+}
+
+/// The environ key of a request header (`Accept-Encoding` -> `HTTP_ACCEPT_ENCODING`;
+/// Content-Type and Content-Length have no `HTTP_` prefix, PEP 3333).
+pub fn environ_key(header: &str) -> String {
+    let upper = header.trim().to_ascii_uppercase().replace('-', "_");
+    match upper.as_str() {
+        "CONTENT_TYPE" | "CONTENT_LENGTH" => upper,
+        _ => format!("HTTP_{upper}"),
+    }
+}
+
+pub struct Request<'py> {
+    pub method: Method,
+    pub facts: RequestFacts,
+    pub if_none_match: Option<Bound<'py, PyString>>,
+    pub if_modified_since: Option<Bound<'py, PyString>>,
+    /// scheme, host, SCRIPT_NAME, PATH_INFO, QUERY_STRING.
+    pub uri: Key,
+}
+
+impl<'py> Request<'py> {
+    pub fn read(environ: &Bound<'py, PyDict>) -> Self {
+        let py = environ.py();
+        let get = |key: &Bound<'py, PyString>| environ_str(environ, key);
+        let method = match get(intern!(py, "REQUEST_METHOD")) {
+            Some(m) => match utf8(&m).unwrap_or("") {
+                "GET" => Method::Get,
+                "HEAD" => Method::Head,
+                "OPTIONS" | "TRACE" => Method::OtherSafe,
+                _ => Method::Unsafe,
+            },
+            None => Method::Get,
+        };
+        let cache_control = get(intern!(py, "HTTP_CACHE_CONTROL"));
+        let cache_control_text = cache_control.as_ref().and_then(|v| utf8(v).ok());
+        let pragma_no_cache = get(intern!(py, "HTTP_PRAGMA")).is_some_and(|p| {
+            utf8(&p).is_ok_and(|p| {
+                p.split(',')
+                    .any(|d| d.trim().eq_ignore_ascii_case("no-cache"))
+            })
+        });
+        let facts = RequestFacts {
+            cache_control: CacheControl::parse(cache_control_text),
+            pragma_no_cache,
+            has_cache_control: cache_control.is_some(),
+            authorization: environ
+                .contains(intern!(py, "HTTP_AUTHORIZATION"))
+                .unwrap_or(false),
+        };
+        Request {
+            method,
+            facts,
+            if_none_match: get(intern!(py, "HTTP_IF_NONE_MATCH")),
+            if_modified_since: get(intern!(py, "HTTP_IF_MODIFIED_SINCE")),
+            uri: uri_key(environ),
+        }
+    }
+
+    /// The request has preconditions the app would answer itself on a miss.
+    pub fn is_conditional(&self) -> bool {
+        self.if_none_match.is_some() || self.if_modified_since.is_some()
+    }
+
+    pub fn if_none_match(&self) -> Option<&str> {
+        self.if_none_match.as_ref().and_then(|v| utf8(v).ok())
+    }
+
+    pub fn if_modified_since(&self) -> Option<i64> {
+        self.if_modified_since
+            .as_ref()
+            .and_then(|v| utf8(v).ok())
+            .and_then(parse_http_date)
+    }
+}
+
+/// The URI part of the key (PEP 3333 URL reconstruction: Host, else the server name with
+/// its port unless it is the scheme's default).
+fn uri_key<'py>(environ: &Bound<'py, PyDict>) -> Key {
+    let py = environ.py();
+    let get = |key: &Bound<'py, PyString>| environ_str(environ, key);
+    let scheme = get(intern!(py, "wsgi.url_scheme"));
+    let scheme = scheme.as_ref().and_then(|s| utf8(s).ok()).unwrap_or("http");
+    let host = get(intern!(py, "HTTP_HOST"));
+    let host_text = host.as_ref().and_then(|h| utf8(h).ok());
+    let built;
+    let host = match host_text {
+        Some(host) => host,
+        None => {
+            let name = get(intern!(py, "SERVER_NAME"));
+            let port = get(intern!(py, "SERVER_PORT"));
+            let name = name.as_ref().and_then(|n| utf8(n).ok()).unwrap_or("");
+            let port = port.as_ref().and_then(|p| utf8(p).ok()).unwrap_or("");
+            let default = matches!((scheme, port), ("http", "80") | ("https", "443"));
+            built = if port.is_empty() || default {
+                name.to_owned()
+            } else {
+                format!("{name}:{port}")
+            };
+            built.as_str()
+        }
+    };
+    let script = get(intern!(py, "SCRIPT_NAME"));
+    let path = get(intern!(py, "PATH_INFO"));
+    let query = get(intern!(py, "QUERY_STRING"));
+    let (script, path, query) = (text(&script), text(&path), text(&query));
+    KeyBuilder::new(
+        scheme,
+        host,
+        script.unwrap_or(""),
+        path.unwrap_or(""),
+        query.unwrap_or(""),
+    )
+    .finish()
+}
+
+fn text<'a>(value: &'a Option<Bound<'_, PyString>>) -> Option<&'a str> {
+    value.as_ref().and_then(|v| utf8(v).ok())
+}
+
+/// The key of one variant: the URI key plus the request's values of the Vary headers.
+pub fn variant_key(environ: &Bound<'_, PyDict>, uri: &Key, vary: &[String]) -> Key {
+    let mut builder = KeyBuilder::extend(uri);
+    for name in vary {
+        let key = PyString::new(environ.py(), &environ_key(name));
+        let value = environ_str(environ, &key);
+        builder.vary(name, value.as_ref().and_then(|v| utf8(v).ok()));
+    }
+    builder.finish()
+}
