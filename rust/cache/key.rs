@@ -50,13 +50,14 @@ impl KeyBuilder {
         let mut builder = KeyBuilder(Vec::with_capacity(
             scheme.len() + host.len() + script_name.len() + path_info.len() + query.len() + 48,
         ));
-        for part in [
-            scheme,
-            host.to_ascii_lowercase().as_str(),
-            script_name,
-            path_info,
-            query,
-        ] {
+        builder.part(scheme.as_bytes());
+        // Host names are case-insensitive: lowercase in place, no temporary string.
+        let start = builder.0.len() + 8;
+        builder.part(host.as_bytes());
+        if let Some(host) = builder.0.get_mut(start..) {
+            host.make_ascii_lowercase();
+        }
+        for part in [script_name, path_info, query] {
             builder.part(part.as_bytes());
         }
         builder

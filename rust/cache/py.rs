@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
@@ -14,6 +15,7 @@ use super::conditional::not_modified;
 use super::filter::{CacheFilter, StorePlan};
 use super::flight::Join;
 use super::freshness::{age, lookup, Lookup, Policy};
+use super::key::Key;
 use super::request::{variant_key, Method, Request};
 use super::shared::{Counters, Looked, Shared, Stored};
 use crate::wsgi::head::check_header;
@@ -100,7 +102,12 @@ pub struct Cache {
     shared: Arc<Shared>,
     /// `(status_header, "HIT")`, one tuple shared by every hit (tuples are immutable).
     hit_header: Option<Py<PyTuple>>,
+    /// `("Age", n)` for small n, made on first use.
+    ages: Box<[PyOnceLock<Py<PyTuple>>]>,
 }
+
+/// Ages (seconds) whose header tuple is kept: covers the default TTL many times over.
+const KEPT_AGES: usize = 600;
 
 /// Milliseconds since the Unix epoch (Date and Expires are wall-clock times).
 fn now_ms() -> i64 {
@@ -225,7 +232,7 @@ impl Cache {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
         label: &'static str,
-        invalidate: Option<super::key::Key>,
+        invalidate: Option<Key>,
         plan: Option<StorePlan>,
     ) -> PyResult<Py<PyAny>> {
         let counter = match label {
@@ -260,13 +267,7 @@ impl Cache {
     ) -> PyResult<Py<PyAny>> {
         Counters::bump(&self.shared.counters.hits);
         let seconds = age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000));
-        let age = PyTuple::new(
-            py,
-            [
-                intern!(py, "Age").clone(),
-                PyString::new(py, &seconds.to_string()),
-            ],
-        )?;
+        let age = self.age_header(py, seconds)?;
         let conditional = request.is_conditional()
             && not_modified(
                 request.if_none_match(),
@@ -279,23 +280,22 @@ impl Cache {
         } else {
             &stored.headers
         };
-        let headers = PyList::empty(py);
-        for field in fields {
-            headers.append(field.bind(py))?;
-        }
-        headers.append(age)?;
-        if let Some(hit) = &self.hit_header {
-            headers.append(hit.bind(py))?;
-        }
+        let length = stored.content_length.as_ref().filter(|_| !conditional);
+        let headers = PyList::new(
+            py,
+            fields
+                .iter()
+                .map(|f| f.bind(py))
+                .chain(std::iter::once(&age))
+                .chain(self.hit_header.iter().map(|h| h.bind(py)))
+                .chain(length.map(|l| l.bind(py))),
+        )?;
         if conditional {
             start_response.call1((intern!(py, "304 Not Modified"), headers))?;
             // One empty item, no len(): servers send the head as it is, without adding a
             // "Content-Length: 0" that would misstate the representation (RFC 9110 §8.6).
             let empty = PyTuple::new(py, [PyBytes::new(py, b"")])?;
             return Ok(empty.try_iter()?.into_any().unbind());
-        }
-        if let Some(length) = &stored.content_length {
-            headers.append(length.bind(py))?;
         }
         start_response.call1((stored.status.bind(py), headers))?;
         if request.method == Method::Head {
@@ -304,24 +304,44 @@ impl Cache {
         Ok(stored.body.clone_ref(py).into_any())
     }
 
-    /// The fresh stored response for this request, if any, and the key it was looked up
-    /// under (the URI key, or a variant key when the URI's responses vary).
+    /// The fresh stored response for this request, or the key it was looked up under (the
+    /// URI key, or a variant key when the URI's responses vary) for the miss path.
     fn find(
         &self,
         environ: &Bound<'_, PyDict>,
         request: &Request<'_>,
         now: i64,
-    ) -> (Option<(Arc<Stored>, i64)>, super::key::Key) {
+    ) -> Result<(Arc<Stored>, i64), Key> {
         match self.shared.look(&request.uri, now) {
-            Looked::Fresh { stored, stored_at } => (Some((stored, stored_at)), request.uri.clone()),
-            Looked::Missing => (None, request.uri.clone()),
+            Looked::Fresh { stored, stored_at } => Ok((stored, stored_at)),
+            Looked::Missing => Err(request.uri.clone()),
             Looked::Vary(names) => {
                 let key = variant_key(environ, &request.uri, &names);
                 match self.shared.look(&key, now) {
-                    Looked::Fresh { stored, stored_at } => (Some((stored, stored_at)), key),
-                    _ => (None, key),
+                    Looked::Fresh { stored, stored_at } => Ok((stored, stored_at)),
+                    _ => Err(key),
                 }
             }
+        }
+    }
+
+    /// The `("Age", "<seconds>")` header; the first few hundred are made once and reused.
+    fn age_header<'py>(&self, py: Python<'py>, seconds: u64) -> PyResult<Bound<'py, PyTuple>> {
+        let make = || {
+            PyTuple::new(
+                py,
+                [
+                    intern!(py, "Age").clone(),
+                    PyString::new(py, &seconds.to_string()),
+                ],
+            )
+        };
+        match usize::try_from(seconds).ok().and_then(|s| self.ages.get(s)) {
+            Some(cell) => Ok(cell
+                .get_or_try_init(py, || make().map(Bound::unbind))?
+                .bind(py)
+                .clone()),
+            None => make(),
         }
     }
 }
@@ -381,6 +401,7 @@ impl Cache {
             shared: Arc::new(Shared::new(config.max_bytes)),
             config: Arc::new(config),
             hit_header,
+            ages: (0..KEPT_AGES).map(|_| PyOnceLock::new()).collect(),
         })
     }
 
@@ -428,13 +449,14 @@ impl Cache {
         let mut waited = false;
         loop {
             let now = now_ms();
-            let (found, key) = self.find(dict, &request, now);
-            if let Some((stored, stored_at)) = found {
+            let key = match self.find(dict, &request, now) {
                 // §3.5: an authenticated request only gets what the origin declared shareable.
-                if !authorization || stored.shareable {
+                Ok((stored, stored_at)) if !authorization || stored.shareable => {
                     return self.serve(py, start_response, &request, &stored, stored_at, now);
                 }
-            }
+                Ok(_) => request.uri.clone(),
+                Err(key) => key,
+            };
             if authorization {
                 return self.forward(py, environ, start_response, "BYPASS", None, plan(None));
             }
