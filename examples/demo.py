@@ -1,8 +1,9 @@
 """`make demo`: a small site wrapped in every wsgi_mw middleware built so far, on wsgiref.
 
-Today that is Gzip(Rewrite(site)): "Hello" becomes "Goodbye" in text responses, streamed
-bodies included, and text is gzip-compressed for clients that ask for it; images pass through
-both untouched. Set WSGI_MW_DEMO_PORT to use another port than 8000.
+Today that is Cache(Gzip(Rewrite(site))): "Hello" becomes "Goodbye" in text responses,
+streamed bodies included, text is gzip-compressed for clients that ask for it (images pass
+through both untouched), and repeated GETs are answered from memory (X-Cache: HIT), one
+stored variant per accepted encoding. Set WSGI_MW_DEMO_PORT to use another port than 8000.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from wsgiref.simple_server import make_server
 
-from wsgi_mw import Gzip, Rewrite
+from wsgi_mw import Cache, Gzip, Rewrite
 
 # A 1x1 transparent PNG: binary, never rewritten.
 PIXEL = bytes.fromhex(
@@ -43,16 +44,19 @@ def site(environ: dict, start_response: Callable) -> Iterable[bytes]:
 
 
 def stream(start_response: Callable) -> Iterator[bytes]:
-    """A generator app that calls start_response late and yields "Hel" + "lo" across chunks."""
-    start_response("200 OK", [("Content-Type", "text/plain")])
+    """A generator app that calls start_response late and yields "Hel" + "lo" across chunks.
+
+    no-store keeps it out of the Cache, so every request shows the stream live."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Cache-Control", "no-store")])
     for i in range(3):
         yield b"Hel"
         time.sleep(0.3)
         yield b"lo %d\n" % i
 
 
-# Gzip outside Rewrite: Rewrite needs the plain text, Gzip compresses the result.
-application = Gzip(Rewrite(site, [("Hello", "Goodbye")]))
+# Gzip outside Rewrite: Rewrite needs the plain text, Gzip compresses the result. Cache
+# outermost: a hit is served as stored, already rewritten and compressed (docs/cache.md).
+application = Cache(Gzip(Rewrite(site, [("Hello", "Goodbye")])), default_ttl=30)
 
 
 def main() -> None:
@@ -64,6 +68,8 @@ def main() -> None:
     print(f"  curl -si --compressed {base}/      # the same page gzip-compressed (see headers)")
     print(f"  curl -N --compressed {base}/stream # streamed: rewritten and compressed on the fly")
     print(f"  curl -sI {base}/pixel.png          # binary: passed through untouched")
+    print(f"  curl -sD- -o/dev/null {base}/data.json  # twice: X-Cache: MISS, then HIT with Age")
+    print(f"  curl -sD- -o/dev/null -H 'Cache-Control: no-cache' {base}/data.json  # refresh")
     print(f"\n{application!r}\n")
     with make_server("127.0.0.1", port, application) as server:
         try:
