@@ -36,7 +36,8 @@ struct Tee {
     vary: Arc<[String]>,
     status: String,
     headers: Vec<(String, String)>,
-    has_content_length: bool,
+    /// Hits add `Content-Length` (the app sent none and the status allows one).
+    add_length: bool,
     etag: Option<String>,
     last_modified: Option<i64>,
     shareable: bool,
@@ -136,7 +137,8 @@ impl CacheFilter {
             vary: vary.into(),
             status: head.status().to_owned(),
             headers,
-            has_content_length: declared.is_some(),
+            // A 204 never carries Content-Length (RFC 9110 §8.6).
+            add_length: declared.is_none() && !head.forbids_body(),
             etag: head.get("etag").map(str::to_owned),
             last_modified: head.get("last-modified").and_then(parse_http_date),
             shareable: cc.public || cc.s_maxage.is_some() || cc.must_revalidate,
@@ -165,9 +167,9 @@ impl CacheFilter {
             }
             headers.push(pair);
         }
-        let content_length = match tee.has_content_length {
-            true => None,
-            false => Some(tuple("Content-Length", &tee.size.to_string())?),
+        let content_length = match tee.add_length {
+            true => Some(tuple("Content-Length", &tee.size.to_string())?),
+            false => None,
         };
         let stored = Stored {
             status: PyString::new(py, &tee.status).unbind(),
