@@ -10,9 +10,14 @@ Pure-Python peer of ``wsgi_mw.Gzip``:
 - :class:`DjangoStyleGzip`: streaming gzip as Django's ``GZipMiddleware`` does it for a
   streamed response (``django.utils.text.compress_sequence``).
 
-Run this file to self-check that StreamingReplace equals a whole-body replace, and that
-DjangoStyleGzip's output decompresses to the body, for random chunkings:
-``python benches/peers.py``.
+Pure-Python peer of ``wsgi_mw.Cache``:
+
+- :class:`MinimalDictCache`: the least a Python response cache does: a dict from the
+  request URL to the joined 200 response of a GET, kept for a TTL.
+
+Run this file to self-check that StreamingReplace equals a whole-body replace, that
+DjangoStyleGzip's output decompresses to the body, for random chunkings, and that
+MinimalDictCache answers hits, misses and expiry as it should: ``python benches/peers.py``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import gzip
 import io
 import random
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from runner import WSGIApp, call_app, make_environ
@@ -467,6 +473,162 @@ def check_django_style_gzip(trials: int, seed: int = 1952) -> None:
             raise AssertionError(f"chunks={chunks!r}: headers {response.headers!r}")
 
 
+class MinimalDictCache:
+    """The floor of a pure-Python WSGI response cache: a dict, a TTL, nothing else.
+
+    GET requests are looked up by (``wsgi.url_scheme``, ``HTTP_HOST``, ``SCRIPT_NAME``,
+    ``PATH_INFO``, ``QUERY_STRING``). A fresh entry is answered without calling the
+    app: the stored status, a copy of the stored headers, the stored body as one chunk.
+    Otherwise the app is called, its body joined (bytes sent through ``write()``
+    included) and, for a ``200`` response, stored for ``ttl`` seconds
+    (``time.monotonic``). Every other method passes through. No HTTP semantics: no
+    Cache-Control, Vary, Set-Cookie or Authorization checks, no size limit, no
+    eviction but on expiry.
+
+        app = MinimalDictCache(app, ttl=60)
+    """
+
+    def __init__(self, app: WSGIApp, ttl: float = 60.0) -> None:
+        self.app = app
+        self.ttl = ttl
+        # key -> (expires at, status, headers, body)
+        self.store: dict[tuple[str, ...], tuple[float, str, list[tuple[str, str]], bytes]] = {}
+
+    def clear(self) -> None:
+        self.store.clear()
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] != "GET":
+            return self.app(environ, start_response)
+        key = (
+            environ["wsgi.url_scheme"],
+            environ.get("HTTP_HOST", ""),
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+        )
+        entry = self.store.get(key)
+        if entry is not None:
+            expires, status, headers, body = entry
+            if time.monotonic() < expires:
+                start_response(status, list(headers))  # the server may change its list
+                return [body]
+            del self.store[key]
+
+        started: list[tuple[str, list[tuple[str, str]]]] = []
+        written: list[bytes] = []
+
+        def capturing_start_response(status, headers, exc_info=None):
+            started.append((status, list(headers)))
+            write = start_response(status, headers, exc_info)
+
+            def capturing_write(data: bytes) -> None:
+                written.append(data)
+                write(data)
+
+            return capturing_write
+
+        result = self.app(environ, capturing_start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            _close(result)
+        status, headers = started[-1]
+        if status.startswith("200 "):
+            stored = b"".join([*written, body]) if written else body
+            self.store[key] = (time.monotonic() + self.ttl, status, headers, stored)
+        return [body]
+
+
+class _CountingApp:
+    """A test app that counts its calls and closes; answers ``status`` with ``chunks``."""
+
+    def __init__(self, chunks: Sequence[bytes], status: str = "200 OK", late: bool = False):
+        self.chunks = chunks
+        self.status = status
+        self.late = late  # start_response in the first next(), chunk 0 through write()
+        self.calls = 0
+        self.closes = 0
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        self.calls += 1
+        if self.late:
+            return self._late(start_response)
+        start_response(self.status, [("Content-Type", "text/plain")])
+        return self._closing(iter(self.chunks))
+
+    def _late(self, start_response: Callable) -> Iterator[bytes]:
+        try:
+            write = start_response(self.status, [("Content-Type", "text/plain")])
+            if self.chunks:
+                write(self.chunks[0])
+            yield from self.chunks[1:]
+        finally:
+            self.closes += 1
+
+    def _closing(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        try:
+            yield from chunks
+        finally:
+            self.closes += 1
+
+
+def check_minimal_dict_cache() -> None:
+    """Check MinimalDictCache: hits, the key, what is stored, expiry, close().
+
+    Raises AssertionError naming the failed expectation.
+    """
+
+    def expect(condition: bool, what: str) -> None:
+        if not condition:
+            raise AssertionError(f"MinimalDictCache: {what}")
+
+    chunks = [b"Hello, ", b"", b"world"]
+    for late in (False, True):
+        app = _CountingApp(chunks, late=late)
+        cache = MinimalDictCache(app)
+        environ = make_environ(path="/page", QUERY_STRING="a=1")
+        miss = call_app(cache, environ)
+        hit = call_app(cache, environ)
+        expect(app.calls == 1 and app.closes == 1, f"late={late}: one app call, closed once")
+        expect(miss == hit, f"late={late}: the hit differs from the miss: {hit} {miss}")
+        expect(hit.body == b"Hello, world", f"late={late}: body {hit.body!r}")
+        expect(hit.status == "200 OK" and hit.headers == [("Content-Type", "text/plain")], "head")
+        for other in (
+            {"QUERY_STRING": "a=2"},
+            {"HTTP_HOST": "other.example"},
+            {"wsgi.url_scheme": "https"},
+            {"SCRIPT_NAME": "/app"},
+            {"PATH_INFO": "/other"},
+            {"REQUEST_METHOD": "POST"},
+            {"REQUEST_METHOD": "HEAD"},
+        ):
+            calls = app.calls
+            response = call_app(cache, {**environ, **other})
+            expect(app.calls == calls + 1, f"{other} was answered from the entry of another key")
+            expect(response.body == b"Hello, world", f"{other}: body {response.body!r}")
+        expect(app.closes == app.calls, "every app response closed once")
+
+    for status in ("404 Not Found", "201 Created", "500 Internal Server Error"):
+        app = _CountingApp([b"x"], status=status)
+        cache = MinimalDictCache(app)
+        for _ in range(2):
+            expect(call_app(cache, make_environ()).status == status, f"{status} passed through")
+        expect(app.calls == 2 and not cache.store, f"{status} was stored")
+
+    app = _CountingApp([b"x"])
+    cache = MinimalDictCache(app, ttl=0)  # expired as soon as stored
+    for _ in range(3):
+        call_app(cache, make_environ())
+    expect(app.calls == 3 and len(cache.store) == 1, "an expired entry was served or kept")
+    cache = MinimalDictCache(app, ttl=3600)
+    call_app(cache, make_environ())
+    call_app(cache, make_environ())
+    cache.clear()
+    call_app(cache, make_environ())
+    expect(app.calls == 5, "clear() kept an entry")
+
+
 if __name__ == "__main__":
     TRIALS = 20_000
     check_streaming_replace(TRIALS)
@@ -474,3 +636,5 @@ if __name__ == "__main__":
     GZIP_TRIALS = 2_000
     check_django_style_gzip(GZIP_TRIALS)
     print(f"DjangoStyleGzip decompresses to the body in {GZIP_TRIALS} random trials")
+    check_minimal_dict_cache()
+    print("MinimalDictCache answers hits, misses, other keys and expiry as documented")
