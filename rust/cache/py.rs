@@ -262,11 +262,9 @@ impl Cache {
         start_response: &Bound<'_, PyAny>,
         request: &Request<'_>,
         stored: &Stored,
-        stored_at: i64,
-        now: i64,
+        seconds: u64,
     ) -> PyResult<Py<PyAny>> {
         Counters::bump(&self.shared.counters.hits);
-        let seconds = age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000));
         let age = self.age_header(py, seconds)?;
         let conditional = request.is_conditional()
             && not_modified(
@@ -451,10 +449,21 @@ impl Cache {
             let now = now_ms();
             let key = match self.find(dict, &request, now) {
                 // §3.5: an authenticated request only gets what the origin declared shareable.
-                Ok((stored, stored_at)) if !authorization || stored.shareable => {
-                    return self.serve(py, start_response, &request, &stored, stored_at, now);
+                Ok((stored, _)) if authorization && !stored.shareable => request.uri.clone(),
+                Ok((stored, stored_at)) => {
+                    let seconds = age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000));
+                    // Request max-age=N: the client takes nothing older (§5.2.1.1); the fresh
+                    // response it gets instead replaces the entry.
+                    if request
+                        .facts
+                        .cache_control
+                        .max_age
+                        .is_some_and(|max| seconds > max)
+                    {
+                        return self.forward(py, environ, start_response, "MISS", None, plan(None));
+                    }
+                    return self.serve(py, start_response, &request, &stored, seconds);
                 }
-                Ok(_) => request.uri.clone(),
                 Err(key) => key,
             };
             if authorization {
