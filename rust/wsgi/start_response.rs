@@ -224,7 +224,7 @@ impl StartResponse {
                 None if this.head_set => Some(StateError::AlreadySet),
                 _ => None,
             };
-            let filter = if forward.is_none() && state_error.is_none() {
+            let filter = if state_error.is_none() {
                 this.filter.take()
             } else {
                 None
@@ -254,9 +254,19 @@ impl StartResponse {
             }
         };
         if let Some(upstream) = forward {
-            // The server owns the response now: it applies the exc_info rules itself
-            // (a call without exc_info was refused above as "headers already set").
-            return upstream.call1(py, (status, headers, exc_info));
+            // The server owns the response now: it applies the exc_info rules itself (a call
+            // without exc_info was refused above as "headers already set"). The app's iterable
+            // goes to the server untouched whatever the filter now says, but while the app
+            // is still running the filter still sees the replacement head and may edit it
+            // (Cache labels it): its answer beyond that is moot, and its `on_close` will say
+            // `HandedBack`.
+            let Some(mut filter) = filter else {
+                return upstream.call1(py, (status, headers, exc_info));
+            };
+            decide(py, filter.as_mut(), &mut captured.head, head_request);
+            slf.try_borrow_mut()?.filter = Some(filter);
+            let exc_info = exc_info.map(|e| e.clone().unbind());
+            return Ok(send_head(py, upstream.bind(py), &captured, exc_info)?.unbind());
         }
 
         // Decide now while the app is still running (the filter is ours until it returns).
