@@ -744,9 +744,7 @@ def test_single_flight_leader_failing_releases_the_waiters(where):
         ),
     ],
 )
-def test_conditional_requests_wait_for_the_flight_and_are_answered_from_the_store(
-    headers, status
-):
+def test_conditional_requests_wait_for_the_flight_and_are_answered_from_the_store(headers, status):
     # docs/cache.md: conditional requests never lead a flight (their answer may be a 304 that
     # stores nothing) but do wait for one a plain GET leads, then get the stored answer.
     app = Gate(headers=[("ETag", '"v1"'), ("Last-Modified", LAST_MODIFIED), *FRESH])
