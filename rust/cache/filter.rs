@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::cache_control::CacheControl;
 use super::conditional::kept_in_not_modified;
@@ -34,17 +34,56 @@ pub struct StorePlan {
 struct Tee {
     key: Key,
     vary: Arc<[String]>,
-    status: String,
-    headers: Vec<(String, String)>,
+    /// The app's head, before our label.
+    head: ResponseHead,
+    /// The app's own header tuples by position (`on_app_headers`), reused when storing.
+    app_tuples: Vec<Option<Py<PyTuple>>>,
     /// Hits add `Content-Length` (the app sent none and the status allows one).
     add_length: bool,
-    etag: Option<String>,
-    last_modified: Option<i64>,
     shareable: bool,
     age: u64,
     ttl_ms: u64,
     chunks: Vec<Py<PyBytes>>,
     size: usize,
+}
+
+/// What the cache reads from a response head, in one pass over its fields.
+#[derive(Default)]
+struct HeadFacts<'a> {
+    cache_control: Vec<&'a str>,
+    set_cookie: bool,
+    vary: Vec<&'a str>,
+    expires: Option<&'a str>,
+    date: Option<&'a str>,
+    content_length: Option<&'a str>,
+    age: Option<&'a str>,
+}
+
+impl<'a> HeadFacts<'a> {
+    fn read(head: &'a ResponseHead) -> Self {
+        let mut facts = HeadFacts::default();
+        for (name, value) in head.headers() {
+            let is = |field: &str| name.eq_ignore_ascii_case(field);
+            if is("cache-control") {
+                facts.cache_control.push(value);
+            } else if is("set-cookie") {
+                facts.set_cookie = true;
+            } else if is("vary") {
+                facts
+                    .vary
+                    .extend(value.split(',').map(str::trim).filter(|v| !v.is_empty()));
+            } else if is("expires") {
+                facts.expires.get_or_insert(value);
+            } else if is("date") {
+                facts.date.get_or_insert(value);
+            } else if is("content-length") {
+                facts.content_length.get_or_insert(value);
+            } else if is("age") {
+                facts.age.get_or_insert(value);
+            }
+        }
+        facts
+    }
 }
 
 pub struct CacheFilter {
@@ -78,34 +117,34 @@ impl CacheFilter {
     /// Decide whether this response will be stored, and start the tee.
     fn plan_tee(&self, py: Python<'_>, head: &ResponseHead) -> Option<Tee> {
         let plan = self.plan.as_ref()?;
-        let cache_control = CacheControl::parse(
-            head.headers()
-                .filter(|(n, _)| n.eq_ignore_ascii_case("cache-control"))
-                .map(|(_, v)| v),
-        );
-        let date = head.get("date").and_then(parse_http_date);
-        let facts = ResponseFacts {
+        let facts = HeadFacts::read(head);
+        let response = ResponseFacts {
             status: head.code(),
-            cache_control,
-            set_cookie: head.contains("set-cookie"),
-            vary_star: head.list_elements("vary").any(|v| v == "*"),
-            expires: head.get("expires").map(parse_http_date),
-            date,
+            cache_control: CacheControl::parse(facts.cache_control.iter().copied()),
+            set_cookie: facts.set_cookie,
+            vary_star: facts.vary.contains(&"*"),
+            expires: facts.expires.map(parse_http_date),
+            date: facts.date.and_then(parse_http_date),
         };
         let now_seconds = plan.now.div_euclid(1000);
-        let ttl = storable(&self.config.policy, &plan.request, &facts, now_seconds).ok()?;
-        let declared = head
-            .get("content-length")
+        let ttl = storable(&self.config.policy, &plan.request, &response, now_seconds).ok()?;
+        let declared = facts
+            .content_length
             .and_then(|v| v.trim().parse::<u64>().ok());
-        if declared
-            .is_some_and(|n| n > u64::try_from(self.config.max_entry_bytes).unwrap_or(u64::MAX))
-        {
+        let max_entry = u64::try_from(self.config.max_entry_bytes).unwrap_or(u64::MAX);
+        if declared.is_some_and(|n| n > max_entry) {
             return None;
         }
-        let mut vary: Vec<String> = head
-            .list_elements("vary")
-            .map(str::to_ascii_lowercase)
-            .collect();
+        let age = facts
+            .age
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        // Age already spent upstream shortens what is left (RFC 9111 §4.2.3).
+        let ttl_ms = ttl.saturating_sub(age).saturating_mul(1000);
+        if ttl_ms == 0 {
+            return None;
+        }
+        let mut vary: Vec<String> = facts.vary.iter().map(|v| v.to_ascii_lowercase()).collect();
         vary.sort();
         vary.dedup();
         let key = if vary.is_empty() {
@@ -113,38 +152,18 @@ impl CacheFilter {
         } else {
             variant_key(plan.environ.bind(py), &plan.uri, &vary)
         };
-        let status_header = self.config.status_header.as_deref();
-        let headers = head
-            .headers()
-            .filter(|(n, _)| {
-                !n.eq_ignore_ascii_case("age")
-                    && !status_header.is_some_and(|h| n.eq_ignore_ascii_case(h))
-            })
-            .map(|(n, v)| (n.to_owned(), v.to_owned()))
-            .collect();
-        let age = head
-            .get("age")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
-        let cc = &facts.cache_control;
-        // Age already spent upstream shortens what is left (RFC 9111 §4.2.3).
-        let ttl_ms = ttl.saturating_sub(age).saturating_mul(1000);
-        if ttl_ms == 0 {
-            return None;
-        }
+        let cc = &response.cache_control;
         Some(Tee {
             key,
             vary: vary.into(),
-            status: head.status().to_owned(),
-            headers,
+            head: head.clone(),
+            app_tuples: Vec::new(),
             // A 204 never carries Content-Length (RFC 9110 §8.6).
             add_length: declared.is_none() && !head.forbids_body(),
-            etag: head.get("etag").map(str::to_owned),
-            last_modified: head.get("last-modified").and_then(parse_http_date),
             shareable: cc.public || cc.s_maxage.is_some() || cc.must_revalidate,
             age,
             ttl_ms,
-            chunks: Vec::new(),
+            chunks: Vec::with_capacity(1),
             size: 0,
         })
     }
@@ -156,12 +175,24 @@ impl CacheFilter {
         let tuple = |name: &str, value: &str| -> PyResult<Py<PyTuple>> {
             Ok(PyTuple::new(py, [PyString::new(py, name), PyString::new(py, value)])?.unbind())
         };
+        let status_header = self.config.status_header.as_deref();
         let mut header_bytes = 0usize;
-        let mut headers = Vec::with_capacity(tee.headers.len());
+        let mut headers = Vec::with_capacity(tee.head.len());
         let mut not_modified = Vec::new();
-        for (name, value) in &tee.headers {
+        for (name, value, origin) in tee.head.headers_with_origin() {
+            if name.eq_ignore_ascii_case("age")
+                || status_header.is_some_and(|h| name.eq_ignore_ascii_case(h))
+            {
+                continue;
+            }
             header_bytes = header_bytes.saturating_add(name.len() + value.len());
-            let pair = tuple(name, value)?;
+            let reused = origin
+                .and_then(|i| tee.app_tuples.get(i))
+                .and_then(Option::as_ref);
+            let pair = match reused {
+                Some(pair) => pair.clone_ref(py),
+                None => tuple(name, value)?,
+            };
             if kept_in_not_modified(name) {
                 not_modified.push(pair.clone_ref(py));
             }
@@ -172,13 +203,13 @@ impl CacheFilter {
             false => None,
         };
         let stored = Stored {
-            status: PyString::new(py, &tee.status).unbind(),
+            status: PyString::new(py, tee.head.status()).unbind(),
             headers,
             content_length,
             not_modified,
             body: PyTuple::new(py, tee.chunks.iter().map(|c| c.bind(py)))?.unbind(),
-            etag: tee.etag,
-            last_modified: tee.last_modified,
+            etag: tee.head.get("etag").map(str::to_owned),
+            last_modified: tee.head.get("last-modified").and_then(parse_http_date),
             shareable: tee.shareable,
             age: tee.age,
         };
@@ -201,9 +232,6 @@ impl CacheFilter {
 
 impl BodyFilter for CacheFilter {
     fn on_headers(&mut self, py: Python<'_>, head: &mut ResponseHead, _body: BodyInfo) -> Mode {
-        if let Some(name) = &self.config.status_header {
-            head.set(name, self.label);
-        }
         if let Some(uri) = &self.invalidate {
             if (200..400).contains(&head.code()) {
                 self.shared.purge(|key| key.has_uri(uri));
@@ -212,6 +240,9 @@ impl BodyFilter for CacheFilter {
         // Bodyless responses (a GET's 204) still store: the plumbing drops their body bytes
         // and reports Complete as usual.
         self.tee = self.plan_tee(py, head);
+        if let Some(name) = &self.config.status_header {
+            head.set(name, self.label);
+        }
         if self.tee.is_some() {
             Mode::Observe
         } else {
@@ -220,6 +251,15 @@ impl BodyFilter for CacheFilter {
                 plan.guard = None;
             }
             Mode::Untouched
+        }
+    }
+
+    fn on_app_headers(&mut self, headers: &Bound<'_, PyList>) {
+        if let Some(tee) = self.tee.as_mut() {
+            tee.app_tuples = headers
+                .iter()
+                .map(|item| item.cast_into::<PyTuple>().ok().map(Bound::unbind))
+                .collect();
         }
     }
 

@@ -37,7 +37,8 @@ impl Flight {
 
 #[derive(Default)]
 pub struct Flights {
-    in_flight: Mutex<HashMap<Key, Arc<Flight>>>,
+    /// lru's hasher (foldhash): several times cheaper than SipHash on ~60-byte keys.
+    in_flight: Mutex<HashMap<Key, Arc<Flight>, lru::DefaultHasher>>,
 }
 
 /// What a request that missed does next.

@@ -425,13 +425,13 @@ impl Cache {
             }
         }
         let is_get = request.method == Method::Get;
-        let plan = |guard| {
+        let plan = |guard, now| {
             is_get.then(|| StorePlan {
                 uri: request.uri.clone(),
                 request: request.facts,
                 environ: dict.clone().unbind(),
                 guard,
-                now: now_ms(),
+                now,
             })
         };
         match lookup(&request.facts) {
@@ -439,7 +439,8 @@ impl Cache {
                 return self.forward(py, environ, start_response, "BYPASS", None, None)
             }
             Lookup::Refresh => {
-                return self.forward(py, environ, start_response, "MISS", None, plan(None))
+                let plan = plan(None, now_ms());
+                return self.forward(py, environ, start_response, "MISS", None, plan);
             }
             Lookup::Use => {}
         }
@@ -460,17 +461,24 @@ impl Cache {
                         .max_age
                         .is_some_and(|max| seconds > max)
                     {
-                        return self.forward(py, environ, start_response, "MISS", None, plan(None));
+                        return self.forward(
+                            py,
+                            environ,
+                            start_response,
+                            "MISS",
+                            None,
+                            plan(None, now),
+                        );
                     }
                     return self.serve(py, start_response, &request, &stored, seconds);
                 }
                 Err(key) => key,
             };
             if authorization {
-                return self.forward(py, environ, start_response, "BYPASS", None, plan(None));
+                return self.forward(py, environ, start_response, "BYPASS", None, plan(None, now));
             }
             if !self.config.single_flight || waited {
-                return self.forward(py, environ, start_response, "MISS", None, plan(None));
+                return self.forward(py, environ, start_response, "MISS", None, plan(None, now));
             }
             // Only a plain GET leads a flight: its response is the one that gets stored.
             // HEAD and conditional requests may wait for one.
@@ -483,7 +491,7 @@ impl Cache {
                             start_response,
                             "MISS",
                             None,
-                            plan(Some(guard)),
+                            plan(Some(guard), now),
                         )
                     }
                     Join::Wait(flight) => Some(flight),
@@ -493,7 +501,7 @@ impl Cache {
                 self.shared.flights.in_progress(&key)
             };
             let Some(flight) = flight else {
-                return self.forward(py, environ, start_response, "MISS", None, plan(None));
+                return self.forward(py, environ, start_response, "MISS", None, plan(None, now));
             };
             let timeout = self.config.single_flight_timeout;
             py.detach(|| flight.wait(timeout));

@@ -7,7 +7,7 @@
 //! `Observe` mode `on_pass`*, and always exactly one `on_close`.
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyList};
 
 use super::head::ResponseHead;
 
@@ -94,6 +94,12 @@ pub trait BodyFilter: Send + Sync {
     fn changed_body(&self) -> bool {
         true
     }
+
+    /// Observe mode, right after `on_headers` chose it: the app's own header list, when it
+    /// holds exact `(str, str)` tuples. The field whose `origin` is `i` is item `i`; Cache
+    /// stores these tuples instead of building new ones. Valid for this call only (the app
+    /// may change its list later): keep the items, not the list.
+    fn on_app_headers(&mut self, _headers: &Bound<'_, PyList>) {}
 
     /// Observe mode: a bytes object about to be forwarded unchanged.
     fn on_pass(&mut self, _chunk: &Bound<'_, PyBytes>) {}

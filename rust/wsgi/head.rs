@@ -146,11 +146,13 @@ impl ResponseHead {
     /// An empty head for an already-validated status (see [`parse_status`]); add headers
     /// with [`ResponseHead::push_checked`].
     pub fn new(status: String, code: u16, capacity: usize) -> Self {
+        // Room for a typical field ("Content-Type: text/html; charset=utf-8" is 36 bytes)
+        // and for the couple of fields a filter adds (Vary, X-Cache) without regrowing.
         ResponseHead {
             status,
             code,
-            text: String::with_capacity(capacity * 24),
-            fields: Vec::with_capacity(capacity),
+            text: String::with_capacity((capacity + 2) * 40),
+            fields: Vec::with_capacity(capacity + 2),
             edited: false,
         }
     }
@@ -279,19 +281,22 @@ impl ResponseHead {
 
     /// Replace every instance of a header with one `name: value`, keeping the first position.
     pub fn set(&mut self, name: &str, value: &str) {
-        if self.get(name) == Some(value) && self.count(name) == 1 {
-            return;
-        }
         let position = self
             .headers()
             .position(|(n, _)| n.eq_ignore_ascii_case(name));
+        let Some(position) = position else {
+            // Not there yet (the usual case): just add it.
+            self.append(name, value);
+            return;
+        };
+        if self.get(name) == Some(value) && self.count(name) == 1 {
+            return;
+        }
         self.remove(name);
         self.push(name, value, None);
         // Move the new field (pushed last) back to where the first old instance was.
-        if let Some(i) = position {
-            if let Some(field) = self.fields.pop() {
-                self.fields.insert(i.min(self.fields.len()), field);
-            }
+        if let Some(field) = self.fields.pop() {
+            self.fields.insert(position.min(self.fields.len()), field);
         }
         self.edited = true;
     }

@@ -236,12 +236,20 @@ impl ResponseIter {
         self.queue.clear();
         self.flow = match captured.flow {
             Some(flow) => flow,
-            None => decide(
-                py,
-                self.filter.as_mut(),
-                &mut captured.head,
-                self.head_request,
-            ),
+            None => {
+                let flow = decide(
+                    py,
+                    self.filter.as_mut(),
+                    &mut captured.head,
+                    self.head_request,
+                );
+                if flow == Flow::Observe && captured.exact {
+                    if let Ok(list) = captured.headers.bind(py).cast::<PyList>() {
+                        self.filter.on_app_headers(list);
+                    }
+                }
+                flow
+            }
         };
         if self.flow == Flow::Transform {
             self.filter.on_body(self.complete);

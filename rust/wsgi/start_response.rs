@@ -289,6 +289,11 @@ impl StartResponse {
                 });
                 return Ok(write.unbind());
             }
+            if flow == Flow::Observe && captured.exact {
+                if let Ok(list) = captured.headers.bind(py).cast::<PyList>() {
+                    filter.on_app_headers(list);
+                }
+            }
             captured.flow = Some(flow);
             slf.try_borrow_mut()?.filter = Some(filter);
         }
