@@ -106,6 +106,10 @@ pub struct Cache {
     ages: Box<[PyOnceLock<Py<PyTuple>>]>,
 }
 
+/// The `status_header` values (HIT is a shared tuple, see `Cache::hit_header`).
+const MISS: &str = "MISS";
+const BYPASS: &str = "BYPASS";
+
 /// Ages (seconds) whose header tuple is kept: covers the default TTL many times over.
 const KEPT_AGES: usize = 600;
 
@@ -236,7 +240,7 @@ impl Cache {
         plan: Option<StorePlan>,
     ) -> PyResult<Py<PyAny>> {
         let counter = match label {
-            "MISS" => &self.shared.counters.misses,
+            MISS => &self.shared.counters.misses,
             _ => &self.shared.counters.bypasses,
         };
         Counters::bump(counter);
@@ -409,22 +413,21 @@ impl Cache {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
+        let forward = |label, invalidate, plan| {
+            self.forward(py, environ, start_response, label, invalidate, plan)
+        };
         let Ok(dict) = environ.cast::<PyDict>() else {
             // call_app reports the broken environ with the PEP 3333 wording.
-            return self.forward(py, environ, start_response, "BYPASS", None, None);
+            return forward(BYPASS, None, None);
         };
         let request = Request::read(dict);
         match request.method {
             Method::Get | Method::Head => {}
-            Method::OtherSafe => {
-                return self.forward(py, environ, start_response, "BYPASS", None, None)
-            }
-            Method::Unsafe => {
-                let uri = Some(request.uri.clone());
-                return self.forward(py, environ, start_response, "BYPASS", uri, None);
-            }
+            Method::OtherSafe => return forward(BYPASS, None, None),
+            Method::Unsafe => return forward(BYPASS, Some(request.uri.clone()), None),
         }
         let is_get = request.method == Method::Get;
+        // Only a GET's response is stored (a HEAD response has no body to serve GETs with).
         let plan = |guard, now| {
             is_get.then(|| StorePlan {
                 uri: request.uri.clone(),
@@ -435,65 +438,43 @@ impl Cache {
             })
         };
         match lookup(&request.facts) {
-            Lookup::Bypass => {
-                return self.forward(py, environ, start_response, "BYPASS", None, None)
-            }
-            Lookup::Refresh => {
-                let plan = plan(None, now_ms());
-                return self.forward(py, environ, start_response, "MISS", None, plan);
-            }
+            Lookup::Bypass => return forward(BYPASS, None, None),
+            Lookup::Refresh => return forward(MISS, None, plan(None, now_ms())),
             Lookup::Use => {}
         }
         let authorization = request.facts.authorization;
+        let max_age = request.facts.cache_control.max_age;
         let mut waited = false;
         loop {
             let now = now_ms();
             let key = match self.find(dict, &request, now) {
-                // §3.5: an authenticated request only gets what the origin declared shareable.
-                Ok((stored, _)) if authorization && !stored.shareable => request.uri.clone(),
                 Ok((stored, stored_at)) => {
+                    // §3.5: an authenticated request only gets what the origin declared
+                    // shareable; its own response is stored only if it says so.
+                    if authorization && !stored.shareable {
+                        return forward(BYPASS, None, plan(None, now));
+                    }
                     let seconds = age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000));
                     // Request max-age=N: the client takes nothing older (§5.2.1.1); the fresh
                     // response it gets instead replaces the entry.
-                    if request
-                        .facts
-                        .cache_control
-                        .max_age
-                        .is_some_and(|max| seconds > max)
-                    {
-                        return self.forward(
-                            py,
-                            environ,
-                            start_response,
-                            "MISS",
-                            None,
-                            plan(None, now),
-                        );
+                    if max_age.is_some_and(|max| seconds > max) {
+                        return forward(MISS, None, plan(None, now));
                     }
                     return self.serve(py, start_response, &request, &stored, seconds);
                 }
                 Err(key) => key,
             };
             if authorization {
-                return self.forward(py, environ, start_response, "BYPASS", None, plan(None, now));
+                return forward(BYPASS, None, plan(None, now));
             }
             if !self.config.single_flight || waited {
-                return self.forward(py, environ, start_response, "MISS", None, plan(None, now));
+                return forward(MISS, None, plan(None, now));
             }
             // Only a plain GET leads a flight: its response is the one that gets stored.
             // HEAD and conditional requests may wait for one.
             let flight = if is_get && !request.is_conditional() {
                 match self.shared.flights.join(&key) {
-                    Join::Lead(guard) => {
-                        return self.forward(
-                            py,
-                            environ,
-                            start_response,
-                            "MISS",
-                            None,
-                            plan(Some(guard), now),
-                        )
-                    }
+                    Join::Lead(guard) => return forward(MISS, None, plan(Some(guard), now)),
                     Join::Wait(flight) => Some(flight),
                     Join::Own => None,
                 }
@@ -501,7 +482,7 @@ impl Cache {
                 self.shared.flights.in_progress(&key)
             };
             let Some(flight) = flight else {
-                return self.forward(py, environ, start_response, "MISS", None, plan(None, now));
+                return forward(MISS, None, plan(None, now));
             };
             let timeout = self.config.single_flight_timeout;
             py.detach(|| flight.wait(timeout));
