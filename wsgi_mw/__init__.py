@@ -3,7 +3,7 @@
 Every class wraps a WSGI application and is itself a WSGI application, so they stack::
 
     from wsgi_mw import Cache, Gzip, Rewrite
-    application = Gzip(Cache(Rewrite(app, [("Hello", "Goodbye")])))
+    application = Cache(Gzip(Rewrite(app, [("Hello", "Goodbye")])))
 """
 
 from ._native import Cache, Gzip, Rewrite, __version__

@@ -67,7 +67,7 @@ pub struct CacheConfig {
 ///
 ///     from wsgi_mw import Cache
 ///     application = Cache(app)
-///     application = Gzip(Cache(app, default_ttl=300))
+///     application = Cache(Gzip(app), default_ttl=300)  # hits served already compressed
 ///
 /// Each process has its own store: under a pre-fork server every worker caches on its own.
 ///

@@ -36,20 +36,12 @@ pub struct Stored {
 }
 
 /// What the store keeps under a key.
+#[derive(Clone)]
 pub enum Cached {
     Response(Arc<Stored>),
     /// Under a URI key: the response varies on these request headers (lowercase, sorted),
     /// so its variants live under the URI key extended with their values (Django-style).
     Vary(Arc<[String]>),
-}
-
-impl Clone for Cached {
-    fn clone(&self) -> Self {
-        match self {
-            Cached::Response(stored) => Cached::Response(stored.clone()),
-            Cached::Vary(names) => Cached::Vary(names.clone()),
-        }
-    }
 }
 
 /// Where and for how long a response is stored.
