@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 pub mod cache;
 pub mod gzip;
 pub mod rewrite;
+pub mod router;
 pub mod wsgi;
 
 #[pymodule]
@@ -15,6 +16,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cache::py::Cache>()?;
     m.add_class::<gzip::py::Gzip>()?;
     m.add_class::<rewrite::py::Rewrite>()?;
+    m.add_class::<router::py::Router>()?;
+    m.add_class::<router::py::RouteDecorator>()?;
     m.add_function(wrap_pyfunction!(gzip::py::gzip_floor, m)?)?;
     Ok(())
 }

@@ -6,6 +6,6 @@ Every class wraps a WSGI application and is itself a WSGI application, so they s
     application = Cache(Gzip(Rewrite(app, [("Hello", "Goodbye")])))
 """
 
-from ._native import Cache, Gzip, Rewrite, __version__
+from ._native import Cache, Gzip, Rewrite, Router, __version__
 
-__all__ = ["Cache", "Gzip", "Rewrite", "__version__"]
+__all__ = ["Cache", "Gzip", "Rewrite", "Router", "__version__"]

@@ -3,7 +3,7 @@
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from typing_extensions import Self, TypeAlias
 
@@ -130,6 +130,45 @@ class Rewrite:
     def content_types(self) -> list[str]: ...
     @property
     def max_buffer(self) -> int: ...
+
+class Router:
+    """Method + path dispatch to WSGI apps, with prefix mounts (Werkzeug-grade matching)."""
+
+    def __new__(
+        cls,
+        routes: Iterable[tuple[str | Iterable[str], str, _WSGIApp]] | None = None,
+        *,
+        default: _WSGIApp | None = None,
+        redirect_slashes: bool = True,
+    ) -> Self: ...
+    def __call__(
+        self, environ: dict[str, Any], start_response: _StartResponse
+    ) -> Iterable[bytes]: ...
+    def add(
+        self,
+        methods: str | Iterable[str],
+        path: str,
+        app: _WSGIApp,
+        *,
+        name: str | None = None,
+    ) -> None: ...
+    def route(
+        self, path: str, *, methods: str | Iterable[str] = ("GET",), name: str | None = None
+    ) -> RouteDecorator: ...
+    def mount(self, prefix: str, app: _WSGIApp) -> None: ...
+    def url_for(self, name: str, **params: object) -> str: ...
+    def __len__(self) -> int: ...
+    @property
+    def default(self) -> _WSGIApp | None: ...
+    @property
+    def redirect_slashes(self) -> bool: ...
+
+_F = TypeVar("_F", bound=_WSGIApp)
+
+class RouteDecorator:
+    """What :meth:`Router.route` returns: adds the decorated app and returns it unchanged."""
+
+    def __call__(self, app: _F) -> _F: ...
 
 class StartResponse:
     """The ``start_response`` a wsgi_mw middleware passes to the app it wraps."""

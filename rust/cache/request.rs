@@ -10,7 +10,7 @@ use super::cache_control::CacheControl;
 use super::freshness::RequestFacts;
 use super::http_date::parse_http_date;
 use super::key::{Key, KeyBuilder};
-use crate::wsgi::text::utf8;
+use crate::wsgi::text::{environ_str, utf8};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -20,14 +20,6 @@ pub enum Method {
     OtherSafe,
     /// Everything else (POST, PUT, PATCH, DELETE, ...): invalidates on success (RFC 9111 §4.4).
     Unsafe,
-}
-
-/// An environ value as a str object, if it is one.
-pub fn environ_str<'py>(
-    environ: &Bound<'py, PyDict>,
-    key: &Bound<'py, PyString>,
-) -> Option<Bound<'py, PyString>> {
-    environ.get_item(key).ok()??.cast_into::<PyString>().ok()
 }
 
 /// The environ key of a request header (`Accept-Encoding` -> `HTTP_ACCEPT_ENCODING`;

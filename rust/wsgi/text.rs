@@ -11,7 +11,7 @@ use std::os::raw::c_char;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyDict, PyString};
 
 extern "C" {
     fn PyUnicode_AsUTF8AndSize(
@@ -39,4 +39,12 @@ pub fn utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
         let bytes = std::slice::from_raw_parts(data.cast::<u8>(), len);
         Ok(std::str::from_utf8_unchecked(bytes))
     }
+}
+
+/// An environ value as a str object, if it is one (a missing key or another type: None).
+pub fn environ_str<'py>(
+    environ: &Bound<'py, PyDict>,
+    key: &Bound<'py, PyString>,
+) -> Option<Bound<'py, PyString>> {
+    environ.get_item(key).ok()??.cast_into::<PyString>().ok()
 }

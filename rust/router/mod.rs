@@ -1,0 +1,6 @@
+//! Router: method + path dispatch to WSGI apps, with prefix mounts. `pattern`, `table` and
+//! `url` are pure; `py` is the Python class.
+pub mod pattern;
+pub mod py;
+pub mod table;
+pub mod url;

@@ -1,0 +1,754 @@
+//! The `Router` Python class: building the table, dispatching requests, answering 404, 405
+//! and slash redirects itself, and building URLs.
+
+use std::collections::HashMap;
+
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
+
+use super::pattern::{Converter, Pattern, Segment};
+use super::table::{Match, Methods, Table};
+use super::url::{decode_path, percent_encode, quote_latin1};
+use crate::wsgi::options::type_name;
+use crate::wsgi::text::{environ_str, utf8};
+
+struct Route {
+    pattern: Pattern,
+    methods: Methods,
+    app: Py<PyAny>,
+    name: Option<String>,
+}
+
+#[derive(Default)]
+struct Builder {
+    routes: Vec<Route>,
+    mounts: Vec<(String, Py<PyAny>)>,
+    /// Set when the table is compiled (first request): no more changes.
+    frozen: bool,
+}
+
+/// What one matched route needs at dispatch time, as ready Python objects.
+struct Target {
+    app: Py<PyAny>,
+    template: Py<PyString>,
+    /// Parameter names in path order, and whether each converts to int.
+    params: Vec<(Py<PyString>, bool)>,
+}
+
+struct Compiled {
+    table: Table,
+    targets: Vec<Target>,
+    mounts: HashMap<String, Py<PyAny>, lru::DefaultHasher>,
+}
+
+/// Dispatch requests by method and path to WSGI apps, with prefix mounts.
+///
+/// Patterns: static segments, ``{name}`` (one segment), ``{name:int}`` (digits, passed as
+/// int), ``{name:re:REGEX}`` (one segment REGEX matches entirely) and ``{name:path}`` (the rest
+/// of the path, last segment only). Static beats int beats re beats ``{name}`` beats path,
+/// segment by segment. Matched parameters go to the app in ``environ["wsgiorg.routing_args"]``
+/// and the route's template in ``environ["wsgi_mw.route"]``.
+///
+///     from wsgi_mw import Router
+///     router = Router(default=legacy_app)
+///     router.add("GET", "/", home)
+///     router.add(["GET", "POST"], "/users/{id:int}", user)
+///     router.mount("/api", api_app)
+///
+///     @router.route("/about", name="about")
+///     def about(environ, start_response): ...
+///
+/// A path that matches with another method gets 405 with ``Allow``; HEAD is served by GET
+/// routes. No match goes to ``default``, else 404. Routes are compiled on the first request
+/// and cannot change after it.
+///
+/// Parameters
+/// ----------
+/// routes:
+///     An iterable of ``(methods, path, app)`` tuples, added in order as by ``add``.
+/// default:
+///     The WSGI app for requests no route or mount matches (Router as a middleware in front
+///     of an existing app). None: 404.
+/// redirect_slashes:
+///     Default True. ``/dir`` when only ``/dir/`` exists (or the reverse) gets a 308 to the
+///     other form, query string kept.
+#[pyclass(module = "wsgi_mw._native", name = "Router", frozen)]
+pub struct Router {
+    builder: Mutex<Builder>,
+    compiled: PyOnceLock<Compiled>,
+    default: Option<Py<PyAny>>,
+    redirect_slashes: bool,
+}
+
+fn callable(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Py<PyAny>> {
+    if value.is_callable() {
+        Ok(value.clone().unbind())
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "{what} must be a WSGI application (a callable), not {}",
+            type_name(value)
+        )))
+    }
+}
+
+fn text(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    value
+        .cast::<PyString>()
+        .map_err(|_| {
+            PyTypeError::new_err(format!("{what} must be a str, not {}", type_name(value)))
+        })?
+        .to_cow()
+        .map(|c| c.into_owned())
+}
+
+fn methods(value: &Bound<'_, PyAny>) -> PyResult<Methods> {
+    let not_methods = || {
+        PyTypeError::new_err(format!(
+            "Router.add(methods=...): methods must be a str like \"GET\", an iterable of str or \"*\", not {}",
+            type_name(value)
+        ))
+    };
+    let list: Vec<String> = if value.is_instance_of::<PyString>() {
+        vec![text(value, "methods")?]
+    } else {
+        let mut list = Vec::new();
+        for item in value.try_iter().map_err(|_| not_methods())? {
+            let item = item?;
+            if !item.is_instance_of::<PyString>() {
+                return Err(not_methods());
+            }
+            list.push(text(&item, "methods")?);
+        }
+        list
+    };
+    Methods::new(list).map_err(|e| PyValueError::new_err(format!("Router.add(methods=...): {e}")))
+}
+
+fn show(methods: &Methods) -> String {
+    match methods {
+        Methods::Any => "*".to_owned(),
+        Methods::Only(list) => list.join(", "),
+    }
+}
+
+/// A ready response of the router's own: 404, 405, 308.
+fn respond(
+    py: Python<'_>,
+    start_response: &Bound<'_, PyAny>,
+    status: &str,
+    extra: Option<(&str, String)>,
+    body: &'static [u8],
+    head: bool,
+) -> PyResult<Py<PyAny>> {
+    // Content-Type even on an empty redirect body: wsgiref.validate asks for it.
+    let mut headers = Vec::with_capacity(3);
+    headers.push(("Content-Type", "text/plain; charset=utf-8".to_owned()));
+    headers.push(("Content-Length", body.len().to_string()));
+    headers.extend(extra);
+    let list = PyList::new(py, headers)?;
+    start_response.call1((status, list))?;
+    let chunks: Vec<Bound<'_, PyBytes>> = if head || body.is_empty() {
+        Vec::new()
+    } else {
+        vec![PyBytes::new(py, body)]
+    };
+    Ok(PyList::new(py, chunks)?.into_any().unbind())
+}
+
+impl Router {
+    fn change(&self, what: &str) -> PyResult<parking_lot::MutexGuard<'_, Builder>> {
+        let builder = self.builder.lock();
+        if builder.frozen {
+            return Err(PyRuntimeError::new_err(format!(
+                "Router.{what}(): routes are compiled once, on the first request, and cannot change after it; add all routes before serving"
+            )));
+        }
+        Ok(builder)
+    }
+
+    fn add_route(
+        &self,
+        methods: Methods,
+        path: String,
+        app: Py<PyAny>,
+        name: Option<String>,
+    ) -> PyResult<()> {
+        let pattern = Pattern::parse(&path)
+            .map_err(|e| PyValueError::new_err(format!("Router.add(path={path:?}): {e}")))?;
+        let mut builder = self.change("add")?;
+        let shape = pattern.shape();
+        if let Some(other) = builder
+            .routes
+            .iter()
+            .find(|r| r.pattern.shape() == shape && r.methods.overlaps(&methods))
+        {
+            return Err(PyValueError::new_err(format!(
+                "Router.add(path={path:?}): conflicts with the route {:?} (same pattern; methods [{}] and [{}] overlap)",
+                other.pattern.template,
+                show(&other.methods),
+                show(&methods)
+            )));
+        }
+        if let Some(name) = &name {
+            if let Some(other) = builder
+                .routes
+                .iter()
+                .find(|r| r.name.as_ref() == Some(name))
+            {
+                return Err(PyValueError::new_err(format!(
+                    "Router.add(name={name:?}): the name is already used by the route {:?}",
+                    other.pattern.template
+                )));
+            }
+        }
+        builder.routes.push(Route {
+            pattern,
+            methods,
+            app,
+            name,
+        });
+        Ok(())
+    }
+
+    fn compile(&self, py: Python<'_>) -> Compiled {
+        let mut builder = self.builder.lock();
+        builder.frozen = true;
+        let table = Table::new(
+            builder
+                .routes
+                .iter()
+                .map(|r| (r.pattern.clone(), r.methods.clone()))
+                .collect(),
+        );
+        let targets = builder
+            .routes
+            .iter()
+            .map(|r| Target {
+                app: r.app.clone_ref(py),
+                template: PyString::intern(py, &r.pattern.template).unbind(),
+                params: r
+                    .pattern
+                    .segments
+                    .iter()
+                    .filter_map(|s| match s {
+                        Segment::Param { name, converter } => Some((
+                            PyString::intern(py, name).unbind(),
+                            matches!(converter, Converter::Int),
+                        )),
+                        Segment::Static(_) => None,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mounts = builder
+            .mounts
+            .iter()
+            .map(|(prefix, app)| (prefix.clone(), app.clone_ref(py)))
+            .collect();
+        Compiled {
+            table,
+            targets,
+            mounts,
+        }
+    }
+
+    /// DispatcherMiddleware's rule: the longest prefix on segment boundaries.
+    fn mounted<'a>(compiled: &'a Compiled, path: &str) -> Option<(&'a Py<PyAny>, usize)> {
+        let mut script = path;
+        while script.contains('/') {
+            if let Some(app) = compiled.mounts.get(script) {
+                return Some((app, script.len()));
+            }
+            script = script
+                .rfind('/')
+                .and_then(|i| script.get(..i))
+                .unwrap_or("");
+        }
+        None
+    }
+
+    fn dispatch(
+        &self,
+        py: Python<'_>,
+        target: &Target,
+        values: &[&str],
+        environ: &Bound<'_, PyDict>,
+        start_response: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let key = intern!(py, "wsgiorg.routing_args");
+        let existing = environ
+            .get_item(key)?
+            .and_then(|args| args.cast_into::<PyTuple>().ok())
+            .filter(|args| args.len() == 2);
+        let (positional, named) = match existing {
+            Some(args) => {
+                let named = args
+                    .get_item(1)
+                    .ok()
+                    .and_then(|n| n.cast_into::<PyDict>().ok())
+                    .map(|n| n.copy())
+                    .transpose()?
+                    .unwrap_or_else(|| PyDict::new(py));
+                (args.get_item(0)?, named)
+            }
+            None => (PyTuple::empty(py).into_any(), PyDict::new(py)),
+        };
+        for ((name, is_int), value) in target.params.iter().zip(values) {
+            if *is_int {
+                // Digits only (checked by the matcher); Python's int() takes any length.
+                let number = py.get_type::<PyInt>().call1((*value,))?;
+                named.set_item(name.bind(py), number)?;
+            } else {
+                named.set_item(name.bind(py), *value)?;
+            }
+        }
+        environ.set_item(key, (positional, named))?;
+        environ.set_item(intern!(py, "wsgi_mw.route"), target.template.bind(py))?;
+        Ok(target
+            .app
+            .bind(py)
+            .call1((environ, start_response))?
+            .unbind())
+    }
+
+    /// The absolute URL of `path` (raw PATH_INFO text) for a redirect (PEP 3333 URL
+    /// reconstruction).
+    fn location(environ: &Bound<'_, PyDict>, path: &str) -> String {
+        let py = environ.py();
+        let get = |key: &Bound<'_, PyString>| {
+            environ
+                .get_item(key)
+                .ok()
+                .flatten()
+                .and_then(|v| v.cast_into::<PyString>().ok())
+                .and_then(|v| v.to_cow().ok().map(|c| c.into_owned()))
+        };
+        let scheme = get(intern!(py, "wsgi.url_scheme")).unwrap_or_else(|| "http".to_owned());
+        let host = get(intern!(py, "HTTP_HOST")).unwrap_or_else(|| {
+            let name = get(intern!(py, "SERVER_NAME")).unwrap_or_default();
+            let port = get(intern!(py, "SERVER_PORT")).unwrap_or_default();
+            let default = matches!(
+                (scheme.as_str(), port.as_str()),
+                ("http", "80") | ("https", "443")
+            );
+            if port.is_empty() || default {
+                name
+            } else {
+                format!("{name}:{port}")
+            }
+        });
+        let script = get(intern!(py, "SCRIPT_NAME")).unwrap_or_default();
+        let mut url = format!(
+            "{scheme}://{host}{}{}",
+            quote_latin1(&script),
+            quote_latin1(path)
+        );
+        if let Some(query) = get(intern!(py, "QUERY_STRING")).filter(|q| !q.is_empty()) {
+            url.push('?');
+            url.push_str(&query);
+        }
+        url
+    }
+}
+
+/// What `@router.route(...)` returns: registers the function it decorates.
+#[pyclass(module = "wsgi_mw._native", name = "RouteDecorator", frozen)]
+pub struct RouteDecorator {
+    router: Py<Router>,
+    methods: Methods,
+    path: String,
+    name: Option<String>,
+}
+
+#[pymethods]
+impl RouteDecorator {
+    fn __call__(&self, py: Python<'_>, app: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let target = callable(app, "Router.route(...) decorated object")?;
+        self.router.get().add_route(
+            self.methods.clone(),
+            self.path.clone(),
+            target.clone_ref(py),
+            self.name.clone(),
+        )?;
+        Ok(target)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.router)
+    }
+}
+
+#[pymethods]
+impl Router {
+    #[new]
+    #[pyo3(
+        signature = (routes = None, *, default = None, redirect_slashes = None),
+        text_signature = "(routes=None, *, default=None, redirect_slashes=True)"
+    )]
+    fn new(
+        routes: Option<&Bound<'_, PyAny>>,
+        default: Option<&Bound<'_, PyAny>>,
+        redirect_slashes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let default = match default.filter(|d| !d.is_none()) {
+            Some(app) => Some(callable(app, "Router(default=...): default")?),
+            None => None,
+        };
+        let redirect_slashes = match redirect_slashes {
+            None => true,
+            Some(flag) => flag
+                .cast::<PyBool>()
+                .map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "Router(redirect_slashes=...): redirect_slashes must be True or False, not {}",
+                        type_name(flag)
+                    ))
+                })?
+                .is_true(),
+        };
+        let router = Router {
+            builder: Mutex::new(Builder::default()),
+            compiled: PyOnceLock::new(),
+            default,
+            redirect_slashes,
+        };
+        if let Some(routes) = routes.filter(|r| !r.is_none()) {
+            let not_routes = |got: &Bound<'_, PyAny>| {
+                PyTypeError::new_err(format!(
+                    "Router(routes=...): routes must be an iterable of (methods, path, app) tuples, got {}",
+                    type_name(got)
+                ))
+            };
+            for item in routes.try_iter().map_err(|_| not_routes(routes))? {
+                let item = item?;
+                let tuple = item
+                    .cast::<PyTuple>()
+                    .ok()
+                    .filter(|t| t.len() == 3)
+                    .ok_or_else(|| not_routes(&item))?;
+                router.add(
+                    &tuple.get_item(0)?,
+                    &tuple.get_item(1)?,
+                    &tuple.get_item(2)?,
+                    None,
+                )?;
+            }
+        }
+        Ok(router)
+    }
+
+    /// Add a route: ``methods`` is ``"GET"``, a list like ``["GET", "POST"]`` or ``"*"``;
+    /// ``path`` a pattern like ``"/users/{id:int}"``; ``app`` the WSGI app to call;
+    /// ``name`` a name for ``url_for``. Raises ValueError when the same pattern already has
+    /// one of these methods.
+    #[pyo3(signature = (methods, path, app, *, name = None))]
+    fn add(
+        &self,
+        methods: &Bound<'_, PyAny>,
+        path: &Bound<'_, PyAny>,
+        app: &Bound<'_, PyAny>,
+        name: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let methods = self::methods(methods)?;
+        let path = text(path, "Router.add(path=...): path")?;
+        let app = callable(app, "Router.add(app=...): app")?;
+        let name = match name.filter(|n| !n.is_none()) {
+            Some(name) => Some(text(name, "Router.add(name=...): name")?),
+            None => None,
+        };
+        self.add_route(methods, path, app, name)
+    }
+
+    /// Decorator form of ``add``: ``@router.route("/about", methods=("GET",), name="about")``.
+    /// Returns the decorated function unchanged.
+    #[pyo3(signature = (path, *, methods = None, name = None))]
+    fn route(
+        slf: &Bound<'_, Self>,
+        path: &Bound<'_, PyAny>,
+        methods: Option<&Bound<'_, PyAny>>,
+        name: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<RouteDecorator> {
+        let methods = match methods {
+            Some(m) => self::methods(m)?,
+            None => Methods::new(["GET".to_owned()]).map_err(PyValueError::new_err)?,
+        };
+        let path = text(path, "Router.route(path=...): path")?;
+        Pattern::parse(&path)
+            .map_err(|e| PyValueError::new_err(format!("Router.route(path={path:?}): {e}")))?;
+        let name = match name.filter(|n| !n.is_none()) {
+            Some(name) => Some(text(name, "Router.route(name=...): name")?),
+            None => None,
+        };
+        Ok(RouteDecorator {
+            router: slf.clone().unbind(),
+            methods,
+            path,
+            name,
+        })
+    }
+
+    /// Send every request under ``prefix`` (e.g. ``"/api"``) to ``app``, exactly as
+    /// Werkzeug's DispatcherMiddleware: SCRIPT_NAME gains the prefix, PATH_INFO keeps the
+    /// rest. The longest matching prefix wins; mounts are tried before routes.
+    fn mount(&self, prefix: &Bound<'_, PyAny>, app: &Bound<'_, PyAny>) -> PyResult<()> {
+        let prefix = text(prefix, "Router.mount(prefix=...): prefix")?;
+        if !prefix.starts_with('/') || prefix.ends_with('/') {
+            return Err(PyValueError::new_err(format!(
+                "Router.mount(prefix={prefix:?}): prefix must start with '/' and not end with '/' (like \"/api\"); use default= for the root"
+            )));
+        }
+        let app = callable(app, "Router.mount(app=...): app")?;
+        let mut builder = self.change("mount")?;
+        if builder.mounts.iter().any(|(p, _)| *p == prefix) {
+            return Err(PyValueError::new_err(format!(
+                "Router.mount(prefix={prefix:?}): prefix is already mounted"
+            )));
+        }
+        builder.mounts.push((prefix, app));
+        Ok(())
+    }
+
+    /// The path (relative to SCRIPT_NAME) of the route called ``name``, with ``params``
+    /// filled in and percent-encoded; parameters the route does not have become the query
+    /// string.
+    #[pyo3(signature = (name, **params))]
+    fn url_for(&self, name: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+        let builder = self.builder.lock();
+        let route = builder
+            .routes
+            .iter()
+            .find(|r| r.name.as_deref() == Some(name))
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "Router.url_for(name={name:?}): no route has this name"
+                ))
+            })?;
+        let pattern = route.pattern.clone();
+        drop(builder);
+        let mut used: Vec<String> = Vec::new();
+        let mut path = String::new();
+        for segment in &pattern.segments {
+            path.push('/');
+            match segment {
+                Segment::Static(text) => path.push_str(text),
+                Segment::Param {
+                    name: param,
+                    converter,
+                } => {
+                    let value = params
+                        .map(|p| p.get_item(param))
+                        .transpose()?
+                        .flatten()
+                        .ok_or_else(|| {
+                            PyValueError::new_err(format!(
+                                "Router.url_for({name:?}): missing parameter {param:?} for {:?}",
+                                pattern.template
+                            ))
+                        })?;
+                    let shown = match converter {
+                        Converter::Int => {
+                            if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>()
+                            {
+                                return Err(PyTypeError::new_err(format!(
+                                    "Router.url_for({name:?}): {param} must be an int, not {}",
+                                    type_name(&value)
+                                )));
+                            }
+                            let text = value.str()?.to_cow()?.into_owned();
+                            if text.starts_with('-') {
+                                return Err(PyValueError::new_err(format!(
+                                    "Router.url_for({name:?}): {param} must be >= 0, not {text}"
+                                )));
+                            }
+                            text
+                        }
+                        _ => value.str()?.to_cow()?.into_owned(),
+                    };
+                    if !converter.accepts(&shown) {
+                        return Err(PyValueError::new_err(format!(
+                            "Router.url_for({name:?}): {param}={shown:?} would not match {:?}",
+                            pattern.template
+                        )));
+                    }
+                    path.push_str(&percent_encode(
+                        &shown,
+                        matches!(converter, Converter::Path),
+                    ));
+                    used.push(param.clone());
+                }
+            }
+        }
+        if pattern.segments.is_empty() || pattern.trailing_slash {
+            path.push('/');
+        }
+        let mut query = Vec::new();
+        if let Some(params) = params {
+            for (key, value) in params.iter() {
+                let key = key.str()?.to_cow()?.into_owned();
+                if used.contains(&key) {
+                    continue;
+                }
+                let value = value.str()?.to_cow()?.into_owned();
+                query.push(format!(
+                    "{}={}",
+                    percent_encode(&key, false)
+                        .replace('&', "%26")
+                        .replace('=', "%3D"),
+                    percent_encode(&value, false)
+                        .replace('&', "%26")
+                        .replace('=', "%3D")
+                ));
+            }
+        }
+        if !query.is_empty() {
+            path.push('?');
+            path.push_str(&query.join("&"));
+        }
+        Ok(path)
+    }
+
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        environ: &Bound<'_, PyAny>,
+        start_response: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let compiled = self.compiled.get_or_init(py, || self.compile(py));
+        let environ = environ.cast::<PyDict>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "Router: environ must be a dict (PEP 3333), not {}",
+                type_name(environ)
+            ))
+        })?;
+        let get = |key| environ_str(environ, key);
+        let raw = get(intern!(py, "PATH_INFO"));
+        let raw = raw.as_ref().map(|p| utf8(p)).transpose()?.unwrap_or("");
+        if !compiled.mounts.is_empty() {
+            if let Some((app, split)) = Self::mounted(compiled, raw) {
+                let script = get(intern!(py, "SCRIPT_NAME"));
+                let script = script.as_ref().map(|s| utf8(s)).transpose()?.unwrap_or("");
+                let prefix = raw.get(..split).unwrap_or("");
+                let rest = raw.get(split..).unwrap_or("");
+                let script_name = format!("{script}{prefix}");
+                let path_info = rest.to_owned();
+                environ.set_item(intern!(py, "SCRIPT_NAME"), script_name)?;
+                environ.set_item(intern!(py, "PATH_INFO"), path_info)?;
+                return Ok(app.bind(py).call1((environ, start_response))?.unbind());
+            }
+        }
+        let method = get(intern!(py, "REQUEST_METHOD"));
+        let method = method
+            .as_ref()
+            .map(|m| utf8(m))
+            .transpose()?
+            .unwrap_or("GET");
+        let head = method == "HEAD";
+        let path = decode_path(raw);
+        match compiled.table.find(&path, method) {
+            Match::Found { route, values } => {
+                let Some(target) = compiled.targets.get(route) else {
+                    return respond(
+                        py,
+                        start_response,
+                        "404 Not Found",
+                        None,
+                        b"Not Found\n",
+                        head,
+                    );
+                };
+                return self.dispatch(py, target, &values, environ, start_response);
+            }
+            Match::WrongMethod(allowed) => {
+                let allow = Some(("Allow", allowed.join(", ")));
+                return respond(
+                    py,
+                    start_response,
+                    "405 Method Not Allowed",
+                    allow,
+                    b"Method Not Allowed\n",
+                    head,
+                );
+            }
+            Match::NotFound => {}
+        }
+        if self.redirect_slashes && raw.len() > 1 {
+            let toggled = match raw.strip_suffix('/') {
+                Some(without) => without.to_owned(),
+                None => format!("{raw}/"),
+            };
+            if let Match::Found { .. } = compiled.table.find(&decode_path(&toggled), method) {
+                let location = Some(("Location", Self::location(environ, &toggled)));
+                return respond(
+                    py,
+                    start_response,
+                    "308 Permanent Redirect",
+                    location,
+                    b"",
+                    head,
+                );
+            }
+        }
+        match &self.default {
+            Some(app) => Ok(app.bind(py).call1((environ, start_response))?.unbind()),
+            None => respond(
+                py,
+                start_response,
+                "404 Not Found",
+                None,
+                b"Not Found\n",
+                head,
+            ),
+        }
+    }
+
+    /// The app for requests nothing matches (None: 404).
+    #[getter]
+    fn default(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.default.as_ref().map(|d| d.clone_ref(py))
+    }
+
+    /// Whether ``/dir`` and ``/dir/`` redirect to each other when only one exists.
+    #[getter]
+    fn redirect_slashes(&self) -> bool {
+        self.redirect_slashes
+    }
+
+    fn __len__(&self) -> usize {
+        self.builder.lock().routes.len()
+    }
+
+    fn __repr__(&self) -> String {
+        let builder = self.builder.lock();
+        format!(
+            "<wsgi_mw.Router: {} routes, {} mounts{}>",
+            builder.routes.len(),
+            builder.mounts.len(),
+            if self.default.is_some() {
+                ", with a default app"
+            } else {
+                ""
+            }
+        )
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.default)?;
+        // Never block in the collector: a builder being changed right now is skipped.
+        if let Some(builder) = self.builder.try_lock() {
+            for route in &builder.routes {
+                visit.call(&route.app)?;
+            }
+            for (_, app) in &builder.mounts {
+                visit.call(app)?;
+            }
+        }
+        // The compiled table holds new references to the same apps; not reporting them only
+        // makes the collector more conservative.
+        Ok(())
+    }
+}
