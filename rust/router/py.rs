@@ -300,9 +300,15 @@ impl Router {
         };
         for ((name, is_int), value) in target.params.iter().zip(values) {
             if *is_int {
-                // Digits only (checked by the matcher); Python's int() takes any length.
-                let number = py.get_type::<PyInt>().call1((*value,))?;
-                named.set_item(name.bind(py), number)?;
+                // Digits only (checked by the matcher): u64 in Rust when it fits, else
+                // Python's int(), which takes any length.
+                match value.parse::<u64>() {
+                    Ok(number) => named.set_item(name.bind(py), number)?,
+                    Err(_) => {
+                        let number = py.get_type::<PyInt>().call1((*value,))?;
+                        named.set_item(name.bind(py), number)?;
+                    }
+                }
             } else {
                 named.set_item(name.bind(py), *value)?;
             }

@@ -115,10 +115,13 @@ impl<'a> SplitPath<'a> {
         };
         let mut segments = Vec::with_capacity(8);
         if !body.is_empty() || trailing_slash {
-            let mut start = offset;
-            for segment in body.split('/') {
-                segments.push((start, segment));
-                start += segment.len() + 1;
+            // Split on the byte: "/" is ASCII, so every piece is on a char boundary (and this
+            // is several times faster than splitting on a char pattern).
+            let mut start = 0;
+            for piece in body.as_bytes().split(|&b| b == b'/') {
+                let end = start + piece.len();
+                segments.push((offset + start, body.get(start..end).unwrap_or("")));
+                start = end + 1;
             }
         }
         SplitPath {
@@ -134,6 +137,10 @@ pub type Captures<'a> = Vec<&'a str>;
 
 pub struct Table {
     root: Node,
+    /// Routes made of static segments only, by their exact path. Static text outranks any
+    /// parameter at every segment, so when one of these allows the method it is the match:
+    /// one hash of the whole path instead of a walk.
+    exact: HashMap<String, Vec<usize>, lru::DefaultHasher>,
     routes: Vec<(Pattern, Methods)>,
 }
 
@@ -151,7 +158,18 @@ pub enum Match<'a> {
 impl Table {
     pub fn new(routes: Vec<(Pattern, Methods)>) -> Table {
         let mut root = Node::default();
+        let mut exact: HashMap<String, Vec<usize>, lru::DefaultHasher> = HashMap::default();
         for (index, (pattern, _)) in routes.iter().enumerate() {
+            if pattern
+                .segments
+                .iter()
+                .all(|s| matches!(s, Segment::Static(_)))
+            {
+                exact
+                    .entry(pattern.template.clone())
+                    .or_default()
+                    .push(index);
+            }
             let mut node = Some(&mut root);
             for segment in &pattern.segments {
                 node = node.and_then(|n| n.child(segment));
@@ -165,7 +183,11 @@ impl Table {
                 node.end.push(index);
             }
         }
-        Table { root, routes }
+        Table {
+            root,
+            exact,
+            routes,
+        }
     }
 
     pub fn methods(&self, route: usize) -> Option<&Methods> {
@@ -175,6 +197,18 @@ impl Table {
     /// Match `path` for `method`, in priority order; a candidate with the wrong method lets
     /// lower-priority candidates try (as Werkzeug does).
     pub fn find<'a>(&self, path: &'a str, method: &str) -> Match<'a> {
+        let whole = if path.is_empty() { "/" } else { path };
+        if let Some(routes) = self.exact.get(whole) {
+            let allowed = routes
+                .iter()
+                .find(|&&route| self.methods(route).is_some_and(|m| m.allows(method)));
+            if let Some(&route) = allowed {
+                return Match::Found {
+                    route,
+                    values: Vec::new(),
+                };
+            }
+        }
         let split = SplitPath::new(path);
         let mut values = Vec::new();
         let mut allowed: Vec<String> = Vec::new();
