@@ -541,7 +541,7 @@ impl Router {
         for segment in &pattern.segments {
             path.push('/');
             match segment {
-                Segment::Static(text) => path.push_str(text),
+                Segment::Static(text) => path.push_str(&percent_encode(text, false)),
                 Segment::Param {
                     name: param,
                     converter,
