@@ -13,7 +13,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use super::pattern::{Converter, Pattern, Segment};
 use super::table::{Match, Methods, Table};
-use super::url::{decode_path, percent_encode, quote_latin1};
+use super::url::{decode_path, encode_query, percent_encode, quote_latin1};
 use crate::wsgi::options::type_name;
 use crate::wsgi::text::{environ_str, utf8};
 
@@ -21,12 +21,14 @@ struct Route {
     pattern: Pattern,
     methods: Methods,
     app: Py<PyAny>,
-    name: Option<String>,
 }
 
 #[derive(Default)]
 struct Builder {
     routes: Vec<Route>,
+    /// Route indexes by pattern shape and by name: conflicts are found without a scan.
+    shapes: HashMap<String, Vec<usize>>,
+    names: HashMap<String, usize>,
     mounts: Vec<(String, Py<PyAny>)>,
     /// Set when the table is compiled (first request): no more changes.
     frozen: bool,
@@ -182,11 +184,12 @@ impl Router {
             .map_err(|e| PyValueError::new_err(format!("Router.add(path={path:?}): {e}")))?;
         let mut builder = self.change("add")?;
         let shape = pattern.shape();
-        if let Some(other) = builder
-            .routes
-            .iter()
-            .find(|r| r.pattern.shape() == shape && r.methods.overlaps(&methods))
-        {
+        let clash = builder.shapes.get(&shape).and_then(|same| {
+            same.iter()
+                .filter_map(|&i| builder.routes.get(i))
+                .find(|r| r.methods.overlaps(&methods))
+        });
+        if let Some(other) = clash {
             return Err(PyValueError::new_err(format!(
                 "Router.add(path={path:?}): conflicts with the route {:?} (same pattern; methods [{}] and [{}] overlap)",
                 other.pattern.template,
@@ -195,22 +198,23 @@ impl Router {
             )));
         }
         if let Some(name) = &name {
-            if let Some(other) = builder
-                .routes
-                .iter()
-                .find(|r| r.name.as_ref() == Some(name))
-            {
+            let other = builder.names.get(name).and_then(|&i| builder.routes.get(i));
+            if let Some(other) = other {
                 return Err(PyValueError::new_err(format!(
                     "Router.add(name={name:?}): the name is already used by the route {:?}",
                     other.pattern.template
                 )));
             }
         }
+        let index = builder.routes.len();
+        builder.shapes.entry(shape).or_default().push(index);
+        if let Some(name) = &name {
+            builder.names.insert(name.clone(), index);
+        }
         builder.routes.push(Route {
             pattern,
             methods,
             app,
-            name,
         });
         Ok(())
     }
@@ -335,19 +339,21 @@ impl Router {
                 .and_then(|v| v.to_cow().ok().map(|c| c.into_owned()))
         };
         let scheme = get(intern!(py, "wsgi.url_scheme")).unwrap_or_else(|| "http".to_owned());
-        let host = get(intern!(py, "HTTP_HOST")).unwrap_or_else(|| {
-            let name = get(intern!(py, "SERVER_NAME")).unwrap_or_default();
-            let port = get(intern!(py, "SERVER_PORT")).unwrap_or_default();
-            let default = matches!(
-                (scheme.as_str(), port.as_str()),
-                ("http", "80") | ("https", "443")
-            );
-            if port.is_empty() || default {
-                name
-            } else {
-                format!("{name}:{port}")
-            }
-        });
+        let host = get(intern!(py, "HTTP_HOST"))
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| {
+                let name = get(intern!(py, "SERVER_NAME")).unwrap_or_default();
+                let port = get(intern!(py, "SERVER_PORT")).unwrap_or_default();
+                let default = matches!(
+                    (scheme.as_str(), port.as_str()),
+                    ("http", "80") | ("https", "443")
+                );
+                if port.is_empty() || default {
+                    name
+                } else {
+                    format!("{name}:{port}")
+                }
+            });
         let script = get(intern!(py, "SCRIPT_NAME")).unwrap_or_default();
         let mut url = format!(
             "{scheme}://{host}{}{}",
@@ -522,13 +528,13 @@ impl Router {
     /// The path (relative to SCRIPT_NAME) of the route called ``name``, with ``params``
     /// filled in and percent-encoded; parameters the route does not have become the query
     /// string.
-    #[pyo3(signature = (name, **params))]
+    #[pyo3(signature = (name, /, **params))]
     fn url_for(&self, name: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
         let builder = self.builder.lock();
         let route = builder
-            .routes
-            .iter()
-            .find(|r| r.name.as_deref() == Some(name))
+            .names
+            .get(name)
+            .and_then(|&i| builder.routes.get(i))
             .ok_or_else(|| {
                 PyValueError::new_err(format!(
                     "Router.url_for(name={name:?}): no route has this name"
@@ -600,15 +606,7 @@ impl Router {
                     continue;
                 }
                 let value = value.str()?.to_cow()?.into_owned();
-                query.push(format!(
-                    "{}={}",
-                    percent_encode(&key, false)
-                        .replace('&', "%26")
-                        .replace('=', "%3D"),
-                    percent_encode(&value, false)
-                        .replace('&', "%26")
-                        .replace('=', "%3D")
-                ));
+                query.push(format!("{}={}", encode_query(&key), encode_query(&value)));
             }
         }
         if !query.is_empty() {
@@ -730,10 +728,11 @@ impl Router {
 
     fn __repr__(&self) -> String {
         let builder = self.builder.lock();
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         format!(
-            "<wsgi_mw.Router: {} routes, {} mounts{}>",
-            builder.routes.len(),
-            builder.mounts.len(),
+            "<wsgi_mw.Router: {}, {}{}>",
+            plural(builder.routes.len(), "route"),
+            plural(builder.mounts.len(), "mount"),
             if self.default.is_some() {
                 ", with a default app"
             } else {

@@ -21,15 +21,30 @@ pub fn decode_path(raw: &str) -> Cow<'_, str> {
     Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// RFC 3986 `pchar` minus "%": what a path segment may hold unencoded.
-fn keep(byte: u8, slash: bool) -> bool {
-    byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte) || (slash && byte == b'/')
+/// What stays unencoded.
+#[derive(Clone, Copy)]
+enum Keep {
+    /// RFC 3986 `pchar` minus "%": what a path segment may hold.
+    Segment,
+    /// `pchar` and "/": a path.
+    Path,
+    /// Unreserved characters only: a query name or value ("+", "&", "=" mean something there).
+    Query,
 }
 
-fn encode_bytes(bytes: impl Iterator<Item = u8>, slash: bool) -> String {
+fn keep(byte: u8, keep: Keep) -> bool {
+    let unreserved = byte.is_ascii_alphanumeric() || b"-._~".contains(&byte);
+    match keep {
+        Keep::Query => unreserved,
+        Keep::Segment => unreserved || b"!$&'()*+,;=:@".contains(&byte),
+        Keep::Path => unreserved || b"!$&'()*+,;=:@/".contains(&byte),
+    }
+}
+
+fn encode_bytes(bytes: impl Iterator<Item = u8>, kept: Keep) -> String {
     let mut out = String::new();
     for byte in bytes {
-        if keep(byte, slash) {
+        if keep(byte, kept) {
             out.push(char::from(byte));
         } else {
             out.push_str(&format!("%{byte:02X}"));
@@ -40,7 +55,12 @@ fn encode_bytes(bytes: impl Iterator<Item = u8>, slash: bool) -> String {
 
 /// Percent-encode text as UTF-8 for a URL path; `slash` keeps "/" (path parameters).
 pub fn percent_encode(text: &str, slash: bool) -> String {
-    encode_bytes(text.bytes(), slash)
+    encode_bytes(text.bytes(), if slash { Keep::Path } else { Keep::Segment })
+}
+
+/// Percent-encode a query-string name or value (UTF-8, unreserved characters kept).
+pub fn encode_query(text: &str) -> String {
+    encode_bytes(text.bytes(), Keep::Query)
 }
 
 /// Percent-encode PEP 3333 latin-1 text (SCRIPT_NAME, PATH_INFO) byte for byte, keeping "/",
@@ -49,7 +69,7 @@ pub fn quote_latin1(text: &str) -> String {
     encode_bytes(
         text.chars()
             .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
-        true,
+        Keep::Path,
     )
 }
 

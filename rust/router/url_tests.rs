@@ -16,5 +16,6 @@ fn encoding() {
     assert_eq!(percent_encode("a b/c", true), "a%20b/c");
     assert_eq!(percent_encode("café", false), "caf%C3%A9");
     assert_eq!(percent_encode("x:y@z", false), "x:y@z");
+    assert_eq!(encode_query("a+b&c=d é"), "a%2Bb%26c%3Dd%20%C3%A9");
     assert_eq!(quote_latin1("/caf\u{c3}\u{a9} x"), "/caf%C3%A9%20x");
 }
