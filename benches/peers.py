@@ -15,9 +15,15 @@ Pure-Python peer of ``wsgi_mw.Cache``:
 - :class:`MinimalDictCache`: the least a Python response cache does: a dict from the
   request URL to the joined 200 response of a GET, kept for a TTL.
 
+Pure-Python peer of ``wsgi_mw.Router``:
+
+- :class:`WerkzeugDispatch`: route to WSGI apps with a Werkzeug ``Map``, the way Werkzeug's
+  documentation does: ``url_map.bind_to_environ(environ).match()``, then the endpoint's app.
+
 Run this file to self-check that StreamingReplace equals a whole-body replace, that
-DjangoStyleGzip's output decompresses to the body, for random chunkings, and that
-MinimalDictCache answers hits, misses and expiry as it should: ``python benches/peers.py``.
+DjangoStyleGzip's output decompresses to the body, for random chunkings, that
+MinimalDictCache answers hits, misses and expiry as it should, and that WerkzeugDispatch
+routes, answers 404/405 and redirects as Werkzeug does: ``python benches/peers.py``.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ import io
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from runner import WSGIApp, call_app, make_environ
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
 
 from wsgi_mw import Rewrite
 
@@ -629,6 +637,105 @@ def check_minimal_dict_cache() -> None:
     expect(app.calls == 5, "clear() kept an entry")
 
 
+class WerkzeugDispatch:
+    """Route requests to WSGI apps with a Werkzeug ``Map``, as Werkzeug's docs show.
+
+    Per request: ``url_map.bind_to_environ(environ).match()``, then the app registered
+    for the matched endpoint, with the converted values added to the environ's
+    ``wsgiorg.routing_args`` (positional arguments kept, named ones updated). A 404 goes
+    to ``not_found`` when given; every other routing answer (405 with ``Allow``, the 308
+    of a strict-slashes redirect) is Werkzeug's own exception response.
+
+        app = WerkzeugDispatch(Map([Rule("/users/<int:id>", endpoint="user")]), {"user": user})
+    """
+
+    def __init__(
+        self,
+        url_map: Map,
+        endpoints: Mapping[str, WSGIApp],
+        not_found: WSGIApp | None = None,
+    ) -> None:
+        self.url_map = url_map
+        self.endpoints = dict(endpoints)
+        self.not_found = not_found
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            endpoint, values = adapter.match()
+        except NotFound as error:
+            if self.not_found is None:
+                return error(environ, start_response)
+            return self.not_found(environ, start_response)
+        except HTTPException as error:  # MethodNotAllowed, RequestRedirect
+            return error(environ, start_response)
+        positional, named = environ.get("wsgiorg.routing_args", ((), {}))
+        environ["wsgiorg.routing_args"] = (positional, {**named, **values})
+        return self.endpoints[endpoint](environ, start_response)
+
+
+def check_werkzeug_dispatch() -> None:
+    """Check WerkzeugDispatch: params, HEAD, 404 to ``not_found``, 405, 308, routing_args.
+
+    Raises AssertionError naming the failed expectation.
+    """
+
+    def expect(condition: bool, what: str) -> None:
+        if not condition:
+            raise AssertionError(f"WerkzeugDispatch: {what}")
+
+    seen: list[dict] = []
+
+    def endpoint(name: bytes) -> WSGIApp:
+        def app(environ: dict, start_response: Callable) -> list[bytes]:
+            seen.append(environ)
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [name]
+
+        return app
+
+    def not_found(environ: dict, start_response: Callable) -> list[bytes]:
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"Not Found\n"]
+
+    url_map = Map(
+        [
+            Rule("/users/", endpoint="users", methods=["GET"]),
+            Rule("/users/<int:id>", endpoint="user", methods=["GET"]),
+            Rule("/users/<int:id>", endpoint="user_update", methods=["PUT"]),
+            Rule("/files/<path:name>", endpoint="file", methods=["GET"]),
+        ]
+    )
+    endpoints = {name: endpoint(name.encode()) for name in ("users", "user", "user_update", "file")}
+    dispatch = WerkzeugDispatch(url_map, endpoints, not_found)
+
+    response = call_app(dispatch, make_environ(path="/users/42"))
+    expect(response.body == b"user", f"GET /users/42 answered {response.body!r}")
+    expect(seen[-1]["wsgiorg.routing_args"] == ((), {"id": 42}), "routing_args of /users/42")
+    environ = make_environ(path="/users/7", **{"wsgiorg.routing_args": (("a",), {"x": 1})})
+    call_app(dispatch, environ)
+    routing_args = seen[-1]["wsgiorg.routing_args"]
+    expect(routing_args == (("a",), {"x": 1, "id": 7}), f"routing_args kept: {routing_args}")
+    response = call_app(dispatch, make_environ("PUT", "/users/42"))
+    expect(response.body == b"user_update", f"PUT /users/42 answered {response.body!r}")
+    response = call_app(dispatch, make_environ("HEAD", "/users/42"))
+    expect(response.status.startswith("200 "), f"HEAD /users/42: {response.status}")
+    call_app(dispatch, make_environ(path="/files/a/b.txt"))
+    expect(seen[-1]["wsgiorg.routing_args"][1] == {"name": "a/b.txt"}, "path converter")
+
+    response = call_app(dispatch, make_environ(path="/nope"))
+    expect(response.body == b"Not Found\n", f"/nope: {response.status} {response.body!r}")
+    response = call_app(dispatch, make_environ("DELETE", "/users/42"))
+    allow = header(response.headers, "allow") or ""
+    allowed = sorted(method.strip() for method in allow.split(","))
+    expect(response.status.startswith("405 "), f"DELETE /users/42: {response.status}")
+    expect(allowed == ["GET", "HEAD", "PUT"], f"DELETE /users/42: Allow {allow!r}")
+    response = call_app(dispatch, make_environ(path="/users"))
+    location = header(response.headers, "location")
+    expect(response.status.startswith("308 "), f"GET /users: {response.status}")
+    expect(location == "http://127.0.0.1/users/", f"GET /users: Location {location!r}")
+
+
 if __name__ == "__main__":
     TRIALS = 20_000
     check_streaming_replace(TRIALS)
@@ -638,3 +745,5 @@ if __name__ == "__main__":
     print(f"DjangoStyleGzip decompresses to the body in {GZIP_TRIALS} random trials")
     check_minimal_dict_cache()
     print("MinimalDictCache answers hits, misses, other keys and expiry as documented")
+    check_werkzeug_dispatch()
+    print("WerkzeugDispatch routes, answers 404/405 and redirects as documented")
