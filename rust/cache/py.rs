@@ -19,7 +19,7 @@ use super::key::Key;
 use super::request::{variant_key, Method, Request};
 use super::shared::{Counters, Looked, Shared, Stored};
 use crate::wsgi::head::check_header;
-use crate::wsgi::options::type_name;
+use crate::wsgi::options::{str_arg, type_name};
 use crate::wsgi::response::call_app;
 
 /// RFC 9110 §15.1: the statuses that are heuristically cacheable.
@@ -496,17 +496,8 @@ impl Cache {
     /// Returns the number of responses removed. Only this process's store is affected.
     #[pyo3(signature = (path, *, host = None))]
     fn purge(&self, path: &Bound<'_, PyAny>, host: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
-        let text = |value: &Bound<'_, PyAny>, param: &str| -> PyResult<String> {
-            value
-                .cast::<PyString>()
-                .map_err(|_| {
-                    PyTypeError::new_err(format!(
-                        "Cache.purge({param}=...): {param} must be a str, not {}",
-                        type_name(value)
-                    ))
-                })?
-                .to_cow()
-                .map(|c| c.into_owned())
+        let text = |value: &Bound<'_, PyAny>, param: &str| {
+            str_arg(value, &format!("Cache.purge({param}=...): {param}"))
         };
         let path = text(path, "path")?;
         let host = match host.filter(|h| !h.is_none()) {

@@ -10,7 +10,7 @@ use super::cache_control::CacheControl;
 use super::freshness::RequestFacts;
 use super::http_date::parse_http_date;
 use super::key::{Key, KeyBuilder};
-use crate::wsgi::text::{environ_str, utf8};
+use crate::wsgi::text::{environ_str, request_host, utf8};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -103,32 +103,14 @@ fn uri_key<'py>(environ: &Bound<'py, PyDict>) -> Key {
     let get = |key: &Bound<'py, PyString>| environ_str(environ, key);
     let scheme = get(intern!(py, "wsgi.url_scheme"));
     let scheme = scheme.as_ref().and_then(|s| utf8(s).ok()).unwrap_or("http");
-    let host = get(intern!(py, "HTTP_HOST"));
-    let host_text = host.as_ref().and_then(|h| utf8(h).ok());
-    let built;
-    let host = match host_text {
-        Some(host) => host,
-        None => {
-            let name = get(intern!(py, "SERVER_NAME"));
-            let port = get(intern!(py, "SERVER_PORT"));
-            let name = name.as_ref().and_then(|n| utf8(n).ok()).unwrap_or("");
-            let port = port.as_ref().and_then(|p| utf8(p).ok()).unwrap_or("");
-            let default = matches!((scheme, port), ("http", "80") | ("https", "443"));
-            built = if port.is_empty() || default {
-                name.to_owned()
-            } else {
-                format!("{name}:{port}")
-            };
-            built.as_str()
-        }
-    };
+    let host = request_host(environ, scheme);
     let script = get(intern!(py, "SCRIPT_NAME"));
     let path = get(intern!(py, "PATH_INFO"));
     let query = get(intern!(py, "QUERY_STRING"));
     let (script, path, query) = (text(&script), text(&path), text(&query));
     KeyBuilder::new(
         scheme,
-        host,
+        host.as_str(),
         script.unwrap_or(""),
         path.unwrap_or(""),
         query.unwrap_or(""),

@@ -14,8 +14,8 @@ use pyo3::{PyTraverseError, PyVisit};
 use super::pattern::{Converter, Pattern, Segment};
 use super::table::{Match, Methods, Table};
 use super::url::{decode_path, encode_query, percent_encode, quote_latin1};
-use crate::wsgi::options::type_name;
-use crate::wsgi::text::{environ_str, utf8};
+use crate::wsgi::options::{str_arg, type_name};
+use crate::wsgi::text::{environ_str, request_host, utf8};
 
 struct Route {
     pattern: Pattern,
@@ -98,16 +98,6 @@ fn callable(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Py<PyAny>> {
     }
 }
 
-fn text(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
-    value
-        .cast::<PyString>()
-        .map_err(|_| {
-            PyTypeError::new_err(format!("{what} must be a str, not {}", type_name(value)))
-        })?
-        .to_cow()
-        .map(|c| c.into_owned())
-}
-
 fn methods(value: &Bound<'_, PyAny>) -> PyResult<Methods> {
     let not_methods = || {
         PyTypeError::new_err(format!(
@@ -116,7 +106,7 @@ fn methods(value: &Bound<'_, PyAny>) -> PyResult<Methods> {
         ))
     };
     let list: Vec<String> = if value.is_instance_of::<PyString>() {
-        vec![text(value, "methods")?]
+        vec![str_arg(value, "methods")?]
     } else {
         let mut list = Vec::new();
         for item in value.try_iter().map_err(|_| not_methods())? {
@@ -124,7 +114,7 @@ fn methods(value: &Bound<'_, PyAny>) -> PyResult<Methods> {
             if !item.is_instance_of::<PyString>() {
                 return Err(not_methods());
             }
-            list.push(text(&item, "methods")?);
+            list.push(str_arg(&item, "methods")?);
         }
         list
     };
@@ -330,30 +320,11 @@ impl Router {
     /// reconstruction).
     fn location(environ: &Bound<'_, PyDict>, path: &str) -> String {
         let py = environ.py();
-        let get = |key: &Bound<'_, PyString>| {
-            environ
-                .get_item(key)
-                .ok()
-                .flatten()
-                .and_then(|v| v.cast_into::<PyString>().ok())
-                .and_then(|v| v.to_cow().ok().map(|c| c.into_owned()))
-        };
+        let get =
+            |key| environ_str(environ, key).and_then(|v| v.to_cow().ok().map(|c| c.into_owned()));
         let scheme = get(intern!(py, "wsgi.url_scheme")).unwrap_or_else(|| "http".to_owned());
-        let host = get(intern!(py, "HTTP_HOST"))
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| {
-                let name = get(intern!(py, "SERVER_NAME")).unwrap_or_default();
-                let port = get(intern!(py, "SERVER_PORT")).unwrap_or_default();
-                let default = matches!(
-                    (scheme.as_str(), port.as_str()),
-                    ("http", "80") | ("https", "443")
-                );
-                if port.is_empty() || default {
-                    name
-                } else {
-                    format!("{name}:{port}")
-                }
-            });
+        let host = request_host(environ, &scheme);
+        let host = host.as_str();
         let script = get(intern!(py, "SCRIPT_NAME")).unwrap_or_default();
         let mut url = format!(
             "{scheme}://{host}{}{}",
@@ -467,10 +438,10 @@ impl Router {
         name: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let methods = self::methods(methods)?;
-        let path = text(path, "Router.add(path=...): path")?;
+        let path = str_arg(path, "Router.add(path=...): path")?;
         let app = callable(app, "Router.add(app=...): app")?;
         let name = match name.filter(|n| !n.is_none()) {
-            Some(name) => Some(text(name, "Router.add(name=...): name")?),
+            Some(name) => Some(str_arg(name, "Router.add(name=...): name")?),
             None => None,
         };
         self.add_route(methods, path, app, name)
@@ -489,11 +460,11 @@ impl Router {
             Some(m) => self::methods(m)?,
             None => Methods::new(["GET".to_owned()]).map_err(PyValueError::new_err)?,
         };
-        let path = text(path, "Router.route(path=...): path")?;
+        let path = str_arg(path, "Router.route(path=...): path")?;
         Pattern::parse(&path)
             .map_err(|e| PyValueError::new_err(format!("Router.route(path={path:?}): {e}")))?;
         let name = match name.filter(|n| !n.is_none()) {
-            Some(name) => Some(text(name, "Router.route(name=...): name")?),
+            Some(name) => Some(str_arg(name, "Router.route(name=...): name")?),
             None => None,
         };
         Ok(RouteDecorator {
@@ -508,7 +479,7 @@ impl Router {
     /// Werkzeug's DispatcherMiddleware: SCRIPT_NAME gains the prefix, PATH_INFO keeps the
     /// rest. The longest matching prefix wins; mounts are tried before routes.
     fn mount(&self, prefix: &Bound<'_, PyAny>, app: &Bound<'_, PyAny>) -> PyResult<()> {
-        let prefix = text(prefix, "Router.mount(prefix=...): prefix")?;
+        let prefix = str_arg(prefix, "Router.mount(prefix=...): prefix")?;
         if !prefix.starts_with('/') || prefix.ends_with('/') {
             return Err(PyValueError::new_err(format!(
                 "Router.mount(prefix={prefix:?}): prefix must start with '/' and not end with '/' (like \"/api\"); use default= for the root"

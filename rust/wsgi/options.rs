@@ -14,6 +14,18 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".to_owned())
 }
 
+/// A str argument as a `String`; otherwise TypeError "`{what}` must be a str, not X", where
+/// `what` names the call and the parameter (`"Router.add(path=...): path"`).
+pub fn str_arg(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    value
+        .cast::<PyString>()
+        .map_err(|_| {
+            PyTypeError::new_err(format!("{what} must be a str, not {}", type_name(value)))
+        })?
+        .to_cow()
+        .map(|c| c.into_owned())
+}
+
 /// An iterable of media types like `("text/html", "text/*")`; `None` means `defaults`.
 pub fn media_types(
     class: &str,

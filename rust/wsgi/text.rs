@@ -48,3 +48,37 @@ pub fn environ_str<'py>(
 ) -> Option<Bound<'py, PyString>> {
     environ.get_item(key).ok()??.cast_into::<PyString>().ok()
 }
+
+/// The request's host as PEP 3333's URL reconstruction gives it: the Host header, else
+/// SERVER_NAME with SERVER_PORT unless that is the scheme's default port.
+pub enum Host<'py> {
+    Header(Bound<'py, PyString>),
+    Built(String),
+}
+
+impl Host<'_> {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Host::Header(host) => utf8(host).unwrap_or(""),
+            Host::Built(host) => host,
+        }
+    }
+}
+
+pub fn request_host<'py>(environ: &Bound<'py, PyDict>, scheme: &str) -> Host<'py> {
+    let py = environ.py();
+    let header = environ_str(environ, pyo3::intern!(py, "HTTP_HOST"));
+    if let Some(host) = header.filter(|h| utf8(h).is_ok_and(|h| !h.is_empty())) {
+        return Host::Header(host);
+    }
+    let name = environ_str(environ, pyo3::intern!(py, "SERVER_NAME"));
+    let port = environ_str(environ, pyo3::intern!(py, "SERVER_PORT"));
+    let name = name.as_ref().and_then(|n| utf8(n).ok()).unwrap_or("");
+    let port = port.as_ref().and_then(|p| utf8(p).ok()).unwrap_or("");
+    let default = matches!((scheme, port), ("http", "80") | ("https", "443"));
+    Host::Built(if port.is_empty() || default {
+        name.to_owned()
+    } else {
+        format!("{name}:{port}")
+    })
+}
