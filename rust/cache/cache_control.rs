@@ -15,8 +15,10 @@ pub struct CacheControl {
 }
 
 /// Split a header value on commas that are not inside a quoted string
-/// (`private="Set-Cookie, X-Token"` is one directive).
-fn directives(value: &str) -> Vec<&str> {
+/// (`private="Set-Cookie, X-Token"` is one directive). `backslash_escapes`: inside quotes a
+/// backslash escapes the next byte (quoted-string, RFC 9110 §5.6.4); entity-tags have no
+/// escapes (a backslash is an ordinary `etagc`).
+pub(super) fn split_outside_quotes(value: &str, backslash_escapes: bool) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut start = 0;
     let mut quoted = false;
@@ -24,7 +26,7 @@ fn directives(value: &str) -> Vec<&str> {
     for (i, b) in value.bytes().enumerate() {
         match b {
             _ if escaped => escaped = false,
-            b'\\' if quoted => escaped = true,
+            b'\\' if quoted && backslash_escapes => escaped = true,
             b'"' => quoted = !quoted,
             b',' if !quoted => {
                 parts.push(value.get(start..i).unwrap_or(""));
@@ -54,7 +56,7 @@ impl CacheControl {
     pub fn parse<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut cc = CacheControl::default();
         for value in values {
-            for directive in directives(value) {
+            for directive in split_outside_quotes(value, true) {
                 let (name, argument) = match directive.split_once('=') {
                     Some((name, argument)) => (name.trim(), Some(argument)),
                     None => (directive.trim(), None),

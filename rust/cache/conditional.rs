@@ -1,6 +1,8 @@
 //! Conditional requests answered from the cache (RFC 9110 §13): a stored response whose
 //! validators satisfy If-None-Match / If-Modified-Since is answered 304.
 
+use super::cache_control::split_outside_quotes;
+
 /// Weak comparison (RFC 9110 §8.8.3.2): equal opaque tags, whether either is weak.
 fn weak_eq(a: &str, b: &str) -> bool {
     let opaque = |tag: &str| {
@@ -13,21 +15,8 @@ fn weak_eq(a: &str, b: &str) -> bool {
 
 /// Split an entity-tag list on commas outside quotes (a tag may contain a comma).
 fn entity_tags(list: &str) -> Vec<&str> {
-    let mut tags = Vec::new();
-    let mut start = 0;
-    let mut quoted = false;
-    for (i, b) in list.bytes().enumerate() {
-        match b {
-            b'"' => quoted = !quoted,
-            b',' if !quoted => {
-                tags.push(list.get(start..i).unwrap_or(""));
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    tags.push(list.get(start..).unwrap_or(""));
-    tags.into_iter()
+    split_outside_quotes(list, false)
+        .into_iter()
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .collect()

@@ -624,17 +624,20 @@ impl Router {
             .unwrap_or("GET");
         let head = method == "HEAD";
         let path = decode_path(raw);
+        let not_found = || {
+            respond(
+                py,
+                start_response,
+                "404 Not Found",
+                None,
+                b"Not Found\n",
+                head,
+            )
+        };
         match compiled.table.find(&path, method) {
             Match::Found { route, values } => {
                 let Some(target) = compiled.targets.get(route) else {
-                    return respond(
-                        py,
-                        start_response,
-                        "404 Not Found",
-                        None,
-                        b"Not Found\n",
-                        head,
-                    );
+                    return not_found();
                 };
                 return self.dispatch(py, target, &values, environ, start_response);
             }
@@ -670,14 +673,7 @@ impl Router {
         }
         match &self.default {
             Some(app) => Ok(app.bind(py).call1((environ, start_response))?.unbind()),
-            None => respond(
-                py,
-                start_response,
-                "404 Not Found",
-                None,
-                b"Not Found\n",
-                head,
-            ),
+            None => not_found(),
         }
     }
 
