@@ -16,6 +16,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GIL_RELEASE_THRESHOLD", wsgi::gil::GIL_RELEASE_THRESHOLD)?;
     m.add_class::<cache::py::Cache>()?;
     m.add_class::<gzip::py::Gzip>()?;
+    m.add_class::<logger::py::Logger>()?;
     m.add_class::<rewrite::py::Rewrite>()?;
     m.add_class::<router::py::Router>()?;
     m.add_class::<router::py::RouteDecorator>()?;

@@ -2,10 +2,10 @@
 
 Every class wraps a WSGI application and is itself a WSGI application, so they stack::
 
-    from wsgi_mw import Cache, Gzip, Rewrite
-    application = Cache(Gzip(Rewrite(app, [("Hello", "Goodbye")])))
+    from wsgi_mw import Cache, Gzip, Logger, Rewrite
+    application = Logger(Cache(Gzip(Rewrite(app, [("Hello", "Goodbye")]))))
 """
 
-from ._native import Cache, Gzip, Rewrite, Router, __version__
+from ._native import Cache, Gzip, Logger, Rewrite, Router, __version__
 
-__all__ = ["Cache", "Gzip", "Rewrite", "Router", "__version__"]
+__all__ = ["Cache", "Gzip", "Logger", "Rewrite", "Router", "__version__"]

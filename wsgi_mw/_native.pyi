@@ -1,9 +1,12 @@
 """Type stubs for the compiled module ``wsgi_mw._native`` (the public API is re-exported by
 ``wsgi_mw``)."""
 
+import logging
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from types import TracebackType
-from typing import Any, TypedDict, TypeVar
+from typing import Any, Literal, Protocol, TypedDict, TypeVar
 
 from typing_extensions import Self, TypeAlias
 
@@ -102,6 +105,61 @@ class Gzip:
 
 def _gzip_floor(data: bytes, level: int = 6) -> bytes:
     """Benchmark floor: gzip ``data`` with no WSGI around it. Not public API."""
+
+class _LogFields(TypedDict, total=False):
+    """What a callable ``Logger`` sink receives for each request (``request_id`` only when the
+    request or the response has an ``X-Request-ID``)."""
+
+    time: str
+    remote_addr: str | None
+    method: str | None
+    path: str
+    query: str
+    protocol: str | None
+    status: int | None
+    bytes: int
+    duration_us: int
+    referer: str | None
+    user_agent: str | None
+    route: str | None
+    request_id: str
+
+class _TextStream(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+_LogSink: TypeAlias = (
+    logging.Logger | str | os.PathLike[str] | _TextStream | Callable[[_LogFields], object] | None
+)
+_Proxy: TypeAlias = str | IPv4Address | IPv6Address | IPv4Network | IPv6Network
+
+class Logger:
+    """Access logs (Apache common/combined, any LogFormat, JSON lines) written when the
+    response really ended."""
+
+    def __new__(
+        cls,
+        app: _WSGIApp,
+        *,
+        format: Literal["combined", "common", "json"] | str = "combined",
+        sink: _LogSink = None,
+        trusted_proxies: Iterable[_Proxy] = (),
+        level: int | str = 20,
+    ) -> Self: ...
+    def __call__(
+        self, environ: dict[str, Any], start_response: _StartResponse
+    ) -> Iterable[bytes]: ...
+    def flush(self) -> None: ...
+    def reopen(self) -> None: ...
+    @property
+    def app(self) -> _WSGIApp: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def sink(self) -> _LogSink: ...
+    @property
+    def trusted_proxies(self) -> tuple[str, ...]: ...
+    @property
+    def level(self) -> int: ...
 
 class Rewrite:
     """Replace text in WSGI response bodies, literal or regex, streaming."""

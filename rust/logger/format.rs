@@ -1,7 +1,5 @@
 //! Apache `LogFormat` strings compiled once into items, and Apache's escaping of logged values
 //! (mod_log_config's `ap_escape_logitem`), so a client cannot forge a log line. Pure (no pyo3).
-//!
-//! Issue 6 groundwork: the Logger class is not built yet; nothing here is exposed to Python.
 
 /// `"common"`: the Common Log Format.
 pub const COMMON: &str = "%h %l %u %t \"%r\" %>s %b";
@@ -12,7 +10,7 @@ pub const COMBINED: &str = "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-A
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
     Literal(String),
-    /// `%h`: the client address.
+    /// `%h`, `%a`: the client address.
     RemoteHost,
     /// `%l`: identd name, always `-`.
     Ident,
@@ -40,17 +38,57 @@ pub enum Item {
     Query,
     /// `%H`: the protocol.
     Protocol,
-    /// `%{X}i`: a request header.
-    RequestHeader(String),
-    /// `%{X}o`: a response header.
-    ResponseHeader(String),
-    /// `%{X}e`: an environ value.
-    Environ(String),
+    /// `%{X}i`, `%{X}o`, `%{X}e`: the value looked up for slot `n` of [`Format::lookups`].
+    Lookup(usize),
+}
+
+/// Where a `%{X}?` value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `%{X}i`: a request header, read from the environ key in [`Lookup::key`].
+    RequestHeader,
+    /// `%{X}o`: a response header named [`Lookup::key`] (case-insensitive).
+    ResponseHeader,
+    /// `%{X}e`: the environ key [`Lookup::key`].
+    Environ,
+}
+
+/// A value the format needs from the request, the response or the environ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    pub source: Source,
+    /// The environ key (`HTTP_USER_AGENT`, `CONTENT_TYPE`, `wsgi_mw.route`) or the response
+    /// header name as written in the format.
+    pub key: String,
+}
+
+/// A compiled format: the items in order, and the lookups they refer to by slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Format {
+    pub items: Vec<Item>,
+    pub lookups: Vec<Lookup>,
+}
+
+/// The environ key PEP 3333 gives request header `name` (`User-Agent` → `HTTP_USER_AGENT`;
+/// `Content-Type` and `Content-Length` have no `HTTP_` prefix).
+pub fn environ_key(name: &str) -> String {
+    let upper: String = name
+        .chars()
+        .map(|c| match c {
+            '-' => '_',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect();
+    match upper.as_str() {
+        "CONTENT_TYPE" | "CONTENT_LENGTH" => upper,
+        _ => format!("HTTP_{upper}"),
+    }
 }
 
 /// Compile a format string. Unknown directives are an error that names them.
-pub fn compile(format: &str) -> Result<Vec<Item>, String> {
+pub fn compile(format: &str) -> Result<Format, String> {
     let mut items = Vec::new();
+    let mut lookups = Vec::new();
     let mut literal = String::new();
     let mut chars = format.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
@@ -85,6 +123,10 @@ pub fn compile(format: &str) -> Result<Vec<Item>, String> {
                 "'%' at the end of the format (position {at}); write %% for a percent sign"
             ));
         };
+        let mut lookup = |source, key| {
+            lookups.push(Lookup { source, key });
+            Item::Lookup(lookups.len() - 1)
+        };
         let item = match (directive, argument) {
             ('%', None) => {
                 literal.push('%');
@@ -104,9 +146,11 @@ pub fn compile(format: &str) -> Result<Vec<Item>, String> {
             ('U', None) => Item::UrlPath,
             ('q', None) => Item::Query,
             ('H', None) => Item::Protocol,
-            ('i', Some(name)) if !name.is_empty() => Item::RequestHeader(name),
-            ('o', Some(name)) if !name.is_empty() => Item::ResponseHeader(name),
-            ('e', Some(name)) if !name.is_empty() => Item::Environ(name),
+            ('i', Some(name)) if !name.is_empty() => {
+                lookup(Source::RequestHeader, environ_key(&name))
+            }
+            ('o', Some(name)) if !name.is_empty() => lookup(Source::ResponseHeader, name),
+            ('e', Some(name)) if !name.is_empty() => lookup(Source::Environ, name),
             (directive, Some(name)) => {
                 return Err(format!(
                     "unknown directive %{{{name}}}{directive} at position {at} (known with an argument: %{{X}}i, %{{X}}o, %{{X}}e)"
@@ -124,27 +168,75 @@ pub fn compile(format: &str) -> Result<Vec<Item>, String> {
     if !literal.is_empty() {
         items.push(Item::Literal(literal));
     }
-    Ok(items)
+    Ok(Format { items, lookups })
 }
 
 /// Append `bytes` escaped as Apache does: `"` and `\` backslash-escaped, `\b \n \r \t \v` as
 /// C escapes, every other byte outside printable ASCII as `\xhh`.
-pub fn escape_into(bytes: &[u8], out: &mut String) {
-    for &byte in bytes {
+pub fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let plain = |b: u8| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\';
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // Copy the run of bytes that need no escaping in one go (most of any line).
+        let run = rest.iter().position(|&b| !plain(b)).unwrap_or(rest.len());
+        let (clean, tail) = rest.split_at(run);
+        out.extend_from_slice(clean);
+        let Some((&byte, tail)) = tail.split_first() else {
+            break;
+        };
+        rest = tail;
         match byte {
-            b'"' | b'\\' => {
-                out.push('\\');
-                out.push(char::from(byte));
-            }
-            0x08 => out.push_str("\\b"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x0b => out.push_str("\\v"),
-            0x20..=0x7e => out.push(char::from(byte)),
-            _ => out.push_str(&format!("\\x{byte:02x}")),
+            b'"' | b'\\' => out.extend_from_slice(&[b'\\', byte]),
+            0x08 => out.extend_from_slice(b"\\b"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x0b => out.extend_from_slice(b"\\v"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ]),
         }
     }
+}
+
+/// Append `n` in decimal, at least `width` digits (zero-padded). `write!` costs several
+/// times more, and a line has a handful of numbers.
+pub fn push_number(out: &mut Vec<u8>, n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let start = at.min(digits.len().saturating_sub(width));
+    out.extend_from_slice(digits.get(start..).unwrap_or_default());
+}
+
+/// The bytes a WSGI string stands for: PEP 3333 native strings carry one byte per code point
+/// (latin-1), so a string whose code points all fit in a byte is those bytes; any other
+/// string (not from the server: an app's own text) is taken as UTF-8.
+pub fn wsgi_bytes(text: &str) -> std::borrow::Cow<'_, [u8]> {
+    if text.is_ascii() || text.chars().any(|c| u32::from(c) > 0xff) {
+        return std::borrow::Cow::Borrowed(text.as_bytes());
+    }
+    // Every char fits in a byte (checked above), so the cast loses nothing.
+    std::borrow::Cow::Owned(text.chars().map(|c| u32::from(c) as u8).collect())
+}
+
+/// [`escape_into`] for a WSGI string (see [`wsgi_bytes`]).
+pub fn escape_str_into(text: &str, out: &mut Vec<u8>) {
+    escape_into(&wsgi_bytes(text), out);
 }
 
 #[cfg(test)]

@@ -1,2 +1,10 @@
-//! Logger (issue 6, in progress): the pure format compiler and escaping. The class comes next.
+//! Logger: access logs written when the response really ended. The pure cores (format,
+//! escaping, rendering, clock, trusted proxies) and the Rust file appender; `filter.rs` and
+//! `py.rs` bind them to the plumbing and Python.
+pub mod appender;
+pub mod clock;
+pub mod filter;
 pub mod format;
+pub mod proxies;
+pub mod py;
+pub mod render;

@@ -4,7 +4,8 @@
 //! One filter value is created per request and sees, in order:
 //! `on_headers` (again if the app replaces its headers with `exc_info` before any body byte
 //! left), then in `Transform` mode `on_body`, `on_chunk`* / `on_end` / `on_commit`, in
-//! `Observe` mode `on_pass`*, and always exactly one `on_close`.
+//! `Observe` mode `on_pass`*, `on_head_sent` when the head reached the server, and always
+//! exactly one `on_close`.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
@@ -101,8 +102,13 @@ pub trait BodyFilter: Send + Sync {
     /// may change its list later): keep the items, not the list.
     fn on_app_headers(&mut self, _headers: &Bound<'_, PyList>) {}
 
-    /// Observe mode: a bytes object about to be forwarded unchanged.
+    /// Observe mode: a bytes object forwarded unchanged, as it is handed to the server (so
+    /// what the server never took because it closed the response early is not shown).
     fn on_pass(&mut self, _chunk: &Bound<'_, PyBytes>) {}
+
+    /// The head (as `on_headers` last left it) was handed to the server's `start_response`.
+    /// A failure after this cannot change the status the client gets.
+    fn on_head_sent(&mut self) {}
 
     /// A one-line message for `wsgi.errors` (e.g. "body larger than max_buffer, passed through").
     fn take_notice(&mut self) -> Option<String> {

@@ -295,6 +295,7 @@ impl ResponseIter {
         }
         let exc_info = self.exc_info.take();
         let write = send_head(py, self.upstream.bind(py), captured, exc_info)?;
+        self.filter.on_head_sent();
         self.committed = true;
         self.capture.bind(py).try_borrow_mut()?.mark_head_sent();
         Ok(write.unbind())
@@ -305,6 +306,13 @@ impl ResponseIter {
             if self.committed {
                 if let Some(item) = self.queue.pop_front() {
                     self.emitted = true;
+                    if self.flow == Flow::Observe {
+                        // Shown as it goes to the server, so an early close() leaves out
+                        // what never went (Logger counts the bytes sent).
+                        if let Ok(bytes) = item.bind(py).cast::<PyBytes>() {
+                            self.filter.on_pass(bytes);
+                        }
+                    }
                     return Ok(Some(item));
                 }
             }
@@ -385,10 +393,7 @@ impl ResponseIter {
         match self.flow {
             Flow::Drop => {}
             Flow::Pass => self.queue.push_back(chunk.clone().unbind()),
-            Flow::Observe => {
-                self.filter.on_pass(bytes);
-                self.queue.push_back(chunk.clone().unbind());
-            }
+            Flow::Observe => self.queue.push_back(bytes.clone().into_any().unbind()),
             Flow::Transform => {
                 let data = bytes.as_bytes();
                 let filter = &mut self.filter;

@@ -1,0 +1,231 @@
+//! The per-request observer: notes the request when the call starts, the status and the
+//! response headers the format needs, counts the bytes handed to the server, and writes the
+//! line when the response ends (`on_close`), however it ends.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use super::clock;
+use super::format::Source;
+use super::py::LoggerConfig;
+use super::render::Fields;
+use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode, Outcome};
+use crate::wsgi::head::ResponseHead;
+use crate::wsgi::text::{environ_str, utf8};
+
+/// Request facts read when the call starts (an app that rewrites them later does not change
+/// the log). Only what the format uses is read.
+#[derive(Default)]
+struct Request {
+    method: Option<Py<PyString>>,
+    script_name: Option<Py<PyString>>,
+    path_info: Option<Py<PyString>>,
+    query: Option<Py<PyString>>,
+    protocol: Option<Py<PyString>>,
+    remote: Option<Py<PyString>>,
+    forwarded_for: Option<Py<PyString>>,
+}
+
+pub struct LogFilter {
+    config: Arc<LoggerConfig>,
+    environ: Py<PyDict>,
+    request: Request,
+    started: Instant,
+    /// Unix time of the call, in microseconds.
+    wall_us: i64,
+    /// The status of the app's current head, and the status that reached the server.
+    status: Option<u16>,
+    sent: Option<u16>,
+    /// Values of the format's `%{X}o` lookups (by slot) from the current head.
+    response_values: Vec<Option<String>>,
+    response_request_id: Option<String>,
+    bytes: u64,
+}
+
+fn take(environ: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> Option<Py<PyString>> {
+    environ_str(environ, key).map(Bound::unbind)
+}
+
+impl LogFilter {
+    pub fn new(config: Arc<LoggerConfig>, environ: &Bound<'_, PyDict>) -> LogFilter {
+        let py = environ.py();
+        let wall_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let needs = &config.needs;
+        let mut request = Request::default();
+        if needs.request_line {
+            request.method = take(environ, intern!(py, "REQUEST_METHOD"));
+            request.script_name = take(environ, intern!(py, "SCRIPT_NAME"));
+            request.path_info = take(environ, intern!(py, "PATH_INFO"));
+            request.query = take(environ, intern!(py, "QUERY_STRING"));
+            request.protocol = take(environ, intern!(py, "SERVER_PROTOCOL"));
+        }
+        if needs.remote {
+            request.remote = take(environ, intern!(py, "REMOTE_ADDR"));
+            if !config.trusted.is_empty() {
+                request.forwarded_for = take(environ, intern!(py, "HTTP_X_FORWARDED_FOR"));
+            }
+        }
+        LogFilter {
+            environ: environ.clone().unbind(),
+            request,
+            started: Instant::now(),
+            wall_us,
+            status: None,
+            sent: None,
+            response_values: Vec::new(),
+            response_request_id: None,
+            bytes: 0,
+            config,
+        }
+    }
+}
+
+/// Borrow the text of an optional str (a lone surrogate reads as absent).
+fn text<'a>(value: &'a Option<Bound<'_, PyString>>) -> Option<&'a str> {
+    value.as_ref().and_then(|s| utf8(s).ok())
+}
+
+/// All values of response header `name`, joined as a list.
+fn header_values(head: &ResponseHead, name: &str) -> Option<String> {
+    let mut joined: Option<String> = None;
+    for (field, value) in head.headers() {
+        if field.eq_ignore_ascii_case(name) {
+            match joined.as_mut() {
+                Some(joined) => {
+                    joined.push_str(", ");
+                    joined.push_str(value);
+                }
+                None => joined = Some(value.to_owned()),
+            }
+        }
+    }
+    joined
+}
+
+impl BodyFilter for LogFilter {
+    fn on_headers(&mut self, _py: Python<'_>, head: &mut ResponseHead, _body: BodyInfo) -> Mode {
+        self.status = Some(head.code());
+        self.response_values = self
+            .config
+            .lookups
+            .iter()
+            .map(|lookup| match lookup.source {
+                Source::ResponseHeader => header_values(head, &lookup.key),
+                Source::RequestHeader | Source::Environ => None,
+            })
+            .collect();
+        if self.config.needs.json {
+            self.response_request_id = header_values(head, "X-Request-ID");
+        }
+        Mode::Observe
+    }
+
+    fn on_pass(&mut self, chunk: &Bound<'_, PyBytes>) {
+        let len = u64::try_from(chunk.as_bytes().len()).unwrap_or(u64::MAX);
+        self.bytes = self.bytes.saturating_add(len);
+    }
+
+    fn on_head_sent(&mut self) {
+        self.sent = self.status;
+    }
+
+    fn on_close(&mut self, py: Python<'_>, outcome: Outcome) {
+        let duration = self.started.elapsed();
+        let status = match (self.sent, outcome) {
+            (Some(sent), _) => Some(sent),
+            // The server answers a failure before the head with its own 500.
+            (None, Outcome::Failed) => Some(500),
+            (None, _) => self.status,
+        };
+        let environ = self.environ.bind(py);
+        let config = Arc::clone(&self.config);
+        let needs = &config.needs;
+        let bind = |value: &Option<Py<PyString>>| value.as_ref().map(|v| v.bind(py).clone());
+        let method = bind(&self.request.method);
+        let script_name = bind(&self.request.script_name);
+        let path_info = bind(&self.request.path_info);
+        let query = bind(&self.request.query);
+        let protocol = bind(&self.request.protocol);
+        let remote = bind(&self.request.remote);
+        let forwarded_for = bind(&self.request.forwarded_for);
+        let user = needs
+            .user
+            .then(|| environ_str(environ, intern!(py, "REMOTE_USER")))
+            .flatten();
+        let (referer, user_agent, route, request_id) = if needs.json {
+            (
+                environ_str(environ, intern!(py, "HTTP_REFERER")),
+                environ_str(environ, intern!(py, "HTTP_USER_AGENT")),
+                environ_str(environ, intern!(py, "wsgi_mw.route")),
+                environ_str(environ, intern!(py, "HTTP_X_REQUEST_ID")),
+            )
+        } else {
+            (None, None, None, None)
+        };
+        // %{X}i and %{X}e: read now (an inner Router sets wsgi_mw.route during the call).
+        let looked: Vec<Option<Bound<'_, PyString>>> = config
+            .lookups
+            .iter()
+            .zip(config.lookup_keys.iter())
+            .map(|(lookup, key)| match lookup.source {
+                Source::ResponseHeader => None,
+                Source::RequestHeader | Source::Environ => {
+                    let value = environ.get_item(key.bind(py)).ok().flatten()?;
+                    match value.cast_into::<PyString>() {
+                        Ok(s) => Some(s),
+                        Err(other) => other.into_inner().str().ok(),
+                    }
+                }
+            })
+            .collect();
+        let lookups = looked
+            .iter()
+            .zip(
+                self.response_values
+                    .iter()
+                    .map(Some)
+                    .chain(std::iter::repeat(None)),
+            )
+            .map(|(value, response)| match value {
+                Some(value) => utf8(value).ok().map(Cow::Borrowed),
+                None => response.and_then(|r| r.as_deref()).map(Cow::Borrowed),
+            })
+            .collect();
+        let remote_text = text(&remote);
+        let client = match remote_text {
+            Some(remote) if !config.trusted.is_empty() => {
+                Some(config.trusted.client(remote, text(&forwarded_for)))
+            }
+            other => other,
+        };
+        let secs = self.wall_us.div_euclid(1_000_000);
+        let fields = Fields {
+            time: needs.time.then(|| clock::local(secs)),
+            millis: u32::try_from(self.wall_us.rem_euclid(1_000_000) / 1000).unwrap_or(0),
+            remote: client,
+            user: text(&user),
+            method: text(&method),
+            script_name: text(&script_name).unwrap_or(""),
+            path_info: text(&path_info).unwrap_or(""),
+            query: text(&query).unwrap_or(""),
+            protocol: text(&protocol),
+            status,
+            bytes: self.bytes,
+            duration_us: u64::try_from(duration.as_micros()).unwrap_or(u64::MAX),
+            lookups,
+            referer: text(&referer),
+            user_agent: text(&user_agent),
+            route: text(&route),
+            request_id: text(&request_id).or(self.response_request_id.as_deref()),
+        };
+        config.emit(py, environ, &fields);
+    }
+}

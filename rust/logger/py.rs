@@ -1,0 +1,651 @@
+//! The `Logger` Python class: options, the sinks, and `flush()` / `reopen()`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
+
+use super::appender::Appender;
+use super::filter::LogFilter;
+use super::format::{compile, Format, Item, Lookup, COMBINED, COMMON};
+use super::proxies::{Network, Trusted};
+use super::render::{self, text_value, Fields};
+use crate::wsgi::options::type_name;
+use crate::wsgi::response::call_app;
+
+/// How lines are rendered.
+pub enum Style {
+    Apache(Vec<Item>),
+    Json,
+}
+
+/// Which request facts a format uses, so nothing else is read per request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Needs {
+    pub request_line: bool,
+    pub remote: bool,
+    pub user: bool,
+    pub time: bool,
+    /// The json fields (also what a callable sink receives).
+    pub json: bool,
+}
+
+impl Needs {
+    fn all() -> Needs {
+        Needs {
+            request_line: true,
+            remote: true,
+            user: true,
+            time: true,
+            json: true,
+        }
+    }
+
+    fn of(items: &[Item]) -> Needs {
+        let mut needs = Needs::default();
+        for item in items {
+            match item {
+                Item::RemoteHost => needs.remote = true,
+                Item::User => needs.user = true,
+                Item::Time => needs.time = true,
+                Item::RequestLine | Item::Method | Item::UrlPath | Item::Query | Item::Protocol => {
+                    needs.request_line = true
+                }
+                _ => {}
+            }
+        }
+        needs
+    }
+}
+
+/// Where lines go.
+enum Sink {
+    /// A `logging.Logger`: `log(level, line)` when `isEnabledFor(level)`.
+    Logging(Py<PyAny>),
+    /// A file written by Rust (see `appender.rs`).
+    File(Arc<Appender>),
+    /// An object with `write()` (and maybe `flush()`).
+    Stream { stream: Py<PyAny>, flush: bool },
+    /// A callable receiving the json fields as a dict.
+    Callable(Py<PyAny>),
+}
+
+/// The immutable configuration of one `Logger`, shared by its requests.
+pub struct LoggerConfig {
+    pub style: Style,
+    pub lookups: Vec<Lookup>,
+    /// The environ key (or response header name) of each lookup, as a str object.
+    pub lookup_keys: Vec<Py<PyString>>,
+    pub needs: Needs,
+    pub trusted: Trusted,
+    sink: Sink,
+    level: i32,
+    /// The sink is failing; reported once until it works again.
+    failing: AtomicBool,
+}
+
+impl LoggerConfig {
+    /// Render and write one line; a failing sink is reported once on `wsgi.errors`, never
+    /// raised (the response already went out).
+    pub fn emit(&self, py: Python<'_>, environ: &Bound<'_, PyDict>, fields: &Fields<'_>) {
+        let outcome: Result<(), String> = match &self.sink {
+            Sink::File(appender) => {
+                let line = self.render(fields);
+                let report = appender.append(&line, |wait| py.detach(wait));
+                // The file's failures come back from the writer thread, already "once".
+                if let Some(report) = report {
+                    report_failure(py, environ, &report);
+                }
+                return;
+            }
+            Sink::Logging(logger) => self.to_logging(py, logger.bind(py), fields),
+            Sink::Stream { stream, flush } => {
+                let mut line = as_text(self.render(fields));
+                line.push('\n');
+                let stream = stream.bind(py);
+                stream
+                    .call_method1(intern!(py, "write"), (line,))
+                    .and_then(|_| match flush {
+                        true => stream.call_method0(intern!(py, "flush")).map(drop),
+                        false => Ok(()),
+                    })
+                    .map_err(|e| describe(py, &e))
+            }
+            Sink::Callable(callable) => fields_dict(py, fields)
+                .and_then(|dict| callable.bind(py).call1((dict,)))
+                .map(drop)
+                .map_err(|e| describe(py, &e)),
+        };
+        match outcome {
+            Ok(()) => self.failing.store(false, Ordering::Relaxed),
+            Err(err) => {
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    report_failure(py, environ, &format!("the log sink failed: {err}"));
+                }
+            }
+        }
+    }
+
+    fn to_logging(
+        &self,
+        py: Python<'_>,
+        logger: &Bound<'_, PyAny>,
+        fields: &Fields<'_>,
+    ) -> Result<(), String> {
+        let enabled = logger
+            .call_method1(intern!(py, "isEnabledFor"), (self.level,))
+            .and_then(|e| e.is_truthy())
+            .map_err(|e| describe(py, &e))?;
+        if !enabled {
+            return Ok(());
+        }
+        // No args: logging does not %-format the message, so a '%' in a line is safe.
+        logger
+            .call_method1(
+                intern!(py, "log"),
+                (self.level, as_text(self.render(fields))),
+            )
+            .map(drop)
+            .map_err(|e| describe(py, &e))
+    }
+
+    fn render(&self, fields: &Fields<'_>) -> Vec<u8> {
+        let mut line = Vec::with_capacity(256);
+        match &self.style {
+            Style::Apache(items) => render::apache(items, fields, &mut line),
+            Style::Json => render::json(fields, &mut line),
+        }
+        line
+    }
+}
+
+/// A rendered line as text: it is ASCII plus the format's own literal text, so always UTF-8.
+fn as_text(line: Vec<u8>) -> String {
+    String::from_utf8(line).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn describe(py: Python<'_>, err: &PyErr) -> String {
+    let kind = err
+        .get_type(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".into());
+    format!("{kind}: {}", err.value(py))
+}
+
+/// One line on the request's `wsgi.errors`.
+fn report_failure(py: Python<'_>, environ: &Bound<'_, PyDict>, message: &str) {
+    let line = format!("wsgi_mw.Logger: {message}; access log lines are being lost\n");
+    let written = environ
+        .get_item(intern!(py, "wsgi.errors"))
+        .and_then(|errors| match errors {
+            Some(errors) => errors.call_method1(intern!(py, "write"), (line,)).map(drop),
+            None => Ok(()),
+        });
+    if let Err(err) = written {
+        err.write_unraisable(py, Some(environ.as_any()));
+    }
+}
+
+/// The json fields as a dict of Python values (what a callable sink receives).
+fn fields_dict<'py>(py: Python<'py>, fields: &Fields<'_>) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    let text = |value: Option<&str>| value.map(|v| text_value(v).into_owned());
+    let time = fields.time.map(|t| {
+        let mut out = Vec::new();
+        t.write_iso(fields.millis, &mut out);
+        as_text(out)
+    });
+    let mut path = Vec::new();
+    render::quoted_path(fields, &mut path);
+    let path = as_text(path);
+    dict.set_item(intern!(py, "time"), time)?;
+    dict.set_item(
+        intern!(py, "remote_addr"),
+        text(fields.remote.filter(|r| !r.is_empty())),
+    )?;
+    dict.set_item(intern!(py, "method"), text(fields.method))?;
+    dict.set_item(intern!(py, "path"), path)?;
+    dict.set_item(intern!(py, "query"), text(Some(fields.query)))?;
+    dict.set_item(intern!(py, "protocol"), text(fields.protocol))?;
+    dict.set_item(intern!(py, "status"), fields.status)?;
+    dict.set_item(intern!(py, "bytes"), fields.bytes)?;
+    dict.set_item(intern!(py, "duration_us"), fields.duration_us)?;
+    dict.set_item(intern!(py, "referer"), text(fields.referer))?;
+    dict.set_item(intern!(py, "user_agent"), text(fields.user_agent))?;
+    dict.set_item(intern!(py, "route"), text(fields.route))?;
+    if let Some(request_id) = fields.request_id {
+        dict.set_item(intern!(py, "request_id"), text_value(request_id))?;
+    }
+    Ok(dict)
+}
+
+/// Access logs for any WSGI app, written when the response really ended: Apache common or
+/// combined, any Apache ``LogFormat``, or JSON lines.
+///
+/// One line per request, written when the server closes the response (or the app raised):
+/// the status that went out (500 when the app failed before its headers), the body bytes
+/// handed to the server (so far, when the client went away), and the time from the call to
+/// the close. Every value a client controls is escaped the way Apache does it (``\\"``,
+/// ``\\\\``, ``\\xhh``), so no request can forge or break a line; JSON lines are always valid.
+///
+///     from wsgi_mw import Logger
+///     application = Logger(app)                                  # logging "wsgi_mw.access"
+///     application = Logger(app, sink="/var/log/app/access.log")  # written off the GIL
+///     application = Logger(app, format="json", sink=sys.stdout)
+///
+/// Put it outermost (``Logger(Gzip(Cache(app)))``) so it times everything and counts the
+/// bytes that really went out.
+///
+/// Parameters
+/// ----------
+/// app:
+///     The WSGI application to wrap.
+/// format:
+///     ``"combined"`` (default), ``"common"``, ``"json"``, or an Apache ``LogFormat`` string
+///     using ``%h %a %l %u %t %r %s %>s %<s %b %B %D %T %m %U %q %H %{X}i %{X}o %{X}e %%``.
+///     Compiled once; an unknown directive raises ValueError naming it.
+/// sink:
+///     Where lines go. ``None`` (default): the ``logging`` logger ``"wsgi_mw.access"`` at
+///     ``level``, so the app's logging configuration decides (no handler is added). A
+///     ``logging.Logger``: that logger. A path (``str`` or ``os.PathLike``): a file appended
+///     to by a background thread without the GIL, flushed at least every second and at exit,
+///     reopened when rotated. An object with ``write()`` (``sys.stdout``): one ``write(line +
+///     "\\n")`` and ``flush()`` per request. Another callable: called with a dict of the json
+///     fields.
+/// trusted_proxies:
+///     IP addresses or networks (``"10.0.0.0/8"``, ``ipaddress`` objects) of reverse proxies
+///     whose ``X-Forwarded-For`` is believed: when REMOTE_ADDR is one of them, the client is
+///     the right-most address in the header that is not a trusted proxy.
+/// level:
+///     Default ``logging.INFO``. The level of the records of the logging sinks (an int or a
+///     level name).
+#[pyclass(module = "wsgi_mw._native", name = "Logger", frozen)]
+pub struct Logger {
+    app: Py<PyAny>,
+    format: String,
+    /// The sink as given (None for the default logging sink).
+    sink_given: Py<PyAny>,
+    config: Arc<LoggerConfig>,
+}
+
+fn compile_format(format: &Bound<'_, PyAny>) -> PyResult<(String, Style, Vec<Lookup>, Needs)> {
+    let text = format
+        .cast::<PyString>()
+        .map_err(|_| {
+            PyTypeError::new_err(format!(
+                "Logger(format=...): format must be a str (\"common\", \"combined\", \"json\" or an Apache LogFormat), not {}",
+                type_name(format)
+            ))
+        })?
+        .to_cow()?
+        .into_owned();
+    let template = match text.as_str() {
+        "json" => return Ok((text, Style::Json, Vec::new(), Needs::all())),
+        "common" => COMMON,
+        "combined" => COMBINED,
+        other => other,
+    };
+    let Format { items, lookups } = compile(template)
+        .map_err(|e| PyValueError::new_err(format!("Logger(format={text:?}): {e}")))?;
+    if !items.iter().any(|item| !matches!(item, Item::Literal(_))) {
+        return Err(PyValueError::new_err(format!(
+            "Logger(format={text:?}): format has no % directive; use \"common\", \"combined\", \"json\" or an Apache LogFormat such as '%h %t \"%r\" %>s %b'"
+        )));
+    }
+    let needs = Needs::of(&items);
+    Ok((text, Style::Apache(items), lookups, needs))
+}
+
+fn trusted_proxies(given: Option<&Bound<'_, PyAny>>) -> PyResult<Trusted> {
+    let Some(given) = given.filter(|g| !g.is_none()) else {
+        return Ok(Trusted::default());
+    };
+    let py = given.py();
+    if given.is_instance_of::<PyString>() || given.is_instance_of::<pyo3::types::PyBytes>() {
+        return Err(PyTypeError::new_err(
+            "Logger(trusted_proxies=...): expected an iterable of IP addresses or networks, not a single str (write [\"10.0.0.1\"])",
+        ));
+    }
+    let iter = given.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "Logger(trusted_proxies=...): expected an iterable of IP addresses or networks, not {}",
+            type_name(given)
+        ))
+    })?;
+    let ipaddress = py.import(intern!(py, "ipaddress"))?;
+    let kinds = PyTuple::new(
+        py,
+        [
+            ipaddress.getattr("IPv4Address")?,
+            ipaddress.getattr("IPv6Address")?,
+            ipaddress.getattr("IPv4Network")?,
+            ipaddress.getattr("IPv6Network")?,
+        ],
+    )?;
+    let mut networks = Vec::new();
+    for entry in iter {
+        let entry = entry?;
+        let text = if entry.is_instance_of::<PyString>() || entry.is_instance(&kinds)? {
+            entry.str()?.to_cow()?.into_owned()
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "Logger(trusted_proxies=...): entries must be str or ipaddress addresses/networks, not {}",
+                type_name(&entry)
+            )));
+        };
+        let network = Network::parse(&text)
+            .map_err(|e| PyValueError::new_err(format!("Logger(trusted_proxies=...): {e}")))?;
+        networks.push(network);
+    }
+    Ok(Trusted::new(networks))
+}
+
+fn level(given: &Bound<'_, PyAny>) -> PyResult<i32> {
+    let py = given.py();
+    if given.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(
+            "Logger(level=...): level must be an int or a level name, not bool",
+        ));
+    }
+    if given.is_instance_of::<PyInt>() {
+        return given
+            .extract::<i32>()
+            .map_err(|_| PyValueError::new_err("Logger(level=...): level is out of range"));
+    }
+    if let Ok(name) = given.cast::<PyString>() {
+        let upper = name.call_method0(intern!(py, "upper"))?;
+        let level = py
+            .import(intern!(py, "logging"))?
+            .call_method1(intern!(py, "getLevelName"), (upper,))?;
+        return level.extract::<i32>().map_err(|_| {
+            PyValueError::new_err(format!(
+                "Logger(level={}): unknown level name (use DEBUG, INFO, WARNING, ERROR, CRITICAL or an int)",
+                given.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        });
+    }
+    Err(PyTypeError::new_err(format!(
+        "Logger(level=...): level must be an int or a level name, not {}",
+        type_name(given)
+    )))
+}
+
+fn open_error(py: Python<'_>, path: &std::path::Path, err: &std::io::Error) -> PyErr {
+    let shown = path.display().to_string();
+    match err.raw_os_error() {
+        // OSError(errno, strerror, filename) picks the subclass (FileNotFoundError, ...).
+        Some(code) => {
+            let reason = py
+                .import(intern!(py, "os"))
+                .and_then(|os| os.call_method1(intern!(py, "strerror"), (code,)))
+                .map(|r| r.to_string())
+                .unwrap_or_else(|_| err.to_string());
+            PyOSError::new_err((code, format!("Logger(sink=...): {reason}"), shown))
+        }
+        None => PyOSError::new_err(format!("Logger(sink={shown:?}): {err}")),
+    }
+}
+
+fn sink(py: Python<'_>, given: &Bound<'_, PyAny>) -> PyResult<Sink> {
+    let logging = py.import(intern!(py, "logging"))?;
+    if given.is_none() {
+        let logger = logging.call_method1(intern!(py, "getLogger"), ("wsgi_mw.access",))?;
+        return Ok(Sink::Logging(logger.unbind()));
+    }
+    if given.is_instance(&logging.getattr(intern!(py, "Logger"))?)? {
+        return Ok(Sink::Logging(given.clone().unbind()));
+    }
+    let os = py.import(intern!(py, "os"))?;
+    if given.is_instance_of::<PyString>() || given.is_instance(&os.getattr("PathLike")?)? {
+        let path: String = os
+            .call_method1(
+                intern!(py, "fsdecode"),
+                (os.call_method1("fspath", (given,))?,),
+            )?
+            .extract()?;
+        if path.is_empty() {
+            return Err(PyValueError::new_err(
+                "Logger(sink=''): an empty path; give a file path, a stream or a callable",
+            ));
+        }
+        let path = PathBuf::from(path);
+        let appender =
+            Arc::new(Appender::open(path.clone()).map_err(|e| open_error(py, &path, &e))?);
+        // Interpreter exit writes what is still buffered. The hook holds a weak reference,
+        // so it does not keep the Logger's file open.
+        let hook = Py::new(
+            py,
+            FlushAtExit {
+                appender: Arc::downgrade(&appender),
+            },
+        )?;
+        py.import(intern!(py, "atexit"))?
+            .call_method1(intern!(py, "register"), (hook,))?;
+        return Ok(Sink::File(appender));
+    }
+    if given.hasattr(intern!(py, "write"))? {
+        let io = py.import(intern!(py, "io"))?;
+        let binary = PyTuple::new(
+            py,
+            [io.getattr("RawIOBase")?, io.getattr("BufferedIOBase")?],
+        )?;
+        if given.is_instance(&binary)? {
+            return Err(PyTypeError::new_err(format!(
+                "Logger(sink=...): {} is a binary stream; lines are text: pass a text stream or a file path",
+                type_name(given)
+            )));
+        }
+        let flush = given.hasattr(intern!(py, "flush"))?;
+        return Ok(Sink::Stream {
+            stream: given.clone().unbind(),
+            flush,
+        });
+    }
+    if given.is_callable() {
+        return Ok(Sink::Callable(given.clone().unbind()));
+    }
+    Err(PyTypeError::new_err(format!(
+        "Logger(sink=...): expected None, a logging.Logger, a file path, an object with write() or a callable, not {}",
+        type_name(given)
+    )))
+}
+
+#[pymethods]
+impl Logger {
+    #[new]
+    #[pyo3(
+        signature = (app, *, format = None, sink = None, trusted_proxies = None, level = None),
+        text_signature = "(app, *, format='combined', sink=None, trusted_proxies=(), level=20)"
+    )]
+    fn new(
+        py: Python<'_>,
+        app: &Bound<'_, PyAny>,
+        format: Option<&Bound<'_, PyAny>>,
+        sink: Option<&Bound<'_, PyAny>>,
+        trusted_proxies: Option<&Bound<'_, PyAny>>,
+        level: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        if !app.is_callable() {
+            return Err(PyTypeError::new_err(format!(
+                "Logger(app=...): app must be a WSGI application (a callable), not {}",
+                type_name(app)
+            )));
+        }
+        let default_format = PyString::new(py, "combined");
+        let (format, style, lookups, needs) =
+            compile_format(format.unwrap_or(default_format.as_any()))?;
+        let level = match level {
+            Some(given) => self::level(given)?,
+            None => 20,
+        };
+        let trusted = self::trusted_proxies(trusted_proxies)?;
+        let none = py.None().into_bound(py);
+        let sink_given = sink.unwrap_or(&none);
+        let sink = self::sink(py, sink_given)?;
+        let lookup_keys = lookups
+            .iter()
+            .map(|lookup| PyString::new(py, &lookup.key).unbind())
+            .collect();
+        // A callable sink receives the json fields whatever the format.
+        let needs = match sink {
+            Sink::Callable(_) => Needs::all(),
+            _ => needs,
+        };
+        Ok(Logger {
+            app: app.clone().unbind(),
+            format,
+            sink_given: sink_given.clone().unbind(),
+            config: Arc::new(LoggerConfig {
+                style,
+                lookups,
+                lookup_keys,
+                needs,
+                trusted,
+                sink,
+                level,
+                failing: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        environ: &Bound<'_, PyAny>,
+        start_response: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        // A non-dict environ: call_app refuses it with the PEP 3333 wording before anything
+        // runs, so this filter is never asked to log.
+        let empty;
+        let dict = match environ.cast::<PyDict>() {
+            Ok(dict) => dict,
+            Err(_) => {
+                empty = PyDict::new(py);
+                &empty
+            }
+        };
+        let filter = LogFilter::new(Arc::clone(&self.config), dict);
+        call_app(
+            py,
+            "Logger",
+            self.app.bind(py),
+            environ,
+            start_response,
+            Box::new(filter),
+        )
+    }
+
+    /// Write buffered lines now. File sink: blocks (without the GIL) until the lines are in
+    /// the file; a stream sink: calls its ``flush()``; other sinks: nothing to do.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        match &self.config.sink {
+            Sink::File(appender) => appender
+                .flush(false, |work| py.detach(work))
+                .map_err(|e| PyOSError::new_err(format!("Logger.flush(): {e}"))),
+            Sink::Stream {
+                stream,
+                flush: true,
+            } => stream.call_method0(py, intern!(py, "flush")).map(drop),
+            _ => Ok(()),
+        }
+    }
+
+    /// File sink: write what is buffered, then close and reopen the path (after a log
+    /// rotation moved the file away). Moved or deleted files are also noticed by themselves
+    /// at the next write. Other sinks: nothing to do.
+    fn reopen(&self, py: Python<'_>) -> PyResult<()> {
+        match &self.config.sink {
+            Sink::File(appender) => appender
+                .flush(true, |work| py.detach(work))
+                .map_err(|e| PyOSError::new_err(format!("Logger.reopen(): {e}"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The wrapped WSGI application.
+    #[getter]
+    fn app(&self, py: Python<'_>) -> Py<PyAny> {
+        self.app.clone_ref(py)
+    }
+
+    /// The format as given (``"combined"``, ``"json"``, a LogFormat string).
+    #[getter]
+    fn format(&self) -> &str {
+        &self.format
+    }
+
+    /// The sink as given (None: the ``"wsgi_mw.access"`` logger).
+    #[getter]
+    fn sink(&self, py: Python<'_>) -> Py<PyAny> {
+        self.sink_given.clone_ref(py)
+    }
+
+    /// The trusted proxies as networks (``("10.0.0.0/8", "192.0.2.1/32")``).
+    #[getter]
+    fn trusted_proxies<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(
+            py,
+            self.config.trusted.networks().iter().map(|n| n.to_string()),
+        )
+    }
+
+    /// The level of the logging sinks' records.
+    #[getter]
+    fn level(&self) -> i32 {
+        self.config.level
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Logger({}, format={}, sink={})",
+            self.app.bind(py).repr()?,
+            PyString::new(py, &self.format).repr()?,
+            self.sink_given.bind(py).repr()?
+        ))
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.app)?;
+        visit.call(&self.sink_given)?;
+        match &self.config.sink {
+            Sink::Logging(obj) | Sink::Callable(obj) | Sink::Stream { stream: obj, .. } => {
+                visit.call(obj)
+            }
+            Sink::File(_) => Ok(()),
+        }
+    }
+}
+
+/// Registered with `atexit` for a file sink: writes what is still buffered.
+#[pyclass(module = "wsgi_mw._native", name = "_LogFlushAtExit", frozen)]
+pub struct FlushAtExit {
+    appender: Weak<Appender>,
+}
+
+#[pymethods]
+impl FlushAtExit {
+    fn __call__(&self, py: Python<'_>) {
+        if let Some(appender) = self.appender.upgrade() {
+            // At exit there is nobody to tell about a failure but stderr.
+            if let Err(err) = appender.flush(false, |work| py.detach(work)) {
+                eprintln!(
+                    "wsgi_mw.Logger: flushing {} at exit: {err}",
+                    appender.path().display()
+                );
+            }
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        match self.appender.upgrade() {
+            Some(appender) => format!("<flush {} at exit>", appender.path().display()),
+            None => "<flush a closed log at exit>".into(),
+        }
+    }
+}
