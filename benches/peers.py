@@ -20,20 +20,30 @@ Pure-Python peer of ``wsgi_mw.Router``:
 - :class:`WerkzeugDispatch`: route to WSGI apps with a Werkzeug ``Map``, the way Werkzeug's
   documentation does: ``url_map.bind_to_environ(environ).match()``, then the endpoint's app.
 
+Pure-Python peer of ``wsgi_mw.Logger``:
+
+- :class:`PyCombinedLogger`: an Apache combined-format access log written by hand: the line
+  built when the server closes the response (a closing iterator wrapper counts the bytes),
+  the time with ``time.strftime``, the line handed to ``logging``.
+
 Run this file to self-check that StreamingReplace equals a whole-body replace, that
 DjangoStyleGzip's output decompresses to the body, for random chunkings, that
-MinimalDictCache answers hits, misses and expiry as it should, and that WerkzeugDispatch
-routes, answers 404/405 and redirects as Werkzeug does: ``python benches/peers.py``.
+MinimalDictCache answers hits, misses and expiry as it should, that WerkzeugDispatch
+routes, answers 404/405 and redirects as Werkzeug does, and that PyCombinedLogger logs one
+combined line per request when it is closed: ``python benches/peers.py``.
 """
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import io
+import logging
 import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from urllib.parse import quote
 
 from runner import WSGIApp, call_app, make_environ
 from werkzeug.exceptions import HTTPException, NotFound
@@ -736,6 +746,191 @@ def check_werkzeug_dispatch() -> None:
     expect(location == "http://127.0.0.1/users/", f"GET /users: Location {location!r}")
 
 
+# The bytes of a request path that stay as they are in an access log's request line: RFC
+# 3986's pchar and "/", the set Logger's %r keeps (docs/logger.md).
+LOG_PATH_SAFE = "/!$&'()*+,;=:@~"
+
+
+class PyCombinedLogger:
+    """Log each request in Apache's combined format through ``logging``, when it ends.
+
+    The line is logged when the server calls ``close()`` on the response, so it has the
+    bytes really handed out (``write()`` included) and the status that went out: 500 when
+    the app raised before any byte did. The time is the request's start, local, as
+    ``time.strftime("%d/%b/%Y:%H:%M:%S %z")``; the path is percent-encoded as Logger's
+    ``%r`` is, then ``?`` and the query string. Values are not escaped, as in
+    ``paste.translogger``: a ``"`` or a newline in a header can forge a field or a line.
+
+        app = PyCombinedLogger(app, logging.getLogger("access"))
+    """
+
+    def __init__(self, app: WSGIApp, logger: logging.Logger, level: int = logging.INFO) -> None:
+        self.app = app
+        self.logger = logger
+        self.level = level
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        body = _LoggedBody(self, environ, time.time())
+
+        def logging_start_response(status, headers, exc_info=None):
+            body.status = status[:3]
+            write = start_response(status, headers, exc_info)
+
+            def counting_write(data: bytes) -> None:
+                write(data)
+                body.sent += len(data)
+
+            return counting_write
+
+        try:
+            body.result = self.app(environ, logging_start_response)
+        except Exception:
+            body.failed = True
+            body.close()
+            raise
+        return body
+
+    def log(self, environ: dict, started: float, status: str, sent: int) -> None:
+        """Log the combined line of one finished request."""
+        if not self.logger.isEnabledFor(self.level):
+            return
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        # PEP 3333: the str holds the request's bytes, one char per byte.
+        target = quote(path, safe=LOG_PATH_SAFE, encoding="latin-1", errors="replace")
+        query = environ.get("QUERY_STRING")
+        if query:
+            target = f"{target}?{query}"
+        self.logger.log(
+            self.level,
+            '%s - %s [%s] "%s %s %s" %s %s "%s" "%s"',
+            environ.get("REMOTE_ADDR") or "-",
+            environ.get("REMOTE_USER") or "-",
+            time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(started)),
+            environ.get("REQUEST_METHOD", "-"),
+            target,
+            environ.get("SERVER_PROTOCOL", "-"),
+            status,
+            sent or "-",
+            environ.get("HTTP_REFERER", "-"),
+            environ.get("HTTP_USER_AGENT", "-"),
+        )
+
+
+class _LoggedBody:
+    """The response iterable of PyCombinedLogger: the app's chunks, counted; logs at close."""
+
+    def __init__(self, logger: PyCombinedLogger, environ: dict, started: float) -> None:
+        self.logger = logger
+        self.environ = environ
+        self.started = started
+        self.result: Iterable[bytes] = ()
+        self.status = "-"
+        self.sent = 0
+        self.failed = False
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self.result:
+                self.sent += len(chunk)
+                yield chunk
+        except Exception:
+            self.failed = True
+            raise
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            _close(self.result)
+        finally:
+            # An app that raised before a byte went out: the server answers 500 itself.
+            status = "500" if self.failed and not self.sent else self.status
+            self.logger.log(self.environ, self.started, status, self.sent)
+
+
+class _ListHandler(logging.Handler):
+    """Keeps the formatted messages it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def check_py_combined_logger() -> None:
+    """Check PyCombinedLogger: the line, logged once at close, bytes, status, errors, level.
+
+    Raises AssertionError naming the failed expectation.
+    """
+
+    def expect(condition: bool, what: str) -> None:
+        if not condition:
+            raise AssertionError(f"PyCombinedLogger: {what}")
+
+    logger = logging.getLogger("peers.check_py_combined_logger")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = _ListHandler()
+    logger.addHandler(handler)
+    try:
+        environ = make_environ(
+            path="/caf\xc3\xa9 menu",
+            QUERY_STRING="page=2",
+            SERVER_PROTOCOL="HTTP/1.1",
+            REMOTE_ADDR="203.0.113.7",
+            HTTP_REFERER="https://example.com/",
+            HTTP_USER_AGENT="curl/8.5.0",
+        )
+        chunks = [b"Hello, ", b"", b"world"]
+        tail = '"https://example.com/" "curl/8.5.0"'
+        for make_app in (_list_app, _late_writing_app):  # the late one write()s chunk 0
+            name = make_app.__name__
+            before = time.time()
+            result = PyCombinedLogger(make_app(chunks), logger)(dict(environ), _null_start)
+            for _chunk in result:
+                pass
+            expect(not handler.lines, f"{name}: logged before close()")
+            result.close()  # type: ignore[attr-defined]
+            result.close()  # type: ignore[attr-defined]
+            expect(len(handler.lines) == 1, f"{name}: {len(handler.lines)} lines")
+            line = handler.lines.pop()
+            start, stamp, end = re.split(r" \[|\] ", line)
+            request = '"GET /caf%C3%A9%20menu?page=2 HTTP/1.1"'
+            expect(start == "203.0.113.7 - -", f"{name}: {line!r}")
+            expect(end == f"{request} 200 12 {tail}", f"{name}: {line!r}")
+            logged = datetime.datetime.strptime(stamp, "%d/%b/%Y:%H:%M:%S %z").timestamp()
+            expect(int(before) <= logged <= time.time(), f"time {stamp!r}")
+
+        call_app(PyCombinedLogger(_list_app([]), logger), environ)
+        expect(handler.lines.pop().endswith(f" 200 - {tail}"), "an empty body is -")
+
+        def raising_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            raise RuntimeError("app failed")
+
+        try:
+            PyCombinedLogger(raising_app, logger)(dict(environ), _null_start)
+        except RuntimeError:
+            pass
+        else:
+            expect(False, "the app's exception did not propagate")
+        expect(" 500 - " in handler.lines.pop(), "an app that raised is logged as 500")
+
+        logger.setLevel(logging.WARNING)
+        call_app(PyCombinedLogger(_list_app(chunks), logger), environ)
+        expect(not handler.lines, "logged below the logger's level")
+    finally:
+        logger.removeHandler(handler)
+
+
+def _null_start(status: str, headers: list, exc_info: object = None) -> Callable:
+    return lambda data: None
+
+
 if __name__ == "__main__":
     TRIALS = 20_000
     check_streaming_replace(TRIALS)
@@ -747,3 +942,5 @@ if __name__ == "__main__":
     print("MinimalDictCache answers hits, misses, other keys and expiry as documented")
     check_werkzeug_dispatch()
     print("WerkzeugDispatch routes, answers 404/405 and redirects as documented")
+    check_py_combined_logger()
+    print("PyCombinedLogger logs one combined line per request, at close, as documented")

@@ -1,19 +1,22 @@
 """`make demo`: a small site wrapped in every wsgi_mw middleware built so far, on wsgiref.
 
-Today that is Cache(Gzip(Rewrite(site))): "Hello" becomes "Goodbye" in text responses,
-streamed bodies included, text is gzip-compressed for clients that ask for it (images pass
-through both untouched), and repeated GETs are answered from memory (X-Cache: HIT), one
-stored variant per accepted encoding. Set WSGI_MW_DEMO_PORT to use another port than 8000.
+Today that is Logger(Cache(Gzip(Rewrite(site)))): "Hello" becomes "Goodbye" in text
+responses, streamed bodies included, text is gzip-compressed for clients that ask for it
+(images pass through both untouched), repeated GETs are answered from memory (X-Cache: HIT),
+one stored variant per accepted encoding, and every request gets one combined-format access
+log line on stdout once its response ended. Set WSGI_MW_DEMO_PORT to use another port than
+8000.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from wsgiref.simple_server import make_server
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from wsgi_mw import Cache, Gzip, Rewrite
+from wsgi_mw import Cache, Gzip, Logger, Rewrite
 
 # A 1x1 transparent PNG: binary, never rewritten.
 PIXEL = bytes.fromhex(
@@ -55,8 +58,18 @@ def stream(start_response: Callable) -> Iterator[bytes]:
 
 
 # Gzip outside Rewrite: Rewrite needs the plain text, Gzip compresses the result. Cache
-# outermost: a hit is served as stored, already rewritten and compressed (docs/cache.md).
-application = Cache(Gzip(Rewrite(site, [("Hello", "Goodbye")])), default_ttl=30)
+# outside Gzip: a hit is served as stored, already rewritten and compressed (docs/cache.md).
+# Logger outermost: it times everything and logs the bytes that went out (docs/logger.md).
+application = Logger(
+    Cache(Gzip(Rewrite(site, [("Hello", "Goodbye")])), default_ttl=30), sink=sys.stdout
+)
+
+
+class QuietHandler(WSGIRequestHandler):
+    """wsgiref's handler without its own access log: Logger writes it."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
 
 
 def main() -> None:
@@ -70,8 +83,9 @@ def main() -> None:
     print(f"  curl -sI {base}/pixel.png          # binary: passed through untouched")
     print(f"  curl -sD- -o/dev/null {base}/data.json  # twice: X-Cache: MISS, then HIT with Age")
     print(f"  curl -sD- -o/dev/null -H 'Cache-Control: no-cache' {base}/data.json  # refresh")
+    print("Each request prints its access-log line here (Logger, combined format).")
     print(f"\n{application!r}\n")
-    with make_server("127.0.0.1", port, application) as server:
+    with make_server("127.0.0.1", port, application, handler_class=QuietHandler) as server:
         try:
             server.serve_forever()
         except KeyboardInterrupt:

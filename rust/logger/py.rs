@@ -274,17 +274,35 @@ pub struct Logger {
     config: Arc<LoggerConfig>,
 }
 
-fn compile_format(format: &Bound<'_, PyAny>) -> PyResult<(String, Style, Vec<Lookup>, Needs)> {
-    let text = format
-        .cast::<PyString>()
-        .map_err(|_| {
+/// `Logger(format=...)`: a str (checked when extracted, so None is refused too).
+pub struct FormatArg(String);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for FormatArg {
+    type Error = PyErr;
+
+    fn extract(value: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let text = value.cast::<PyString>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "Logger(format=...): format must be a str (\"common\", \"combined\", \"json\" or an Apache LogFormat), not {}",
-                type_name(format)
+                type_name(&value)
             ))
-        })?
-        .to_cow()?
-        .into_owned();
+        })?;
+        Ok(FormatArg(text.to_cow()?.into_owned()))
+    }
+}
+
+/// `Logger(level=...)`: an int or a level name.
+pub struct LevelArg(i32);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for LevelArg {
+    type Error = PyErr;
+
+    fn extract(value: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        level(&value).map(LevelArg)
+    }
+}
+
+fn compile_format(text: String) -> PyResult<(String, Style, Vec<Lookup>, Needs)> {
     let template = match text.as_str() {
         "json" => return Ok((text, Style::Json, Vec::new(), Needs::all())),
         "common" => COMMON,
@@ -293,7 +311,8 @@ fn compile_format(format: &Bound<'_, PyAny>) -> PyResult<(String, Style, Vec<Loo
     };
     let Format { items, lookups } = compile(template)
         .map_err(|e| PyValueError::new_err(format!("Logger(format={text:?}): {e}")))?;
-    if !items.iter().any(|item| !matches!(item, Item::Literal(_))) {
+    // A name with a typo ("combinded") would otherwise log itself on every line.
+    if !template.contains('%') {
         return Err(PyValueError::new_err(format!(
             "Logger(format={text:?}): format has no % directive; use \"common\", \"combined\", \"json\" or an Apache LogFormat such as '%h %t \"%r\" %>s %b'"
         )));
@@ -460,16 +479,16 @@ fn sink(py: Python<'_>, given: &Bound<'_, PyAny>) -> PyResult<Sink> {
 impl Logger {
     #[new]
     #[pyo3(
-        signature = (app, *, format = None, sink = None, trusted_proxies = None, level = None),
+        signature = (app, *, format = FormatArg("combined".to_owned()), sink = None, trusted_proxies = None, level = LevelArg(20)),
         text_signature = "(app, *, format='combined', sink=None, trusted_proxies=(), level=20)"
     )]
     fn new(
         py: Python<'_>,
         app: &Bound<'_, PyAny>,
-        format: Option<&Bound<'_, PyAny>>,
+        format: FormatArg,
         sink: Option<&Bound<'_, PyAny>>,
         trusted_proxies: Option<&Bound<'_, PyAny>>,
-        level: Option<&Bound<'_, PyAny>>,
+        level: LevelArg,
     ) -> PyResult<Self> {
         if !app.is_callable() {
             return Err(PyTypeError::new_err(format!(
@@ -477,13 +496,8 @@ impl Logger {
                 type_name(app)
             )));
         }
-        let default_format = PyString::new(py, "combined");
-        let (format, style, lookups, needs) =
-            compile_format(format.unwrap_or(default_format.as_any()))?;
-        let level = match level {
-            Some(given) => self::level(given)?,
-            None => 20,
-        };
+        let (format, style, lookups, needs) = compile_format(format.0)?;
+        let level = level.0;
         let trusted = self::trusted_proxies(trusted_proxies)?;
         let none = py.None().into_bound(py);
         let sink_given = sink.unwrap_or(&none);
