@@ -231,8 +231,8 @@ fn fields_dict<'py>(py: Python<'py>, fields: &Fields<'_>) -> PyResult<Bound<'py,
 /// One line per request, written when the server closes the response (or the app raised):
 /// the status that went out (500 when the app failed before its headers), the body bytes
 /// handed to the server (so far, when the client went away), and the time from the call to
-/// the close. Every value a client controls is escaped the way Apache does it (``\\"``,
-/// ``\\\\``, ``\\xhh``), so no request can forge or break a line; JSON lines are always valid.
+/// the close. Every value a client controls is escaped the way Apache does it (``\"``,
+/// ``\\``, ``\xhh``), so no request can forge or break a line; JSON lines are always valid.
 ///
 ///     from wsgi_mw import Logger
 ///     application = Logger(app)                                  # logging "wsgi_mw.access"
@@ -256,7 +256,7 @@ fn fields_dict<'py>(py: Python<'py>, fields: &Fields<'_>) -> PyResult<Bound<'py,
 ///     ``logging.Logger``: that logger. A path (``str`` or ``os.PathLike``): a file appended
 ///     to by a background thread without the GIL, flushed at least every second and at exit,
 ///     reopened when rotated. An object with ``write()`` (``sys.stdout``): one ``write(line +
-///     "\\n")`` and ``flush()`` per request. Another callable: called with a dict of the json
+///     "\n")`` and ``flush()`` per request. Another callable: called with a dict of the json
 ///     fields.
 /// trusted_proxies:
 ///     IP addresses or networks (``"10.0.0.0/8"``, ``ipaddress`` objects) of reverse proxies
