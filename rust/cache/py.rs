@@ -19,7 +19,7 @@ use super::key::Key;
 use super::request::{variant_key, Method, Request};
 use super::shared::{Counters, Looked, Shared, Stored};
 use crate::wsgi::head::check_header;
-use crate::wsgi::options::{str_arg, type_name};
+use crate::wsgi::options::{str_arg, type_name, wsgi_app};
 use crate::wsgi::response::call_app;
 
 /// RFC 9110 §15.1: the statuses that are heuristically cacheable.
@@ -367,12 +367,7 @@ impl Cache {
         single_flight: Flag,
         single_flight_timeout: Timeout,
     ) -> PyResult<Self> {
-        if !app.is_callable() {
-            return Err(PyTypeError::new_err(format!(
-                "Cache(app=...): app must be a WSGI application (a callable), not {}",
-                type_name(app)
-            )));
-        }
+        wsgi_app(app, "Cache(app=...): app")?;
         if max_entry_bytes.0 > max_bytes.0 {
             return Err(PyValueError::new_err(format!(
                 "Cache(max_entry_bytes={}): max_entry_bytes must be at most max_bytes ({})",

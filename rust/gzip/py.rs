@@ -12,7 +12,7 @@ use super::filter::{GzipFilter, DEFLATE_WORK_PER_BYTE};
 use crate::wsgi::accept_encoding::accepts_gzip;
 use crate::wsgi::gil::detach_if_large;
 use crate::wsgi::media_type::MediaTypes;
-use crate::wsgi::options::{media_types, type_name};
+use crate::wsgi::options::{media_types, wsgi_app};
 use crate::wsgi::response::call_app;
 use crate::wsgi::text::utf8;
 
@@ -133,12 +133,7 @@ impl Gzip {
         stream_types: Option<&Bound<'_, PyAny>>,
         breach_padding: BreachPadding,
     ) -> PyResult<Self> {
-        if !app.is_callable() {
-            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                "Gzip(app=...): app must be a WSGI application (a callable), not {}",
-                type_name(app)
-            )));
-        }
+        wsgi_app(app, "Gzip(app=...): app")?;
         let config = GzipConfig {
             // 0..=9 was checked when the argument was extracted.
             level: u32::try_from(level.0).unwrap_or(6),

@@ -15,7 +15,7 @@ use super::filter::LogFilter;
 use super::format::{compile, Format, Item, Lookup, COMBINED, COMMON};
 use super::proxies::{Network, Trusted};
 use super::render::{self, text_value, Fields};
-use crate::wsgi::options::type_name;
+use crate::wsgi::options::{type_name, wsgi_app};
 use crate::wsgi::response::call_app;
 
 /// How lines are rendered.
@@ -490,12 +490,7 @@ impl Logger {
         trusted_proxies: Option<&Bound<'_, PyAny>>,
         level: LevelArg,
     ) -> PyResult<Self> {
-        if !app.is_callable() {
-            return Err(PyTypeError::new_err(format!(
-                "Logger(app=...): app must be a WSGI application (a callable), not {}",
-                type_name(app)
-            )));
-        }
+        wsgi_app(app, "Logger(app=...): app")?;
         let (format, style, lookups, needs) = compile_format(format.0)?;
         let level = level.0;
         let trusted = self::trusted_proxies(trusted_proxies)?;

@@ -14,7 +14,7 @@ use super::filter::RewriteFilter;
 use super::literal::LiteralRules;
 use super::regex_rules::{RegexPattern, RegexRules};
 use crate::wsgi::media_type::MediaTypes;
-use crate::wsgi::options::{media_types, type_name};
+use crate::wsgi::options::{media_types, type_name, wsgi_app};
 use crate::wsgi::response::call_app;
 
 const DEFAULT_CONTENT_TYPES: [&str; 8] = [
@@ -367,12 +367,7 @@ impl Rewrite {
         content_types: Option<&Bound<'_, PyAny>>,
         max_buffer: MaxBuffer,
     ) -> PyResult<Self> {
-        if !app.is_callable() {
-            return Err(PyTypeError::new_err(format!(
-                "Rewrite(app=...): app must be a WSGI application (a callable), not {}",
-                type_name(app)
-            )));
-        }
+        wsgi_app(app, "Rewrite(app=...): app")?;
         let (parsed, shown) = parse_rules(rules)?;
         let content_types = media_types(
             "Rewrite",

@@ -14,7 +14,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use super::pattern::{Converter, Pattern, Segment};
 use super::table::{Match, Methods, Table};
 use super::url::{decode_path, encode_query, percent_encode, quote_latin1};
-use crate::wsgi::options::{str_arg, type_name};
+use crate::wsgi::options::{str_arg, type_name, wsgi_app};
 use crate::wsgi::text::{environ_str, request_host, utf8};
 
 struct Route {
@@ -85,17 +85,6 @@ pub struct Router {
     compiled: PyOnceLock<Compiled>,
     default: Option<Py<PyAny>>,
     redirect_slashes: bool,
-}
-
-fn callable(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Py<PyAny>> {
-    if value.is_callable() {
-        Ok(value.clone().unbind())
-    } else {
-        Err(PyTypeError::new_err(format!(
-            "{what} must be a WSGI application (a callable), not {}",
-            type_name(value)
-        )))
-    }
 }
 
 fn methods(value: &Bound<'_, PyAny>) -> PyResult<Methods> {
@@ -351,7 +340,7 @@ pub struct RouteDecorator {
 #[pymethods]
 impl RouteDecorator {
     fn __call__(&self, py: Python<'_>, app: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let target = callable(app, "Router.route(...) decorated object")?;
+        let target = wsgi_app(app, "Router.route(...) decorated object")?;
         self.router.get().add_route(
             self.methods.clone(),
             self.path.clone(),
@@ -379,7 +368,7 @@ impl Router {
         redirect_slashes: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let default = match default.filter(|d| !d.is_none()) {
-            Some(app) => Some(callable(app, "Router(default=...): default")?),
+            Some(app) => Some(wsgi_app(app, "Router(default=...): default")?),
             None => None,
         };
         let redirect_slashes = match redirect_slashes {
@@ -439,7 +428,7 @@ impl Router {
     ) -> PyResult<()> {
         let methods = self::methods(methods)?;
         let path = str_arg(path, "Router.add(path=...): path")?;
-        let app = callable(app, "Router.add(app=...): app")?;
+        let app = wsgi_app(app, "Router.add(app=...): app")?;
         let name = match name.filter(|n| !n.is_none()) {
             Some(name) => Some(str_arg(name, "Router.add(name=...): name")?),
             None => None,
@@ -485,7 +474,7 @@ impl Router {
                 "Router.mount(prefix={prefix:?}): prefix must start with '/' and not end with '/' (like \"/api\"); use default= for the root"
             )));
         }
-        let app = callable(app, "Router.mount(app=...): app")?;
+        let app = wsgi_app(app, "Router.mount(app=...): app")?;
         let mut builder = self.change("mount")?;
         if builder.mounts.iter().any(|(p, _)| *p == prefix) {
             return Err(PyValueError::new_err(format!(

@@ -14,6 +14,19 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".to_owned())
 }
 
+/// A WSGI application argument (anything callable); otherwise TypeError "`{what}` must be a
+/// WSGI application", where `what` names the call and the parameter (`"Cache(app=...): app"`).
+pub fn wsgi_app(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Py<PyAny>> {
+    if value.is_callable() {
+        Ok(value.clone().unbind())
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "{what} must be a WSGI application (a callable), not {}",
+            type_name(value)
+        )))
+    }
+}
+
 /// A str argument as a `String`; otherwise TypeError "`{what}` must be a str, not X", where
 /// `what` names the call and the parameter (`"Router.add(path=...): path"`).
 pub fn str_arg(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
