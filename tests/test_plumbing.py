@@ -758,3 +758,76 @@ def test_head_then_get_same_instance():
     get = run(mw, make_environ())
     assert get.body == b"Goodbye world"
     assert header(get.headers, "Content-Length") == "13"
+
+
+# ----------------------------------------------------------------------------- head timing
+# When the app called start_response before returning, every middleware calls the server's
+# before returning too: servers such as granian read the head only then (docs/servers.md).
+
+
+def _middlewares():
+    from wsgi_mw import Cache, Gzip, Logger
+
+    return {
+        "Rewrite": lambda app: Rewrite(app, RULES),
+        "Gzip": lambda app: Gzip(app, min_size=0),
+        "Cache": lambda app: Cache(app),
+        "Logger": lambda app: Logger(app, sink=lambda record: None),
+    }
+
+
+@pytest.mark.parametrize("name", ["Rewrite", "Gzip", "Cache", "Logger"])
+@pytest.mark.parametrize("shape", ["list", "stream"])
+def test_head_reaches_the_server_before_the_middleware_returns(name, shape):
+    app_class = ListApp if shape == "list" else EarlyStartStreamApp
+    app = app_class([b"Hello ", b"world " * 200])
+    environ = make_environ(HTTP_ACCEPT_ENCODING="gzip")
+    server = Server()
+    result = validator(_middlewares()[name](validator(app)))(environ, server.start_response)
+    # Called, and not yet sent: the body has not started.
+    assert server.start_calls == 1 and server.status == "200 OK"
+    assert server.chunks == []
+    for chunk in result:
+        server.take(chunk)
+    result.close()
+    body = b"".join(server.chunks)
+    if header(server.headers, "Content-Encoding") == "gzip":
+        import gzip
+
+        body = gzip.decompress(body)
+    expected = b"Hello world " * 1 + b"world " * 199
+    assert body == (expected.replace(b"Hello", b"Goodbye") if name == "Rewrite" else expected)
+    length = header(server.headers, "Content-Length")
+    assert length is None or int(length) == len(b"".join(server.chunks))
+    assert app.body.closed == 1 if shape == "stream" else True
+
+
+@pytest.mark.parametrize("name", ["Rewrite", "Gzip", "Cache", "Logger"])
+def test_late_start_response_stays_late(name):
+    app = LateStartApp([b"Hello world"])
+    server = Server()
+    result = validator(_middlewares()[name](validator(app)))(make_environ(), server.start_response)
+    assert server.start_calls == 0
+    for chunk in result:
+        server.take(chunk)
+    result.close()
+    assert server.start_calls == 1
+
+
+def test_early_gzip_head_with_an_empty_stream_is_a_valid_gzip_body():
+    import gzip
+
+    from wsgi_mw import Gzip
+
+    app = EarlyStartStreamApp([], content_type="text/plain")
+    server = Server()
+    environ = make_environ(HTTP_ACCEPT_ENCODING="gzip")
+    result = validator(Gzip(validator(app), min_size=0))(environ, server.start_response)
+    for chunk in result:
+        server.take(chunk)
+    result.close()
+    assert header(server.headers, "Content-Encoding") == "gzip"
+    body = b"".join(server.chunks)
+    # A whole gzip member (gzip.decompress(b"") would also give b"").
+    assert body[:2] == b"\x1f\x8b"
+    assert gzip.decompress(body) == b""

@@ -36,6 +36,8 @@ pub struct GzipFilter {
     compressed: bool,
     /// `on_chunk` ran: for a streamed body, the head has gone out with `compressed` set.
     chunk_seen: bool,
+    /// `on_commit` ran: the head (with or without Content-Encoding) is final.
+    committed: bool,
 }
 
 impl GzipFilter {
@@ -48,6 +50,7 @@ impl GzipFilter {
             body: Body::Idle,
             compressed: false,
             chunk_seen: false,
+            committed: false,
         }
     }
 
@@ -138,8 +141,9 @@ impl BodyFilter for GzipFilter {
                 self.compressed = true;
             }
             // A stream that ended before its first chunk: the head has not gone out, and an
-            // empty body is not worth a 20-byte gzip frame.
-            Body::Streaming(_) if !self.chunk_seen && !self.flush_each_chunk => {
+            // empty body is not worth a 20-byte gzip frame. (A head already committed says
+            // gzip: then the frame is owed.)
+            Body::Streaming(_) if !self.chunk_seen && !self.flush_each_chunk && !self.committed => {
                 self.compressed = false;
             }
             Body::Streaming(stream) => stream.finish(out),
@@ -162,6 +166,7 @@ impl BodyFilter for GzipFilter {
     }
 
     fn on_commit(&mut self, head: &mut ResponseHead, _ended: bool, _pending: &mut Vec<u8>) {
+        self.committed = true;
         if self.compressed {
             head.set("Content-Encoding", "gzip");
             // Different bytes from the same representation: only weakly equal (RFC 9110 §8.8.1).

@@ -141,7 +141,8 @@ impl BodyFilter for LogFilter {
         let duration = self.started.elapsed();
         let status = match (self.sent, outcome) {
             (Some(sent), _) => Some(sent),
-            // The server answers a failure before the head with its own 500.
+            // The server answers a failure before the first item with its own 500 (it
+            // transmits the head only with the first item).
             (None, Outcome::Failed) => Some(500),
             (None, _) => self.status,
         };

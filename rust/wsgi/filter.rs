@@ -106,8 +106,9 @@ pub trait BodyFilter: Send + Sync {
     /// what the server never took because it closed the response early is not shown).
     fn on_pass(&mut self, _chunk: &Bound<'_, PyBytes>) {}
 
-    /// The head (as `on_headers` last left it) was handed to the server's `start_response`.
-    /// A failure after this cannot change the status the client gets.
+    /// The first item went to the server after the head (servers transmit the head with
+    /// it): a failure after this cannot change the status the client gets. Not called on
+    /// the fast path (`Untouched`).
     fn on_head_sent(&mut self) {}
 
     /// A one-line message for `wsgi.errors` (e.g. "body larger than max_buffer, passed through").

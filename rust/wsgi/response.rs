@@ -177,7 +177,15 @@ pub fn call_app<'py>(
         failed: false,
         closed: false,
     };
-    Ok(Py::new(py, response)?.into_any())
+    let response = Bound::new(py, response)?;
+    {
+        let mut iter = response.try_borrow_mut()?;
+        if let Err(err) = iter.commit_early(py) {
+            iter.fail(py);
+            return Err(err);
+        }
+    }
+    Ok(response.into_any().unbind())
 }
 
 /// The iterable the server sees when a middleware stays in the loop.
@@ -260,6 +268,25 @@ impl ResponseIter {
         Ok(true)
     }
 
+    /// The app called start_response before it returned: pass the head to the server now,
+    /// as an app alone would have. Servers such as granian read the status and headers only
+    /// when start_response was called by then. A body already in memory (list, tuple) is
+    /// processed to the end first, so its head is exact (no app code runs for that); for a
+    /// streamed body the head cannot depend on the body (Transform filters then stream).
+    fn commit_early(&mut self, py: Python<'_>) -> PyResult<()> {
+        if !self.sync_head(py)? {
+            return Ok(());
+        }
+        if self.complete {
+            while !self.committed && !self.finished {
+                self.advance(py)?;
+            }
+        } else {
+            self.commit(py, false)?;
+        }
+        Ok(())
+    }
+
     fn require_head(&mut self, py: Python<'_>, fault: &str) -> PyResult<()> {
         if self.sync_head(py)? {
             Ok(())
@@ -295,7 +322,6 @@ impl ResponseIter {
         }
         let exc_info = self.exc_info.take();
         let write = send_head(py, self.upstream.bind(py), captured, exc_info)?;
-        self.filter.on_head_sent();
         self.committed = true;
         self.capture.bind(py).try_borrow_mut()?.mark_head_sent();
         Ok(write.unbind())
@@ -305,6 +331,11 @@ impl ResponseIter {
         loop {
             if self.committed {
                 if let Some(item) = self.queue.pop_front() {
+                    if !self.emitted {
+                        // Servers transmit the head with the first item: from now on a failure
+                        // cannot change the status the client gets.
+                        self.filter.on_head_sent();
+                    }
                     self.emitted = true;
                     if self.flow == Flow::Observe {
                         // Shown as it goes to the server, so an early close() leaves out
@@ -319,31 +350,40 @@ impl ResponseIter {
             if self.finished {
                 return Ok(None);
             }
-            // Rule 3: write() data comes before whatever the iterable yields next.
-            self.take_writes(py)?;
-            if self.ended {
-                self.finish(py)?;
-                continue;
+            if let Some(early) = self.advance(py)? {
+                return Ok(Some(early));
             }
-            let next = self.pull(py)?;
-            self.take_writes(py)?;
-            match next {
-                None => self.ended = true,
-                Some(chunk) => {
-                    if !self.sync_head(py)? && is_empty_bytes(&chunk) {
-                        // PEP 3333 wants start_response before the first *non-empty* item;
-                        // pass an earlier empty one on, exactly as the app alone would.
-                        return Ok(Some(chunk.unbind()));
-                    }
-                    self.require_head(py, "yielded body data before calling start_response()")?;
-                    self.accept(py, &chunk)?;
-                    // Rule 2: one item out for each item in, unless the body is all in memory.
-                    if !self.complete {
-                        self.step_done(py)?;
-                    }
+        }
+    }
+
+    /// One step of the loop: take write() data and the app's next item (or finish). Returns
+    /// an empty item the app yielded before calling start_response, to pass on as it is.
+    fn advance(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        // Rule 3: write() data comes before whatever the iterable yields next.
+        self.take_writes(py)?;
+        if self.ended {
+            self.finish(py)?;
+            return Ok(None);
+        }
+        let next = self.pull(py)?;
+        self.take_writes(py)?;
+        match next {
+            None => self.ended = true,
+            Some(chunk) => {
+                if !self.sync_head(py)? && is_empty_bytes(&chunk) {
+                    // PEP 3333 wants start_response before the first *non-empty* item;
+                    // pass an earlier empty one on, exactly as the app alone would.
+                    return Ok(Some(chunk.unbind()));
+                }
+                self.require_head(py, "yielded body data before calling start_response()")?;
+                self.accept(py, &chunk)?;
+                // Rule 2: one item out for each item in, unless the body is all in memory.
+                if !self.complete {
+                    self.step_done(py)?;
                 }
             }
         }
+        Ok(None)
     }
 
     /// The app's next chunk; the first call creates the iterator (rule 1: a generator app may

@@ -278,9 +278,6 @@ impl StartResponse {
                 // attempt reached the server before failing.
                 let exc_info = exc_info.map(|e| e.clone().unbind());
                 let sent = send_head(py, upstream.bind(py), &captured, exc_info);
-                if sent.is_ok() {
-                    filter.on_head_sent();
-                }
                 let mut this = slf.try_borrow_mut()?;
                 this.filter = Some(filter);
                 let write = sent?;
