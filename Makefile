@@ -27,6 +27,8 @@ build-release: $(VENV)/.tools
 
 test: build
 	cargo test
+	$(PY) -m mypy.stubtest wsgi_mw._native
+	$(PY) -m mypy --strict examples/
 	$(PY) -m pytest
 
 bench: build-release

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from wsgi_mw import Cache, Gzip, Logger, Rewrite
@@ -25,7 +26,7 @@ PIXEL = bytes.fromhex(
 )
 
 
-def site(environ: dict, start_response: Callable) -> Iterable[bytes]:
+def site(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     """The wrapped app: a page, a JSON document, a slow stream, an image."""
     path = environ.get("PATH_INFO", "/")
     if path == "/":
@@ -46,7 +47,7 @@ def site(environ: dict, start_response: Callable) -> Iterable[bytes]:
     return [b"Not found\n"]
 
 
-def stream(start_response: Callable) -> Iterator[bytes]:
+def stream(start_response: Callable[..., Any]) -> Iterator[bytes]:
     """A generator app that calls start_response late and yields "Hel" + "lo" across chunks.
 
     no-store keeps it out of the Cache, so every request shows the stream live."""

@@ -6,12 +6,13 @@ Run it:  .venv/bin/python examples/goodbye.py   then   curl -i http://127.0.0.1:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 from wsgiref.simple_server import make_server
 
 from wsgi_mw import Rewrite
 
 
-def hello_app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+def hello_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     """The seed app: says Hello."""
     start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
     return [b"Hello world!\n"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import make_server
 
@@ -26,7 +27,9 @@ MAX_FORM_BYTES = 64 * 1024
 router = Router()
 
 
-def respond(environ: dict, start_response: Callable, status: str, page: str) -> Iterable[bytes]:
+def respond(
+    environ: dict[str, Any], start_response: Callable[..., Any], status: str, page: str
+) -> Iterable[bytes]:
     body = page.encode("utf-8")
     start_response(
         status,
@@ -37,7 +40,7 @@ def respond(environ: dict, start_response: Callable, status: str, page: str) -> 
 
 
 @router.route("/", name="home")
-def home(environ: dict, start_response: Callable) -> Iterable[bytes]:
+def home(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     # url_for gives the path under SCRIPT_NAME: the form still works when the app is
     # mounted somewhere else.
     action = html.escape(environ.get("SCRIPT_NAME", "") + router.url_for("sign"))
@@ -53,7 +56,7 @@ def home(environ: dict, start_response: Callable) -> Iterable[bytes]:
 
 
 @router.route("/sign", methods=("POST",), name="sign")
-def sign(environ: dict, start_response: Callable) -> Iterable[bytes]:
+def sign(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -3,18 +3,27 @@
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from types import TracebackType
-from typing import Any, Literal, Protocol, TypedDict, TypeVar
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, final
 
 from typing_extensions import Self, TypeAlias
 
+__all__ = [
+    "GIL_RELEASE_THRESHOLD",
+    "Cache",
+    "Gzip",
+    "Logger",
+    "Rewrite",
+    "RouteDecorator",
+    "Router",
+    "__version__",
+    "_gzip_floor",
+]
 __version__: str
 # Bytes of body work from which a middleware releases the GIL (rust/wsgi/gil.rs).
 GIL_RELEASE_THRESHOLD: int
 
-_ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | None]
 _StartResponse: TypeAlias = Callable[..., Callable[[bytes], object]]
 _WSGIApp: TypeAlias = Callable[[dict[str, Any], _StartResponse], Iterable[bytes]]
 _Text: TypeAlias = str | bytes
@@ -34,6 +43,7 @@ class _CacheStats(TypedDict):
     entries: int
     bytes: int
 
+@final
 class Cache:
     """An in-memory RFC 9111 shared cache for WSGI apps: single-flight, zero-copy hits."""
 
@@ -72,6 +82,7 @@ class Cache:
     @property
     def single_flight_timeout(self) -> float: ...
 
+@final
 class Gzip:
     """Compress WSGI responses with gzip when the client accepts it, streaming, off the GIL."""
 
@@ -132,6 +143,7 @@ _LogSink: TypeAlias = (
 )
 _Proxy: TypeAlias = str | IPv4Address | IPv6Address | IPv4Network | IPv6Network
 
+@final
 class Logger:
     """Access logs (Apache common/combined, any LogFormat, JSON lines) written when the
     response really ended."""
@@ -161,6 +173,7 @@ class Logger:
     @property
     def level(self) -> int: ...
 
+@final
 class Rewrite:
     """Replace text in WSGI response bodies, literal or regex, streaming."""
 
@@ -189,6 +202,7 @@ class Rewrite:
     @property
     def max_buffer(self) -> int: ...
 
+@final
 class Router:
     """Method + path dispatch to WSGI apps, with prefix mounts (Werkzeug-grade matching)."""
 
@@ -211,7 +225,7 @@ class Router:
         name: str | None = None,
     ) -> None: ...
     def route(
-        self, path: str, *, methods: str | Iterable[str] = ("GET",), name: str | None = None
+        self, path: str, *, methods: str | Iterable[str] | None = None, name: str | None = None
     ) -> RouteDecorator: ...
     def mount(self, prefix: str, app: _WSGIApp) -> None: ...
     def url_for(self, name: str, /, **params: object) -> str: ...
@@ -223,26 +237,8 @@ class Router:
 
 _F = TypeVar("_F", bound=_WSGIApp)
 
+@final
 class RouteDecorator:
     """What :meth:`Router.route` returns: adds the decorated app and returns it unchanged."""
 
     def __call__(self, app: _F) -> _F: ...
-
-class StartResponse:
-    """The ``start_response`` a wsgi_mw middleware passes to the app it wraps."""
-
-    def __call__(
-        self, status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None
-    ) -> Callable[[bytes], object]: ...
-
-class Write:
-    """The ``write()`` callable returned by :class:`StartResponse`."""
-
-    def __call__(self, data: bytes) -> None: ...
-
-class ResponseIterator(Iterator[bytes]):
-    """The iterable a wsgi_mw middleware returns when it stays in the response loop."""
-
-    def __iter__(self) -> Self: ...
-    def __next__(self) -> bytes: ...
-    def close(self) -> None: ...
