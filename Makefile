@@ -30,6 +30,7 @@ test: build
 	$(PY) -m mypy.stubtest wsgi_mw._native
 	$(PY) -m mypy --strict examples/
 	$(PY) -m pytest
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 bench: build-release
 	$(PY) benches/run_all.py --output docs/benchmarks.md
