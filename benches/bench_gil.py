@@ -14,7 +14,6 @@ import hashlib
 import re
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 
@@ -30,6 +29,7 @@ from runner import (
     make_environ,
     markdown_table,
     section,
+    time_threads,
 )
 
 import wsgi_mw
@@ -232,27 +232,17 @@ def thread_workloads(environ: Mapping[str, object]) -> dict[str, tuple[WSGIApp, 
 
 def run_threads(app: WSGIApp, environ: Mapping[str, object], threads: int, requests: int) -> int:
     """Nanoseconds for ``threads`` threads, started together, to serve ``requests`` each."""
-    barrier = threading.Barrier(threads + 1)
-    finished: list[threading.Thread] = []
 
-    def worker() -> None:
+    def prepare(_index: int) -> Callable[[], None]:
         environs = [dict(environ) for _ in range(requests)]
-        barrier.wait()
-        for request_environ in environs:
-            serve(app, request_environ)
-        finished.append(threading.current_thread())
 
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
-    for thread in workers:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter_ns()
-    for thread in workers:
-        thread.join()
-    elapsed = time.perf_counter_ns() - started
-    if len(finished) != threads:
-        raise RuntimeError("a worker thread failed: its traceback is printed above")
-    return elapsed
+        def job() -> None:
+            for request_environ in environs:
+                serve(app, request_environ)
+
+        return job
+
+    return time_threads(threads, prepare)
 
 
 def calibrate(app: WSGIApp, environ: Mapping[str, object]) -> int:

@@ -26,7 +26,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -52,6 +51,7 @@ from runner import (
     markdown_table,
     measure_all,
     section,
+    time_threads,
     timing_legend,
 )
 
@@ -388,28 +388,17 @@ def run_threads(competitor: Competitor, threads: int, requests: int) -> int:
     line of the run is in the file.
     """
     app = competitor.app
-    barrier = threading.Barrier(threads + 1)
-    finished: list[threading.Thread] = []
 
-    def worker() -> None:
-        barrier.wait()
-        for _ in range(requests):
-            # A fresh environ per request, as a server builds one: made in the loop, since
-            # prepared copies for a whole run would take hundreds of MB.
-            serve(app, dict(ENVIRON))
-        finished.append(threading.current_thread())
+    def prepare(_index: int) -> Callable[[], None]:
+        def job() -> None:
+            for _ in range(requests):
+                # A fresh environ per request, as a server builds one: made in the loop, since
+                # prepared copies for a whole run would take hundreds of MB.
+                serve(app, dict(ENVIRON))
 
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
-    for thread in workers:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter_ns()
-    for thread in workers:
-        thread.join()
-    competitor.flush()
-    elapsed = time.perf_counter_ns() - started
-    if len(finished) != threads:
-        raise RuntimeError("a worker thread failed: its traceback is printed above")
+        return job
+
+    elapsed = time_threads(threads, prepare, finish=competitor.flush)
     competitor.served += threads * requests
     return elapsed
 

@@ -53,6 +53,7 @@ from runner import (
     make_environ,
     markdown_table,
     section,
+    time_threads,
 )
 from stack_apps import CHECKED_PATHS, KINDS, PYTHON, RUST, Stack, build_stack
 
@@ -241,25 +242,15 @@ def run_threads(stack: Stack, mix: str, threads: int, requests: int) -> int:
         stack.clear_cache()
     entries = stack.cache_entries()
     app = stack.app
-    barrier = threading.Barrier(threads + 1)
-    finished: list[threading.Thread] = []
 
-    def worker(offset: int) -> None:
-        barrier.wait()
-        for i in range(offset, offset + requests):
-            serve(app, make(i))
-        finished.append(threading.current_thread())
+    def prepare(index: int) -> Callable[[], None]:
+        def job() -> None:
+            for i in range(index * requests, (index + 1) * requests):
+                serve(app, make(i))
 
-    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for thread in workers:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter_ns()
-    for thread in workers:
-        thread.join()
-    elapsed = time.perf_counter_ns() - started
-    if len(finished) != threads:
-        raise RuntimeError("a worker thread failed: its traceback is printed above")
+        return job
+
+    elapsed = time_threads(threads, prepare)
     stack.served += threads * requests
     after = stack.cache_entries()
     if mix == HIT and after != entries:

@@ -19,6 +19,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -240,6 +241,43 @@ def measure_all(cases: Iterable[Case], settings: Settings) -> list[CaseResult]:
         label = ", ".join(f"{key} {value}" for key, value in case.labels.items())
         print(f"  {label}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return results
+
+
+def time_threads(
+    threads: int,
+    prepare: Callable[[int], Callable[[], None]],
+    finish: Callable[[], None] | None = None,
+) -> int:
+    """Nanoseconds for ``threads`` threads, started together at a barrier, to each run the job
+    ``prepare(index)`` returned. ``prepare`` runs in its thread before the barrier, outside
+    the clock; ``finish`` (a flush, say) runs inside it once every thread is done. Raises if
+    a thread failed (its traceback is printed by the threading module)."""
+    barrier = threading.Barrier(threads + 1)
+    finished: list[int] = []
+
+    def worker(index: int) -> None:
+        try:
+            job = prepare(index)
+        except BaseException:
+            barrier.abort()
+            raise
+        barrier.wait()
+        job()
+        finished.append(index)
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in workers:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter_ns()
+    for thread in workers:
+        thread.join()
+    if finish is not None:
+        finish()
+    elapsed = time.perf_counter_ns() - started
+    if len(finished) != threads:
+        raise RuntimeError("a worker thread failed: its traceback is printed above")
+    return elapsed
 
 
 def format_us(ns: float) -> str:
