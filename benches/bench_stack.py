@@ -35,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -519,42 +518,37 @@ def run_wrk(command: list[str]) -> Load:
 def run_python_client(port: int, mix: str, requests: int, run_name: str) -> Load:
     """The fallback load: WRK_CONNECTIONS threads, one keep-alive connection each,
     ``requests`` GETs each, in the mix's URL order; latencies of every request."""
-    barrier = threading.Barrier(WRK_CONNECTIONS + 1)
     latencies: list[list[float]] = []
     failures: list[str] = []
 
-    def client(number: int) -> None:
-        own: list[float] = []
+    def prepare(number: int) -> Callable[[], None]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         headers = {"Accept-Encoding": "gzip", "User-Agent": USER_AGENT}
-        try:
-            barrier.wait()
-            for i in range(requests):
-                path = MIX_PATHS[i % len(MIX_PATHS)]
-                if mix == MISS:
-                    path = f"{path}?v={run_name}-{number}-{i}"
-                started = time.perf_counter()
-                connection.request("GET", path, headers=headers)
-                response = connection.getresponse()
-                response.read()
-                own.append((time.perf_counter() - started) * 1000)
-                if response.status != 200:
-                    failures.append(f"{path}: {response.status}")
-                    return
-        except (OSError, http.client.HTTPException) as error:  # reported as wrk's errors
-            failures.append(repr(error))
-        finally:
-            connection.close()
-            latencies.append(own)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(WRK_CONNECTIONS)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - started
+        def client() -> None:
+            own: list[float] = []
+            try:
+                for i in range(requests):
+                    path = MIX_PATHS[i % len(MIX_PATHS)]
+                    if mix == MISS:
+                        path = f"{path}?v={run_name}-{number}-{i}"
+                    started = time.perf_counter()
+                    connection.request("GET", path, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    own.append((time.perf_counter() - started) * 1000)
+                    if response.status != 200:
+                        failures.append(f"{path}: {response.status}")
+                        return
+            except (OSError, http.client.HTTPException) as error:  # reported as wrk's errors
+                failures.append(repr(error))
+            finally:
+                connection.close()
+                latencies.append(own)
+
+        return client
+
+    seconds = time_threads(WRK_CONNECTIONS, prepare) / 1e9
     if failures:
         raise RuntimeError(f"the Python load client failed: {failures[:5]}")
     every = sorted(value for own in latencies for value in own)
