@@ -643,6 +643,29 @@ def test_literal_mode_is_not_limited_by_max_buffer():
     assert error_text(environ) == ""
 
 
+@pytest.mark.parametrize(
+    "size, over",
+    [
+        pytest.param(200, False, id="small_body_within_allowance"),
+        pytest.param(512 * 1024, True, id="512KiB_over_budget"),
+    ],
+)
+def test_regex_work_budget_passes_a_pathological_body_through(size, over):
+    # `\w+X|a` on a's: every leftmost-first search scans to the end of the run before it
+    # settles for `a` (n**2/2 bytes; 512 KiB took minutes before the budget). Python's re gives
+    # the oracle for bodies within the budget.
+    body = b"a" * size
+    environ = make_environ()
+    response = run(both(ListApp([body]), [(r"\w+X|a", "Y")], regex=True), environ)
+    errors = error_text(environ)
+    if over:
+        assert response.body == body, "an over-budget body must pass through byte-identical"
+        assert errors.count("\n") == 1 and "scanning" in errors, errors
+    else:
+        assert response.body == re.sub(rb"\w+X|a", b"Y", body)
+        assert errors == ""
+
+
 def test_regex_mode_under_max_buffer_writes_nothing_to_errors():
     environ = make_environ()
     run(both(ListApp([b"Hello"]), regex=True), environ)

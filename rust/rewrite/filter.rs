@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 
 use super::literal::StreamingReplacer;
 use super::py::{Compiled, RuleBook};
-use super::regex_rules::RegexRules;
+use super::regex_rules::{Applied, RegexRules, WORK_PER_BYTE};
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode};
 use crate::wsgi::head::ResponseHead;
 use crate::wsgi::media_type::ContentType;
@@ -135,11 +135,19 @@ impl BodyFilter for RewriteFilter {
                 overflowed: false,
                 changed,
             } => match rules.apply(buffer) {
-                Some(rewritten) => {
+                Applied::Rewritten(rewritten) => {
                     *changed = rewritten != *buffer;
                     out.extend_from_slice(&rewritten);
                 }
-                None => out.append(buffer),
+                Applied::Unchanged => out.append(buffer),
+                Applied::OverBudget => {
+                    out.append(buffer);
+                    self.notice = Some(format!(
+                        "the regex rules needed more than {WORK_PER_BYTE} times the body's \
+                         {} bytes of scanning: passed through without applying them",
+                        out.len()
+                    ));
+                }
             },
             Body::Regex { .. } => {}
         }

@@ -45,6 +45,15 @@ fn bytes(pattern: &[u8], replacement: &[u8]) -> (RegexPattern, Vec<u8>) {
     (RegexPattern::Bytes(pattern.to_vec()), replacement.to_vec())
 }
 
+/// The rewritten body, None when nothing matched; a test body never exhausts the budget.
+fn rewritten(rules: &RegexRules, body: &[u8]) -> Option<Vec<u8>> {
+    match rules.apply(body) {
+        Applied::Unchanged => None,
+        Applied::Rewritten(out) => Some(out),
+        Applied::OverBudget => panic!("over budget on {} bytes", body.len()),
+    }
+}
+
 #[test]
 fn apply_cases() {
     type Row<'a> = (
@@ -173,7 +182,7 @@ fn apply_cases() {
     ];
     for (name, pairs, body, expected) in rows {
         let rules = RegexRules::new(pairs).unwrap();
-        assert_eq!(rules.apply(body).as_deref(), expected, "{name}");
+        assert_eq!(rewritten(&rules, body).as_deref(), expected, "{name}");
     }
 }
 
@@ -239,4 +248,114 @@ fn bytes_pattern_syntax_spelling() {
     for (name, pattern, expected) in rows {
         assert_eq!(bytes_pattern_syntax(pattern), *expected, "{name}");
     }
+}
+
+/// The oracle: the regex crate's own `replace_all` over the same body (the matches it finds
+/// are the ones the rules must find, empty matches and all).
+fn regex_crate(pattern: &str, unicode: bool, replacement: &str, body: &[u8]) -> Option<Vec<u8>> {
+    let regex = regex::bytes::RegexBuilder::new(pattern)
+        .unicode(unicode)
+        .build()
+        .unwrap();
+    match regex.replace_all(body, replacement.as_bytes()) {
+        std::borrow::Cow::Borrowed(_) => None,
+        std::borrow::Cow::Owned(out) => Some(out),
+    }
+}
+
+#[test]
+fn same_matches_as_the_regex_crate() {
+    let patterns: &[(&str, &str)] = &[
+        (r"a", "b"),
+        (r"a*", "-"),
+        (r"", "|"),
+        (r"\b", "|"),
+        (r"\B", "."),
+        (r"^", ">"),
+        (r"$", "<"),
+        (r"(?m)^", "> "),
+        (r"(?m)$", " <"),
+        (r"\w+", "[$0]"),
+        (r"(\w)(\w)?", "$2$1"),
+        (r"\bHello\b", "Goodbye"),
+        (r"\bcaf\u{e9}\b", "coffee"),
+        (r"\w+X|a", "Y"),
+        (r"x*|a", "_"),
+        (r"(?P<n>\d+)\.(\d+)", "v${n}_$2"),
+        (r"[^\x00-\x7f]+", "?"),
+        (r"(?i)hello", "bye"),
+        (r".", "."),
+        (r"(?s).{3}", "#"),
+    ];
+    let bodies: &[&[u8]] = &[
+        b"",
+        b"a",
+        b"aaa",
+        b"Hello world, Hello!",
+        b"HelloHello Hello_x Hello",
+        "caf\u{e9} caf\u{e9}s au caf\u{e9}".as_bytes(),
+        "\u{e9}Hello\u{e9} Hello \u{4e16}Hello\u{4e16}".as_bytes(),
+        b"line one\nline two\r\n\nend",
+        b"v1.2 and v10.20 and 3.",
+        b"a\xffb\xfe\xc3",
+        b"aaaaXaaa aX",
+        "\u{1F600}\u{e9}a".as_bytes(),
+    ];
+    for (pattern, replacement) in patterns {
+        for body in bodies {
+            let rules = RegexRules::new(vec![text(pattern, replacement)]).unwrap();
+            assert_eq!(
+                rewritten(&rules, body),
+                regex_crate(pattern, true, replacement, body),
+                "{pattern:?} -> {replacement:?} on {:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+}
+
+#[test]
+fn word_boundaries_beside_non_ascii_text_match_across_windows() {
+    // A Unicode \b next to a non-ASCII byte is searched by the full engine, window by
+    // window: matches anywhere in a body many windows long are still found exactly.
+    let mut body = Vec::new();
+    for i in 0..5000 {
+        body.extend_from_slice(format!("\u{4e16}\u{754c} Hello{i} caf\u{e9} Hello ").as_bytes());
+    }
+    let rules = RegexRules::new(vec![text(r"\bHello\b", "Bye")]).unwrap();
+    assert!(body.len() > 20 * FALLBACK_WINDOW);
+    assert_eq!(
+        rewritten(&rules, &body),
+        regex_crate(r"\bHello\b", true, "Bye", &body)
+    );
+}
+
+#[test]
+fn pathological_alternation_stops_at_the_budget() {
+    // `\w+X|a` on a's: each search scans to the end of the run before it settles for `a`,
+    // n²/2 bytes in all (58 s for 256 KiB through the regex crate). The budget stops it
+    // after WORK_PER_BYTE times the body.
+    let rules = RegexRules::new(vec![text(r"\w+X|a", "Y")]).unwrap();
+    let body = vec![b'a'; 256 * 1024];
+    assert_eq!(rules.apply(&body), Applied::OverBudget);
+    // Small bodies fit the allowance and are rewritten exactly.
+    let small = vec![b'a'; 200];
+    assert_eq!(
+        rewritten(&rules, &small),
+        regex_crate(r"\w+X|a", true, "Y", &small)
+    );
+}
+
+#[test]
+fn dense_matches_are_not_mistaken_for_pathological_ones() {
+    // One match per byte scans each byte once: well within the budget at any size.
+    let body = vec![b'a'; 4 * 1024 * 1024];
+    let rules = RegexRules::new(vec![text("a", "b"), text(r"(b)", "$1")]).unwrap();
+    assert_eq!(rewritten(&rules, &body), Some(vec![b'b'; body.len()]));
+    let words: Vec<u8> = b"Hello world ".repeat(200_000);
+    let rules = RegexRules::new(vec![text(r"\bHello\b", "Bye")]).unwrap();
+    assert_eq!(
+        rewritten(&rules, &words),
+        regex_crate(r"\bHello\b", true, "Bye", &words)
+    );
 }
