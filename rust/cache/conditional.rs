@@ -3,14 +3,12 @@
 
 use super::cache_control::split_outside_quotes;
 
-/// Weak comparison (RFC 9110 §8.8.3.2): equal opaque tags, whether either is weak.
-fn weak_eq(a: &str, b: &str) -> bool {
-    let opaque = |tag: &str| {
-        let tag = tag.trim();
-        tag.strip_prefix("W/").unwrap_or(tag).to_owned()
-    };
-    let (a, b) = (opaque(a), opaque(b));
-    a.starts_with('"') && a.len() >= 2 && a == b
+/// An entity-tag without its weakness flag, for weak comparison (RFC 9110 §8.8.3.2: equal
+/// opaque tags, whether either is weak); None when it is not a quoted tag.
+fn opaque(tag: &str) -> Option<&str> {
+    let tag = tag.trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    (tag.starts_with('"') && tag.len() >= 2).then_some(tag)
 }
 
 /// Split an entity-tag list on commas outside quotes (a tag may contain a comma).
@@ -35,7 +33,10 @@ pub fn not_modified(
         let tags = entity_tags(list);
         return match etag {
             _ if tags == ["*"] => true,
-            Some(etag) => tags.iter().any(|tag| weak_eq(tag, etag)),
+            // The stored tag is read once: each listed tag costs its own length.
+            Some(etag) => {
+                opaque(etag).is_some_and(|etag| tags.iter().any(|tag| opaque(tag) == Some(etag)))
+            }
             None => false,
         };
     }

@@ -4,6 +4,8 @@
 //! Peers' bugs this avoids: `gzip;q=0` taken as a yes (substring checks), `*` ignored, and
 //! exceptions on malformed headers. A header we cannot parse means "no compression".
 
+use std::collections::BTreeMap;
+
 /// q-values in thousandths (RFC 9110 §12.4.2: at most three decimals, 0 to 1).
 fn parse_qvalue(text: &str) -> Option<u16> {
     let (int, frac) = match text.split_once('.') {
@@ -32,8 +34,14 @@ fn is_token(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// Elements of one Accept-Encoding header considered; later ones are ignored. Browsers send
+/// four or five; a client sending thousands only makes every reader do more work (the
+/// header can be hundreds of KiB under some servers).
+pub const MAX_CODINGS: usize = 64;
+
 /// Every coding the header names with its weight (codings lowercased, `x-gzip` as `gzip`,
-/// `*` kept), in order, or None when the header is malformed.
+/// `*` kept), in order, or None when the header is malformed. Only the first
+/// [`MAX_CODINGS`] elements are read, so the cost is linear in the header and bounded.
 pub fn weighted_codings(header: &str) -> Option<Vec<(String, u16)>> {
     let mut codings = Vec::new();
     for element in header.split(',') {
@@ -41,6 +49,9 @@ pub fn weighted_codings(header: &str) -> Option<Vec<(String, u16)>> {
         if element.is_empty() {
             // RFC 9110 §5.6.1: empty list elements are allowed and ignored.
             continue;
+        }
+        if codings.len() == MAX_CODINGS {
+            break;
         }
         let mut parts = element.split(';');
         let coding = parts.next().unwrap_or("").trim();
@@ -85,14 +96,16 @@ pub fn accepted_set(header: Option<&str>) -> Vec<String> {
     let Some(codings) = header.and_then(weighted_codings) else {
         return Vec::new();
     };
-    let mut accepted: Vec<String> = codings
-        .iter()
-        .filter(|(name, _)| weight_of(&codings, name).is_some_and(|q| q > 0))
-        .map(|(name, _)| name.clone())
-        .collect();
-    accepted.sort();
-    accepted.dedup();
-    accepted
+    // One pass: each coding's highest weight (a coding listed twice keeps its best).
+    let mut best: BTreeMap<String, u16> = BTreeMap::new();
+    for (name, q) in codings {
+        let weight = best.entry(name).or_insert(q);
+        *weight = (*weight).max(q);
+    }
+    best.into_iter()
+        .filter(|(_, q)| *q > 0)
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// True when the request's Accept-Encoding allows a gzip response.

@@ -82,3 +82,28 @@ fn accepted_set_normalises_equivalent_headers() {
         assert_eq!(accepted_set(header), expected, "{rule}");
     }
 }
+
+#[test]
+fn elements_past_the_cap_are_ignored() {
+    // Each element counts, repeated or not; what comes after the cap changes nothing.
+    let head = vec!["identity;q=0.5"; MAX_CODINGS].join(", ");
+    assert_eq!(accepted_set(Some(&format!("{head}, br"))), ["identity"]);
+    assert!(!accepts_gzip(Some(&format!("{head}, gzip"))));
+    let within = vec!["identity;q=0.5"; MAX_CODINGS - 1].join(", ");
+    assert_eq!(
+        accepted_set(Some(&format!("{within}, br"))),
+        ["br", "identity"]
+    );
+    // Empty elements are not elements (RFC 9110 §5.6.1) and do not use up the cap.
+    let commas = ",".repeat(10 * MAX_CODINGS);
+    assert_eq!(accepted_set(Some(&format!("{commas}gzip"))), ["gzip"]);
+}
+
+#[test]
+fn a_coding_listed_twice_keeps_its_highest_weight() {
+    assert_eq!(
+        accepted_set(Some("gzip;q=0, br, gzip;q=0.2")),
+        ["br", "gzip"]
+    );
+    assert_eq!(accepted_set(Some("gzip;q=0.2, gzip;q=0")), ["gzip"]);
+}
