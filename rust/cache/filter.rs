@@ -234,7 +234,7 @@ impl BodyFilter for CacheFilter {
     fn on_headers(&mut self, py: Python<'_>, head: &mut ResponseHead, _body: BodyInfo) -> Mode {
         if let Some(uri) = &self.invalidate {
             if (200..400).contains(&head.code()) {
-                self.shared.purge(|key| key.has_uri(uri));
+                self.shared.purge_uri(uri);
             }
         }
         // Bodyless responses (a GET's 204) still store: the plumbing drops their body bytes

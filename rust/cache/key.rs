@@ -16,10 +16,23 @@ impl Key {
         &self.0
     }
 
-    /// True when `self` is `uri` or one of its variants (the URI part plus Vary values):
-    /// parts are length-prefixed, so a prefix of whole parts cannot match by accident.
-    pub fn has_uri(&self, uri: &Key) -> bool {
-        self.0.starts_with(&uri.0)
+    /// The URI key this key extends: its first five parts, or the whole key when it was
+    /// not made by [`KeyBuilder`].
+    pub fn uri(&self) -> Key {
+        let mut rest = self.0.as_slice();
+        let mut len = 0;
+        for _ in 0..5 {
+            let Some((part, tail)) = rest.split_first_chunk::<8>() else {
+                return self.clone();
+            };
+            let part = usize::try_from(u64::from_be_bytes(*part)).unwrap_or(usize::MAX);
+            let Some(tail) = tail.get(part..) else {
+                return self.clone();
+            };
+            len += 8 + part;
+            rest = tail;
+        }
+        Key(self.0.get(..len).unwrap_or_default().to_vec())
     }
 
     /// The URI parts: scheme, host (lowercase), SCRIPT_NAME, PATH_INFO, query string.

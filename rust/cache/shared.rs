@@ -208,6 +208,20 @@ impl Shared {
             .count()
     }
 
+    /// Remove one URI's entries and variants (invalidation after an unsafe request); the
+    /// number of responses removed. Looked up in the store's URI index, not scanned.
+    pub fn purge_uri(&self, uri: &Key) -> usize {
+        let dropped = {
+            let mut state = self.state.lock();
+            let purged = state.store.purge_uri(uri);
+            state.removed(purged)
+        };
+        dropped
+            .iter()
+            .filter(|v| matches!(v, Cached::Response(_)))
+            .count()
+    }
+
     pub fn clear(&self) {
         let dropped = {
             let mut state = self.state.lock();

@@ -19,7 +19,6 @@ use parking_lot::Mutex;
 use regex_automata::hybrid;
 use regex_automata::meta;
 use regex_automata::nfa::thompson::{self, WhichCaptures};
-use regex_automata::util::captures::Captures;
 use regex_automata::util::iter::Searcher;
 use regex_automata::util::prefilter::Prefilter;
 use regex_automata::util::syntax;
