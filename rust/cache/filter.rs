@@ -1,6 +1,7 @@
 //! The body filter of a request the cache did not answer: labels the response (MISS or
 //! BYPASS), invalidates the URI after a successful unsafe method, and tees a storable body
-//! (the app's own bytes objects, no copy) to store it once the response completed.
+//! to store it once the response completed: one bytes object per stored body (the app's own
+//! when it sent one chunk), so what the budget charges is what is held.
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use super::http_date::parse_http_date;
 use super::key::Key;
 use super::py::CacheConfig;
 use super::request::variant_key;
-use super::shared::{Placement, Shared, Stored, ENTRY_OVERHEAD};
+use super::shared::{entry_bytes, Placement, Shared, Stored};
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode, Outcome};
 use crate::wsgi::head::ResponseHead;
 
@@ -43,8 +44,50 @@ struct Tee {
     shareable: bool,
     age: u64,
     ttl_ms: u64,
-    chunks: Vec<Py<PyBytes>>,
+    body: TeeBody,
     size: usize,
+}
+
+/// The body seen so far: a body of many chunks is joined as it passes, so a stored entry
+/// never keeps one Python object per chunk (2 000 two-byte chunks cost ~100 KiB as objects).
+enum TeeBody {
+    Empty,
+    /// The app's own bytes object: a one-chunk body is stored without a copy.
+    One(Py<PyBytes>),
+    Joined(Vec<u8>),
+}
+
+impl TeeBody {
+    fn push(&mut self, chunk: &Bound<'_, PyBytes>) {
+        let bytes = chunk.as_bytes();
+        if bytes.is_empty() {
+            return;
+        }
+        *self = match std::mem::replace(self, TeeBody::Empty) {
+            TeeBody::Empty => TeeBody::One(chunk.clone().unbind()),
+            TeeBody::One(first) => {
+                let first = first.bind(chunk.py()).as_bytes();
+                let mut joined = Vec::with_capacity(first.len().saturating_add(bytes.len()));
+                joined.extend_from_slice(first);
+                joined.extend_from_slice(bytes);
+                TeeBody::Joined(joined)
+            }
+            TeeBody::Joined(mut joined) => {
+                joined.extend_from_slice(bytes);
+                TeeBody::Joined(joined)
+            }
+        };
+    }
+
+    /// The body a hit returns: no item, or one bytes object.
+    fn into_tuple(self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        let tuple = match self {
+            TeeBody::Empty => PyTuple::empty(py),
+            TeeBody::One(bytes) => PyTuple::new(py, [bytes])?,
+            TeeBody::Joined(joined) => PyTuple::new(py, [PyBytes::new(py, &joined)])?,
+        };
+        Ok(tuple.unbind())
+    }
 }
 
 /// What the cache reads from a response head, in one pass over its fields.
@@ -163,7 +206,7 @@ impl CacheFilter {
             shareable: cc.public || cc.s_maxage.is_some() || cc.must_revalidate,
             age,
             ttl_ms,
-            chunks: Vec::with_capacity(1),
+            body: TeeBody::Empty,
             size: 0,
         })
     }
@@ -177,6 +220,7 @@ impl CacheFilter {
         };
         let status_header = self.config.status_header.as_deref();
         let mut header_bytes = 0usize;
+        let mut header_count = 0usize;
         let mut headers = Vec::with_capacity(tee.head.len());
         let mut not_modified = Vec::new();
         for (name, value, origin) in tee.head.headers_with_origin() {
@@ -186,6 +230,7 @@ impl CacheFilter {
                 continue;
             }
             header_bytes = header_bytes.saturating_add(name.len() + value.len());
+            header_count += 1;
             let reused = origin
                 .and_then(|i| tee.app_tuples.get(i))
                 .and_then(Option::as_ref);
@@ -207,16 +252,18 @@ impl CacheFilter {
             headers,
             content_length,
             not_modified,
-            body: PyTuple::new(py, tee.chunks.iter().map(|c| c.bind(py)))?.unbind(),
+            body: tee.body.into_tuple(py)?,
             etag: tee.head.get("etag").map(str::to_owned),
             last_modified: tee.head.get("last-modified").and_then(parse_http_date),
             shareable: tee.shareable,
             age: tee.age,
         };
-        let bytes = ENTRY_OVERHEAD
-            .saturating_add(tee.size)
-            .saturating_add(header_bytes)
-            .saturating_add(tee.key.as_bytes().len());
+        let bytes = entry_bytes(
+            tee.size,
+            header_bytes,
+            header_count + usize::from(tee.add_length),
+            tee.key.as_bytes().len(),
+        );
         let place = Placement {
             uri: plan.uri.clone(),
             key: tee.key,
@@ -275,8 +322,8 @@ impl BodyFilter for CacheFilter {
             if let Some(plan) = self.plan.as_mut() {
                 plan.guard = None;
             }
-        } else if len > 0 {
-            tee.chunks.push(chunk.clone().unbind());
+        } else {
+            tee.body.push(chunk);
         }
     }
 

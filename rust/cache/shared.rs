@@ -25,7 +25,7 @@ pub struct Stored {
     pub content_length: Option<Py<PyTuple>>,
     /// The headers a 304 keeps (RFC 9110 §15.4.5).
     pub not_modified: Vec<Py<PyTuple>>,
-    /// The app's own non-empty bytes objects, in order.
+    /// No item, or the whole body as one bytes object.
     pub body: Py<PyTuple>,
     pub etag: Option<String>,
     pub last_modified: Option<i64>,
@@ -51,7 +51,7 @@ pub struct Placement {
     pub key: Key,
     /// The response's Vary names (lowercase, sorted); empty when it does not vary.
     pub vary: Arc<[String]>,
-    /// Charged against the budget: body, headers, key, [`ENTRY_OVERHEAD`].
+    /// Charged against the budget: [`entry_bytes`].
     pub bytes: usize,
     pub ttl_ms: u64,
     /// Milliseconds since the epoch.
@@ -107,9 +107,27 @@ pub struct Stats {
     pub bytes: usize,
 }
 
-/// Per-entry bookkeeping charged on top of the body and header bytes (the store's node, the
-/// key, the Python object headers), so a budget of many tiny entries stays honest.
-pub const ENTRY_OVERHEAD: usize = 256;
+/// Per-entry bookkeeping charged on top of the body, header and key bytes: the `Stored`
+/// record and its `Arc`, the status string, the body's tuple and bytes object headers, the
+/// store's LRU node and hash slot, the URI index's slots, allocator rounding. So a budget of
+/// many tiny entries stays honest.
+pub const ENTRY_OVERHEAD: usize = 512;
+
+/// Per stored header on top of its name and value bytes: the `(name, value)` tuple (72
+/// bytes with its GC header), two str objects (about 50 bytes each plus rounding), and the
+/// pointers in `headers` and `not_modified`.
+pub const HEADER_OVERHEAD: usize = 200;
+
+/// What one stored response is charged against `max_bytes`: what it really holds, as near
+/// as can be counted. The key is held three times (the LRU map and the URI index's two
+/// levels).
+pub fn entry_bytes(body: usize, header_bytes: usize, headers: usize, key: usize) -> usize {
+    ENTRY_OVERHEAD
+        .saturating_add(body)
+        .saturating_add(header_bytes)
+        .saturating_add(headers.saturating_mul(HEADER_OVERHEAD))
+        .saturating_add(key.saturating_mul(3))
+}
 
 pub struct Shared {
     state: Mutex<State>,
@@ -165,9 +183,9 @@ impl Shared {
         } = place;
         let stored = Cached::Response(Arc::new(stored));
         let record = (!vary.is_empty()).then(|| {
-            let bytes = ENTRY_OVERHEAD
-                .saturating_add(uri.as_bytes().len())
-                .saturating_add(vary.iter().map(String::len).sum());
+            // Each name is a String in the record: 24 bytes plus its heap block.
+            let names = vary.iter().map(|name| name.len().saturating_add(48)).sum();
+            let bytes = entry_bytes(0, names, 0, uri.as_bytes().len());
             (Cached::Vary(vary), bytes)
         });
         let entry = |value, bytes| Entry {
