@@ -11,6 +11,7 @@ table, single-flight and the real server round trip are in test_cache_props.py.
 from __future__ import annotations
 
 import email.utils
+import gzip
 import sys
 import threading
 import time
@@ -36,7 +37,7 @@ from conftest import (
     run_lockstep,
 )
 
-from wsgi_mw import Cache
+from wsgi_mw import Cache, Gzip
 
 TEXT = "text/plain; charset=utf-8"
 FRESH = [("Cache-Control", "max-age=60")]
@@ -364,7 +365,7 @@ def test_head_miss_is_not_stored():
 
 def test_labels_and_stats_for_hit_miss_bypass():
     app = Origin()
-    mw, wsgi = cached(app)
+    mw, wsgi = cached(app, request_directives="honor")
     assert label(run(wsgi, env("/x"))) == "MISS"
     assert label(run(wsgi, env("/x"))) == "HIT"
     assert label(run(wsgi, env("/x", "POST"))) == "BYPASS"
@@ -582,9 +583,9 @@ def test_freshness_lifetime_decides(headers, default_ttl, stored):
     assert_stored(wsgi, app, lambda: env("/x"), expected=stored)
 
 
-def test_request_no_store_bypasses_and_stores_nothing():
+def test_honored_request_no_store_bypasses_and_stores_nothing():
     app = Origin()
-    mw, wsgi = cached(app)
+    mw, wsgi = cached(app, request_directives="honor")
     first = run(wsgi, env("/x", cache_control="no-store"))
     assert label(first) == "BYPASS"
     assert label(run(wsgi, env("/x"))) == "MISS"  # nothing was stored
@@ -727,9 +728,9 @@ def test_entries_expire_after_their_lifetime():
         pytest.param({"pragma": "no-cache"}, id="pragma"),
     ],
 )
-def test_refresh_bypasses_lookup_and_replaces_the_entry(headers):
+def test_honored_refresh_skips_the_entry_and_replaces_it(headers):
     app = Origin()
-    mw, wsgi = cached(app)
+    mw, wsgi = cached(app, request_directives="honor")
     run(wsgi, env("/x"))
     assert run(wsgi, env("/x")).body == app.body(1)
     refreshed = run(wsgi, env("/x", **headers))
@@ -743,11 +744,73 @@ def test_refresh_bypasses_lookup_and_replaces_the_entry(headers):
     assert (s["hits"], s["misses"], s["stores"], s["entries"]) == (2, 2, 2, 1)
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"cache_control": "no-cache"}, id="no_cache"),
+        pytest.param({"cache_control": "max-age=0"}, id="max_age_0"),
+        pytest.param({"pragma": "no-cache"}, id="pragma"),
+        pytest.param({"cache_control": "max-age=10"}, id="max_age_10"),
+        pytest.param({"cache_control": "no-store"}, id="no_store"),
+    ],
+)
+def test_ignored_request_directives_get_the_stored_entry(headers):
+    # The default, as CDNs and Varnish: no client can replace a shared entry on demand.
+    app = Origin([("Cache-Control", "max-age=600"), ("Age", "30")])
+    mw, wsgi = cached(app)
+    run(wsgi, env("/x"))
+    response = run(wsgi, env("/x", **headers))
+    assert label(response) == "HIT"
+    assert response.body == app.body(1)
+    assert app.calls == 1
+    assert stats(mw)["stores"] == 1
+
+
+def test_ignored_request_no_store_keeps_its_own_miss_out_of_the_store():
+    app = Origin()
+    mw, wsgi = cached(app)
+    miss = run(wsgi, env("/x", cache_control="no-store"))
+    assert label(miss) == "MISS"
+    assert label(run(wsgi, env("/x"))) == "MISS"
+    assert app.calls == 2
+    assert stats(mw)["stores"] == 1
+
+
+def reflecting_app(environ, start_response):
+    """Reflects unkeyed headers into the page, as apps that build absolute URLs do."""
+    host = environ.get("HTTP_X_FORWARDED_HOST", environ.get("HTTP_HOST", "site.example"))
+    start_response("200 OK", [("Content-Type", "text/html"), *FRESH])
+    return [f'<a href="https://{host}/next">next</a>'.encode()]
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        pytest.param({"cache_control": "no-cache"}, id="no_cache"),
+        pytest.param({"pragma": "no-cache"}, id="pragma"),
+        pytest.param({"cache_control": "max-age=0"}, id="max_age_0"),
+    ],
+)
+def test_a_client_refresh_cannot_poison_a_fresh_entry(attack):
+    _mw, wsgi = cached(reflecting_app)
+    good = run(wsgi, env("/x"))
+    poisoned = run(wsgi, env("/x", x_forwarded_host="evil.example", **attack))
+    assert label(poisoned) == "HIT"
+    after = run(wsgi, env("/x"))
+    assert after.body == good.body
+    assert b"evil" not in after.body
+    # Honouring directives re-opens the hole: that is why it is not the default.
+    _mw, honoring = cached(reflecting_app, request_directives="honor")
+    run(honoring, env("/x"))
+    run(honoring, env("/x", x_forwarded_host="evil.example", **attack))
+    assert b"evil.example" in run(honoring, env("/x")).body
+
+
 def test_request_max_age_refuses_an_older_entry_and_refreshes_it():
     # RFC 9111 §5.2.1.1: max-age=N in the request: nothing older than N seconds. The entry
     # gets an Age from the app (Age: 30, max-age=600), so no sleeping is needed.
     app = Origin([("Cache-Control", "max-age=600"), ("Age", "30")])
-    mw, wsgi = cached(app)
+    mw, wsgi = cached(app, request_directives="honor")
     run(wsgi, env("/x"))
     young_enough = run(wsgi, env("/x", cache_control="max-age=60"))
     assert (label(young_enough), header(young_enough.headers, "Age")) == ("HIT", "30")
@@ -1770,6 +1833,20 @@ CONSTRUCTOR_ERRORS = [
         "single_flight_timeout",
         id="timeout_str",
     ),
+    pytest.param(
+        (plain_app,),
+        {"request_directives": "honour"},
+        ValueError,
+        "request_directives",
+        id="directives_unknown",
+    ),
+    pytest.param(
+        (plain_app,),
+        {"request_directives": True},
+        TypeError,
+        "request_directives",
+        id="directives_bool",
+    ),
 ]
 
 
@@ -1842,6 +1919,7 @@ def test_default_attributes():
     assert mw.status_header == "X-Cache"
     assert mw.single_flight is True
     assert mw.single_flight_timeout == 10.0
+    assert mw.request_directives == "ignore"
     s = stats(mw)
     assert all(v == 0 for v in s.values()), s
 
@@ -1855,6 +1933,7 @@ def test_repr_shows_the_options():
             default_ttl=77,
             status_header="X-Zz",
             single_flight_timeout=2.5,
+            request_directives="honor",
         )
     )
     assert text.startswith("Cache(")
@@ -1866,6 +1945,7 @@ def test_repr_shows_the_options():
         "status_header",
         "single_flight",
         "single_flight_timeout",
+        "request_directives='honor'",
         "123456",
         "4321",
         "77",
@@ -1874,3 +1954,76 @@ def test_repr_shows_the_options():
         "404",
     ):
         assert part in text, f"{part} missing from {text}"
+
+
+# --------------------------------------------------------------------------- Range requests
+
+
+def test_a_range_request_through_gzip_does_not_store_a_plain_body_as_the_gzip_variant():
+    # Gzip rightly leaves a Range request's response alone; an app that ignores Range answers
+    # 200 with the whole plain body. Stored under the gzip client's key, every later gzip
+    # client would get the uncompressed body.
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html"), *FRESH])
+        return [b"<p>hello</p>" * 1000]
+
+    mw = Cache(validator(Gzip(app)))
+    wsgi = validator(mw)
+    ranged = run(wsgi, env("/x", accept_encoding="gzip", range="bytes=0-99"))
+    assert header(ranged.headers, "Content-Encoding") is None
+    assert label(ranged) == "MISS"
+    later = run(wsgi, env("/x", accept_encoding="gzip"))
+    assert header(later.headers, "Content-Encoding") == "gzip"
+    assert gzip.decompress(later.body) == b"<p>hello</p>" * 1000
+    # A Range request may still be answered from the stored full response (RFC 9110 allows a
+    # 200): the gzip variant, since it asked for gzip.
+    again = run(wsgi, env("/x", accept_encoding="gzip", range="bytes=0-99"))
+    assert label(again) == "HIT"
+    assert again.body == later.body
+    assert stats(mw)["stores"] == 1
+
+
+def test_a_range_miss_leads_no_flight_and_is_not_stored():
+    app = Origin()
+    mw, wsgi = cached(app)
+    assert label(run(wsgi, env("/x", range="bytes=0-1"))) == "MISS"
+    assert label(run(wsgi, env("/x", range="bytes=0-1"))) == "MISS"
+    assert app.calls == 2
+    assert stats(mw)["stores"] == 0
+
+
+# --------------------------------------------------------------------------- 304 only for 2xx
+
+
+@pytest.mark.parametrize("status", ["404 Not Found", "301 Moved Permanently", "410 Gone"])
+@pytest.mark.parametrize(
+    "precondition",
+    [
+        pytest.param({"if_none_match": "*"}, id="inm_star"),
+        pytest.param({"if_none_match": '"v1"'}, id="inm_match"),
+        pytest.param({"if_modified_since": LAST_MODIFIED}, id="ims"),
+    ],
+)
+def test_preconditions_are_ignored_for_a_stored_non_2xx_response(status, precondition):
+    # RFC 9110 §13.2.1: preconditions are evaluated only when the response would be 2xx.
+    headers = [*FRESH, ("ETag", '"v1"'), ("Last-Modified", LAST_MODIFIED)]
+    if status.startswith("301"):
+        headers.append(("Location", "/elsewhere"))
+
+    def app(environ, start_response):
+        start_response(status, [("Content-Type", TEXT), *headers])
+        return [b"not here"]
+
+    _mw, wsgi = cached(app)
+    run(wsgi, env("/x"))
+    response = run(wsgi, env("/x", **precondition))
+    assert label(response) == "HIT"
+    assert response.status == status
+    assert response.body == b"not here"
+
+
+def test_preconditions_still_give_304_for_a_stored_200():
+    app = Origin([*FRESH, ("ETag", '"v1"')])
+    _mw, wsgi = cached(app)
+    run(wsgi, env("/x"))
+    assert run(wsgi, env("/x", if_none_match="*")).status == "304 Not Modified"

@@ -225,7 +225,10 @@ def hit_problems(response, entry, method, kind):
 
 
 class Model:
-    def __init__(self):
+    def __init__(self, directives="ignore"):
+        # request_directives: "ignore" turns the client's refreshes into plain requests and
+        # its no-store into "do not store my miss".
+        self.directives = directives
         # key -> candidates: the stored response(s) the Cache may hold, None for "nothing".
         # One candidate unless the spec left the outcome open.
         self.entries = {}
@@ -251,6 +254,9 @@ def check_request(model, app, wsgi, method, uri, kind, shape):
     path, query = uri
     environ = make_environ(REQUEST_METHOD=method, PATH_INFO=path, QUERY_STRING=query, **KINDS[kind])
     key = model.key(path, query, environ)
+    ignore = model.directives == "ignore"
+    if ignore and kind in REFRESH:
+        kind = "plain"
     app.shape = shape
     calls = app.calls
     response = run(wsgi, environ)
@@ -263,7 +269,7 @@ def check_request(model, app, wsgi, method, uri, kind, shape):
         assert method in ("GET", "HEAD"), where
         assert app.calls == calls, f"{where}, but the app was called"
         candidates = model.entries.get(key, [None])
-        if kind in REFRESH or kind == "no_store":
+        if kind in REFRESH or (kind == "no_store" and not ignore):
             candidates = []
         elif kind == "auth":
             candidates = [c for c in candidates if c is not None and shareable(c.headers)]
@@ -302,7 +308,12 @@ def check_request(model, app, wsgi, method, uri, kind, shape):
         and storable(status, headers, b"".join(chunks), auth=auth)
     )
     candidates = model.entries.get(key, [None])
-    if kind == "no_store":
+    if kind == "no_store" and ignore:
+        # Looked up like any request: it reached the app only because nothing was stored.
+        assert got == "MISS", where
+        assert None in candidates, f"{where}: expected a HIT on {candidates}"
+        model.entries[key] = [None]
+    elif kind == "no_store":
         assert got == "BYPASS", where
     elif auth:
         assert got in (("MISS", "BYPASS") if store else ("BYPASS",)), where
@@ -339,12 +350,13 @@ requests_strategy = st.lists(
 )
 
 
+@pytest.mark.parametrize("directives", ["ignore", "honor"])
 @PROPERTY
 @given(requests=requests_strategy)
-def test_property_cache_matches_the_model(requests):
+def test_property_cache_matches_the_model(directives, requests):
     app = ModelApp()
-    mw, wsgi = cached(app, max_entry_bytes=MAX_ENTRY)
-    model = Model()
+    mw, wsgi = cached(app, max_entry_bytes=MAX_ENTRY, request_directives=directives)
+    model = Model(directives)
     labels = Counter()
     for method, uri, kind, shape in requests:
         labels[check_request(model, app, wsgi, method, uri, kind, shape)] += 1
@@ -365,8 +377,8 @@ def test_property_cache_matches_the_model(requests):
 def test_model_sanity_the_property_can_see_hits_and_304s():
     # The property only means something if its sequences reach hits, 304s and refreshes.
     app = ModelApp()
-    _mw, wsgi = cached(app, max_entry_bytes=MAX_ENTRY)
-    model = Model()
+    _mw, wsgi = cached(app, max_entry_bytes=MAX_ENTRY, request_directives="honor")
+    model = Model("honor")
     seq = [
         ("GET", ("/a", ""), "plain", "fresh"),
         ("GET", ("/a", ""), "plain", "error"),
@@ -385,6 +397,23 @@ def test_model_sanity_the_property_can_see_hits_and_304s():
     got = [check_request(model, app, wsgi, *step) for step in seq]
     assert got[:10] == ["MISS", "HIT", "HIT", "HIT", "MISS", "MISS", "HIT", "MISS", "HIT", "MISS"]
     assert got[11:] == ["BYPASS", "MISS"]
+
+
+def test_model_sanity_ignored_directives_get_the_stored_entry():
+    app = ModelApp()
+    _mw, wsgi = cached(app, max_entry_bytes=MAX_ENTRY)
+    model = Model("ignore")
+    seq = [
+        ("GET", ("/a", ""), "no_cache", "fresh"),
+        ("GET", ("/a", ""), "no_cache", "error"),
+        ("GET", ("/a", ""), "pragma", "error"),
+        ("GET", ("/a", ""), "max_age_0", "error"),
+        ("GET", ("/a", ""), "no_store", "error"),
+        ("GET", ("/a", "x=1"), "no_store", "fresh"),
+        ("GET", ("/a", "x=1"), "plain", "fresh"),
+    ]
+    got = [check_request(model, app, wsgi, *step) for step in seq]
+    assert got == ["MISS", "HIT", "HIT", "HIT", "HIT", "MISS", "MISS"]
 
 
 # --------------------------------------------------------------------------- leak table
@@ -671,6 +700,46 @@ def test_single_flight_leader_not_storable_waiters_call_the_app(headers):
     assert stats(mw)["stores"] == 0
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"HTTP_CACHE_CONTROL": "no-cache"}, id="no_cache"),
+        pytest.param({"HTTP_CACHE_CONTROL": "max-age=0"}, id="max_age_0"),
+        pytest.param({"HTTP_PRAGMA": "no-cache"}, id="pragma"),
+    ],
+)
+@pytest.mark.parametrize("directives", ["ignore", "honor"])
+def test_sixteen_concurrent_refreshes_of_a_stored_entry_call_the_app_at_most_once(
+    headers, directives
+):
+    app = Gate(hold_all=True)
+    mw, wsgi = cached(app, single_flight_timeout=30, request_directives=directives)
+    app.release.set()
+    run(wsgi, make_environ(PATH_INFO="/slow"))  # stored: call 1
+    app.release.clear()
+    app.entered.clear()
+    threads, results, errors = hammer(
+        wsgi, 16, lambda: make_environ(PATH_INFO="/slow", **headers)
+    )
+    if directives == "honor":
+        assert app.entered.wait(5)
+        time.sleep(0.3)  # let the other 15 reach the cache while one refreshes
+    app.release.set()
+    join_all(threads)
+    assert errors == []
+    labels = Counter(label(r) for r in results)
+    if directives == "ignore":
+        assert app.calls == 1
+        assert labels == {"HIT": 16}
+        assert {r.body for r in results} == {b"call 1 " + b"x" * 1000}
+    else:
+        # One refresh for all sixteen, and every one of them gets the refreshed response.
+        assert app.calls == 2
+        assert labels == {"MISS": 1, "HIT": 15}
+        assert {r.body for r in results} == {b"call 2 " + b"x" * 1000}
+    assert stats(mw)["stores"] == app.calls
+
+
 def test_single_flight_timeout_waiter_calls_the_app_itself():
     app = Gate()
     _mw, wsgi = cached(app, single_flight_timeout=0.2)
@@ -774,17 +843,15 @@ def test_conditional_requests_wait_for_the_flight_and_are_answered_from_the_stor
 
 
 @pytest.mark.parametrize(
-    "headers",
+    "headers, directives",
     [
-        pytest.param({"HTTP_AUTHORIZATION": "Bearer a"}, id="authorization"),
-        pytest.param({"HTTP_CACHE_CONTROL": "no-cache"}, id="refresh_no_cache"),
-        pytest.param({"HTTP_PRAGMA": "no-cache"}, id="refresh_pragma"),
-        pytest.param({"HTTP_CACHE_CONTROL": "no-store"}, id="request_no_store"),
+        pytest.param({"HTTP_AUTHORIZATION": "Bearer a"}, "ignore", id="authorization"),
+        pytest.param({"HTTP_CACHE_CONTROL": "no-store"}, "honor", id="honored_no_store"),
     ],
 )
-def test_requests_outside_single_flight_never_wait(headers):
+def test_requests_outside_single_flight_never_wait(headers, directives):
     app = Gate()
-    _mw, wsgi = cached(app, single_flight_timeout=30)
+    _mw, wsgi = cached(app, single_flight_timeout=30, request_directives=directives)
     leader, _, leader_errors = hammer(wsgi, 1, barrier=False)
     try:
         assert app.entered.wait(5)

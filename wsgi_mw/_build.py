@@ -44,6 +44,7 @@ LAYERS: dict[str, Layer] = {
             "status_header",
             "single_flight",
             "single_flight_timeout",
+            "request_directives",
         ),
     ),
     "rewrite": Layer(

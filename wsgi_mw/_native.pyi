@@ -58,6 +58,7 @@ class Cache:
         status_header: str | None = "X-Cache",
         single_flight: bool = True,
         single_flight_timeout: float = 10.0,
+        request_directives: Literal["ignore", "honor"] = "ignore",
     ) -> Self: ...
     def __call__(
         self, environ: dict[str, Any], start_response: _StartResponse
@@ -81,6 +82,8 @@ class Cache:
     def single_flight(self) -> bool: ...
     @property
     def single_flight_timeout(self) -> float: ...
+    @property
+    def request_directives(self) -> Literal["ignore", "honor"]: ...
 
 @final
 class Gzip:

@@ -144,6 +144,7 @@ CONVERTERS: dict[str, dict[str, _Converter]] = {
         "status_header": _str_or_none,
         "single_flight": _bool,
         "single_flight_timeout": _float,
+        "request_directives": _as_is,
     },
     "rewrite": {
         "rules": _rules,

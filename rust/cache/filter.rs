@@ -249,6 +249,7 @@ impl CacheFilter {
         };
         let stored = Stored {
             status: PyString::new(py, tee.head.status()).unbind(),
+            code: tee.head.code(),
             headers,
             content_length,
             not_modified,

@@ -36,28 +36,56 @@ pub struct ResponseFacts {
     pub date: Option<i64>,
 }
 
+/// What the cache makes of a request's own Cache-Control and Pragma (`request_directives=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestDirectives {
+    /// As CDNs and Varnish do by default: a client's no-cache, max-age or Pragma cannot
+    /// refresh a shared entry, and its no-store only keeps its own response out of the store.
+    Ignore,
+    /// RFC 9111 §5.2.1: no-cache / max-age=0 / Pragma refresh the entry (coalesced by
+    /// single-flight), max-age=N takes nothing older, no-store bypasses the cache.
+    Honor,
+}
+
+impl RequestDirectives {
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestDirectives::Ignore => "ignore",
+            RequestDirectives::Honor => "honor",
+        }
+    }
+}
+
 /// How a request may use the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lookup {
-    /// Look up, serve a fresh entry.
+    /// Look up, serve a fresh entry; a miss leads (or waits for) the single flight and its
+    /// response is stored.
     Use,
-    /// Skip the lookup, but store the new response (request no-cache / max-age=0).
+    /// Look up and serve a fresh entry, but a miss is not stored and leads no flight (it
+    /// may wait for one): request no-store when directives are ignored.
+    UseOnly,
+    /// The entry found first is not acceptable: the response to a refresh (coalesced by
+    /// single-flight) replaces it (honoured no-cache / max-age=0 / Pragma: no-cache).
     Refresh,
-    /// Neither look up nor store (request no-store).
+    /// Neither look up nor store (honoured request no-store).
     Bypass,
 }
 
-pub fn lookup(request: &RequestFacts) -> Lookup {
+pub fn lookup(request: &RequestFacts, directives: RequestDirectives) -> Lookup {
     let cc = &request.cache_control;
-    if cc.no_store {
-        Lookup::Bypass
-    } else if cc.no_cache
-        || cc.max_age == Some(0)
-        || (!request.has_cache_control && request.pragma_no_cache)
-    {
-        Lookup::Refresh
-    } else {
-        Lookup::Use
+    match directives {
+        RequestDirectives::Ignore if cc.no_store => Lookup::UseOnly,
+        RequestDirectives::Ignore => Lookup::Use,
+        RequestDirectives::Honor if cc.no_store => Lookup::Bypass,
+        RequestDirectives::Honor
+            if cc.no_cache
+                || cc.max_age == Some(0)
+                || (!request.has_cache_control && request.pragma_no_cache) =>
+        {
+            Lookup::Refresh
+        }
+        RequestDirectives::Honor => Lookup::Use,
     }
 }
 

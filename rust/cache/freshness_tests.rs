@@ -266,7 +266,22 @@ fn lookup_table() {
         ),
     ];
     for (rule, request, expected) in cases {
-        assert_eq!(lookup(&request), expected, "{rule}");
+        assert_eq!(
+            lookup(&request, RequestDirectives::Honor),
+            expected,
+            "{rule}"
+        );
+        // Ignored, no directive can skip the lookup; no-store only keeps its miss out.
+        let ignored = if expected == Lookup::Bypass {
+            Lookup::UseOnly
+        } else {
+            Lookup::Use
+        };
+        assert_eq!(
+            lookup(&request, RequestDirectives::Ignore),
+            ignored,
+            "{rule} (ignored)"
+        );
     }
 }
 

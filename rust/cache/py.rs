@@ -14,7 +14,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use super::conditional::not_modified;
 use super::filter::{CacheFilter, StorePlan};
 use super::flight::Join;
-use super::freshness::{age, lookup, Lookup, Policy};
+use super::freshness::{age, lookup, Lookup, Policy, RequestDirectives};
 use super::key::Key;
 use super::request::{variant_key, Method, Request};
 use super::shared::{Counters, Looked, Shared, Stored};
@@ -51,6 +51,7 @@ pub struct CacheConfig {
     pub status_header: Option<String>,
     pub single_flight: bool,
     pub single_flight_timeout: Duration,
+    pub request_directives: RequestDirectives,
 }
 
 /// An in-memory HTTP cache for WSGI apps (RFC 9111, shared-cache rules): hits are answered
@@ -95,6 +96,12 @@ pub struct CacheConfig {
 ///     instead of all calling the app.
 /// single_flight_timeout:
 ///     Default 10.0. Seconds a waiting request waits at most before calling the app itself.
+/// request_directives:
+///     Default ``"ignore"``: as CDNs and Varnish do, a client's ``Cache-Control: no-cache``,
+///     ``max-age`` or ``Pragma: no-cache`` gets the stored entry, so no client can replace a
+///     shared entry on demand; its ``no-store`` keeps only its own response out of the
+///     store. ``"honor"``: RFC 9111 request directives (no-cache and max-age=0 refresh the
+///     entry, coalesced by single-flight; max-age=N takes nothing older; no-store bypasses).
 #[pyclass(module = "wsgi_mw._native", name = "Cache", frozen)]
 pub struct Cache {
     app: Py<PyAny>,
@@ -203,6 +210,29 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Flag {
     }
 }
 
+/// `request_directives=`: "ignore" or "honor".
+struct Directives(RequestDirectives);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Directives {
+    type Error = PyErr;
+
+    fn extract(given: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let text = given.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "Cache(request_directives=...): request_directives must be \"ignore\" or \"honor\", not {}",
+                type_name(&given)
+            ))
+        })?;
+        match text.to_cow()?.as_ref() {
+            "ignore" => Ok(Directives(RequestDirectives::Ignore)),
+            "honor" => Ok(Directives(RequestDirectives::Honor)),
+            other => Err(PyValueError::new_err(format!(
+                "Cache(request_directives={other:?}): request_directives must be \"ignore\" or \"honor\""
+            ))),
+        }
+    }
+}
+
 /// `single_flight_timeout=`: seconds, more than 0 and at most a day.
 struct Timeout(Duration);
 
@@ -270,7 +300,9 @@ impl Cache {
     ) -> PyResult<Py<PyAny>> {
         Counters::bump(&self.shared.counters.hits);
         let age = self.age_header(py, seconds)?;
+        // RFC 9110 §13.2.1: preconditions are evaluated only when the response would be 2xx.
         let conditional = request.is_conditional()
+            && (200..300).contains(&stored.code)
             && not_modified(
                 request.if_none_match(),
                 request.if_modified_since(),
@@ -313,15 +345,15 @@ impl Cache {
         environ: &Bound<'_, PyDict>,
         request: &Request<'_>,
         now: i64,
-    ) -> Result<(Arc<Stored>, i64), Key> {
+    ) -> (Option<(Arc<Stored>, i64)>, Key) {
         match self.shared.look(&request.uri, now) {
-            Looked::Fresh { stored, stored_at } => Ok((stored, stored_at)),
-            Looked::Missing => Err(request.uri.clone()),
+            Looked::Fresh { stored, stored_at } => (Some((stored, stored_at)), request.uri.clone()),
+            Looked::Missing => (None, request.uri.clone()),
             Looked::Vary(names) => {
                 let key = variant_key(environ, &request.uri, &names);
                 match self.shared.look(&key, now) {
-                    Looked::Fresh { stored, stored_at } => Ok((stored, stored_at)),
-                    _ => Err(key),
+                    Looked::Fresh { stored, stored_at } => (Some((stored, stored_at)), key),
+                    _ => (None, key),
                 }
             }
         }
@@ -352,8 +384,8 @@ impl Cache {
 impl Cache {
     #[new]
     #[pyo3(
-        signature = (app, *, max_bytes = MaxBytes(64 * 1024 * 1024), max_entry_bytes = MaxEntryBytes(1024 * 1024), default_ttl = DefaultTtl(60), statuses = None, status_header = StatusHeader(Some("X-Cache".to_owned())), single_flight = Flag(true), single_flight_timeout = Timeout(Duration::from_secs(10))),
-        text_signature = "(app, *, max_bytes=67108864, max_entry_bytes=1048576, default_ttl=60, statuses=(200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501), status_header='X-Cache', single_flight=True, single_flight_timeout=10.0)"
+        signature = (app, *, max_bytes = MaxBytes(64 * 1024 * 1024), max_entry_bytes = MaxEntryBytes(1024 * 1024), default_ttl = DefaultTtl(60), statuses = None, status_header = StatusHeader(Some("X-Cache".to_owned())), single_flight = Flag(true), single_flight_timeout = Timeout(Duration::from_secs(10)), request_directives = Directives(RequestDirectives::Ignore)),
+        text_signature = "(app, *, max_bytes=67108864, max_entry_bytes=1048576, default_ttl=60, statuses=(200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501), status_header='X-Cache', single_flight=True, single_flight_timeout=10.0, request_directives='ignore')"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -366,6 +398,7 @@ impl Cache {
         status_header: StatusHeader,
         single_flight: Flag,
         single_flight_timeout: Timeout,
+        request_directives: Directives,
     ) -> PyResult<Self> {
         wsgi_app(app, "Cache(app=...): app")?;
         if max_entry_bytes.0 > max_bytes.0 {
@@ -392,6 +425,7 @@ impl Cache {
             status_header,
             single_flight,
             single_flight_timeout,
+            request_directives: request_directives.0,
         };
         Ok(Cache {
             app: app.clone().unbind(),
@@ -432,42 +466,56 @@ impl Cache {
                 now,
             })
         };
-        match lookup(&request.facts) {
-            Lookup::Bypass => return forward(BYPASS, None, None),
-            Lookup::Refresh => return forward(MISS, None, plan(None, now_ms())),
-            Lookup::Use => {}
+        let lookup = lookup(&request.facts, self.config.request_directives);
+        if lookup == Lookup::Bypass {
+            return forward(BYPASS, None, None);
         }
+        // A miss whose response must not be stored leads no flight (it may wait for one):
+        // an ignored no-store, and a Range request, whose response (a 206, or a 200 an
+        // encoding layer below left uncompressed because of the Range) must not be found by
+        // requests without Range.
+        let stores = lookup != Lookup::UseOnly && !request.has_range;
+        let plan = |guard, now| plan(guard, now).filter(|_| stores);
         let authorization = request.facts.authorization;
-        let max_age = request.facts.cache_control.max_age;
+        // Honoured request max-age=N: the client takes nothing older (§5.2.1.1).
+        let max_age = match self.config.request_directives {
+            RequestDirectives::Honor => request.facts.cache_control.max_age,
+            RequestDirectives::Ignore => None,
+        };
+        // A refresh does not take the entry it first finds; after waiting for a flight it
+        // takes any other (the refreshed one).
+        let mut refused: Option<Arc<Stored>> = None;
         let mut waited = false;
         loop {
             let now = now_ms();
-            let key = match self.find(dict, &request, now) {
-                Ok((stored, stored_at)) => {
-                    // §3.5: an authenticated request only gets what the origin declared
-                    // shareable; its own response is stored only if it says so.
-                    if authorization && !stored.shareable {
-                        return forward(BYPASS, None, plan(None, now));
-                    }
-                    let seconds = age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000));
-                    // Request max-age=N: the client takes nothing older (§5.2.1.1); the fresh
-                    // response it gets instead replaces the entry.
-                    if max_age.is_some_and(|max| seconds > max) {
-                        return forward(MISS, None, plan(None, now));
-                    }
+            let (found, key) = self.find(dict, &request, now);
+            if let Some((stored, stored_at)) = found {
+                // §3.5: an authenticated request only gets what the origin declared
+                // shareable; its own response is stored only if it says so.
+                if authorization && !stored.shareable {
+                    return forward(BYPASS, None, plan(None, now));
+                }
+                let seconds = age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000));
+                let refreshing = lookup == Lookup::Refresh
+                    && (!waited
+                        || refused
+                            .as_ref()
+                            .is_some_and(|old| Arc::ptr_eq(old, &stored)));
+                if !refreshing && !max_age.is_some_and(|max| seconds > max) {
                     return self.serve(py, start_response, &request, &stored, seconds);
                 }
-                Err(key) => key,
-            };
+                // Not acceptable to this client: refresh it, coalesced like a miss.
+                refused = Some(stored);
+            }
             if authorization {
                 return forward(BYPASS, None, plan(None, now));
             }
             if !self.config.single_flight || waited {
                 return forward(MISS, None, plan(None, now));
             }
-            // Only a plain GET leads a flight: its response is the one that gets stored.
-            // HEAD and conditional requests may wait for one.
-            let flight = if is_get && !request.is_conditional() {
+            // Only a plain GET whose response is stored leads a flight. HEAD, conditional
+            // and Range requests may wait for one.
+            let flight = if is_get && stores && !request.is_conditional() {
                 match self.shared.flights.join(&key) {
                     Join::Lead(guard) => return forward(MISS, None, plan(Some(guard), now)),
                     Join::Wait(flight) => Some(flight),
@@ -590,6 +638,12 @@ impl Cache {
         self.config.single_flight_timeout.as_secs_f64()
     }
 
+    /// ``"ignore"`` or ``"honor"``: what a client's own Cache-Control and Pragma can do.
+    #[getter]
+    fn request_directives(&self) -> &'static str {
+        self.config.request_directives.name()
+    }
+
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         // Stored responses hold only str, bytes and tuples of them: no cycles to find there.
         visit.call(&self.app)
@@ -604,7 +658,7 @@ impl Cache {
             .map(u16::to_string)
             .collect();
         Ok(format!(
-            "Cache({}, max_bytes={}, max_entry_bytes={}, default_ttl={}, statuses=({}{}), status_header={}, single_flight={}, single_flight_timeout={})",
+            "Cache({}, max_bytes={}, max_entry_bytes={}, default_ttl={}, statuses=({}{}), status_header={}, single_flight={}, single_flight_timeout={}, request_directives='{}')",
             self.app.bind(py).repr()?,
             self.config.max_bytes,
             self.config.max_entry_bytes,
@@ -617,6 +671,7 @@ impl Cache {
             },
             if self.config.single_flight { "True" } else { "False" },
             PyFloat::new(py, self.config.single_flight_timeout.as_secs_f64()).repr()?,
+            self.config.request_directives.name(),
         ))
     }
 }

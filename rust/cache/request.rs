@@ -39,6 +39,8 @@ pub struct Request<'py> {
     pub if_modified_since: Option<Bound<'py, PyString>>,
     /// scheme, host, SCRIPT_NAME, PATH_INFO, QUERY_STRING.
     pub uri: Key,
+    /// The request asks for a Range: its response is not stored.
+    pub has_range: bool,
 }
 
 impl<'py> Request<'py> {
@@ -76,6 +78,7 @@ impl<'py> Request<'py> {
             if_none_match: get(intern!(py, "HTTP_IF_NONE_MATCH")),
             if_modified_since: get(intern!(py, "HTTP_IF_MODIFIED_SINCE")),
             uri: uri_key(environ),
+            has_range: environ.contains(intern!(py, "HTTP_RANGE")).unwrap_or(false),
         }
     }
 

@@ -19,6 +19,8 @@ use super::store::{Entry, Found, Store};
 /// A stored response, as the Python objects a hit hands to the server.
 pub struct Stored {
     pub status: Py<PyString>,
+    /// The status code: preconditions are evaluated only for 2xx (RFC 9110 §13.2.1).
+    pub code: u16,
     /// The app's headers, without its Age and status header: `(name, value)` tuples.
     pub headers: Vec<Py<PyTuple>>,
     /// `("Content-Length", n)` when the app did not send one.
