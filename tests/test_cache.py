@@ -2027,3 +2027,42 @@ def test_preconditions_still_give_304_for_a_stored_200():
     _mw, wsgi = cached(app)
     run(wsgi, env("/x"))
     assert run(wsgi, env("/x", if_none_match="*")).status == "304 Not Modified"
+
+
+# --------------------------------------------------------------------------- exact keys
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        pytest.param({"PATH_INFO": "/\udcff"}, {"PATH_INFO": "/"}, id="path_surrogate_vs_slash"),
+        pytest.param({"PATH_INFO": "/\udcff"}, {"PATH_INFO": ""}, id="path_surrogate_vs_empty"),
+        pytest.param({"PATH_INFO": "/\udcff"}, {"PATH_INFO": "/\ud800"}, id="two_surrogates"),
+        pytest.param({"PATH_INFO": "/\udcff"}, {"PATH_INFO": "/\xff"}, id="surrogate_vs_latin1"),
+        pytest.param({"QUERY_STRING": "a=\udcff"}, {"QUERY_STRING": ""}, id="query"),
+        pytest.param({"HTTP_HOST": "h\udcff"}, {"HTTP_HOST": "other"}, id="host"),
+        pytest.param(
+            {"HTTP_X_CUSTOM": "\udcff"}, {"HTTP_X_CUSTOM": ""}, id="varied_header"
+        ),
+    ],
+)
+def test_unencodable_environ_strings_get_keys_of_their_own(first, second):
+    calls = []
+
+    def app(environ, start_response):
+        calls.append(1)
+        start_response("200 OK", [("Content-Type", TEXT), *FRESH, ("Vary", "X-Custom")])
+        return [b"call %d" % len(calls)]
+
+    mw = Cache(app)  # no validator: a lone surrogate is not a PEP 3333 string
+    for overrides in (first, second):
+        environ = env("/x")
+        environ.update(overrides)
+        response = run(mw, environ)
+        assert label(response) == "MISS", overrides
+    assert len(calls) == 2
+    # And each is stored under its own key: both hit now.
+    for overrides in (first, second):
+        environ = env("/x")
+        environ.update(overrides)
+        assert label(run(mw, environ)) == "HIT", overrides

@@ -2114,3 +2114,29 @@ def test_repr():
         repr(Logger(app, format="json", sink=buf))
         == f"Logger(NamedApp(), format='json', sink={buf!r})"
     )
+
+
+# --------------------------------------------------------------------------- lone surrogates
+
+
+def surrogate_app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+@pytest.mark.parametrize("format", ["combined", "json"])
+def test_values_with_lone_surrogates_are_escaped_not_dropped(format):
+    # A server that decodes with surrogateescape hands \udcff for the byte 0xff: the line shows
+    # that byte escaped (as for any non-printable byte), never "-" or null.
+    environ = env("/caf\udcff", query="q=\udcff", user_agent="agent\udcff", referer="ref\ud800")
+    _, [line] = log_lines(surrogate_app, environ, format=format, validate=False)
+    if format == "json":
+        record = json.loads(line)
+        assert record["path"] != "-" and record["path"] is not None
+        for field in ("user_agent", "referer"):
+            assert record[field] is not None, record
+        assert "\\udcff" not in line
+    else:
+        assert '"GET /caf%FF?q=\\xff HTTP/1.1"' in line, line
+        assert '"agent\\xff"' in line, line
+        assert '"ref\\xed\\xa0\\x80"' in line, line

@@ -1088,3 +1088,85 @@ def test_url_for_name_is_positional_only_so_a_param_may_be_called_name():
     assert router.url_for("user", name="ada lovelace") == "/users/ada%20lovelace"
     with pytest.raises(TypeError):
         router.url_for(name="user")  # the route name itself cannot be a keyword
+
+
+# --------------------------------------------------------------------------- hostile redirects
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        pytest.param(
+            {"HTTP_HOST": "h", "QUERY_STRING": "a=1\r\nSet-Cookie: x=y"},
+            "http://h/dir/?a=1%0D%0ASet-Cookie:%20x=y",
+            id="crlf_in_query",
+        ),
+        pytest.param(
+            {"HTTP_HOST": "h", "QUERY_STRING": "a=\x00\t\x7f"},
+            "http://h/dir/?a=%00%09%7F",
+            id="nul_tab_del_in_query",
+        ),
+        pytest.param(
+            {"HTTP_HOST": "h", "QUERY_STRING": "q=caf\xe9&x=%41"},
+            "http://h/dir/?q=caf%E9&x=%41",
+            id="latin1_in_query_already_encoded_kept",
+        ),
+        pytest.param(
+            {"HTTP_HOST": "evil.com\r\nX-Injected: 1"}, "/dir/", id="crlf_in_host_relative"
+        ),
+        pytest.param({"HTTP_HOST": "a\r\n b"}, "/dir/", id="obs_fold_host_relative"),
+        pytest.param({"HTTP_HOST": "user@evil.com"}, "/dir/", id="userinfo_host_relative"),
+        pytest.param({"HTTP_HOST": "evil.com/x"}, "/dir/", id="slash_in_host_relative"),
+        pytest.param({"HTTP_HOST": "h\udcff"}, "/dir/", id="surrogate_host_relative"),
+        pytest.param(
+            {"HTTP_HOST": "h", "wsgi.url_scheme": "http\r\nX: y"}, "/dir/", id="bad_scheme"
+        ),
+        pytest.param(
+            {"HTTP_HOST": "h", "QUERY_STRING": "a=\udcff"},
+            "http://h/dir/?a=%FF",
+            id="surrogate_in_query_escaped_byte",
+        ),
+    ],
+)
+def test_hostile_redirect_values_never_reach_the_location_raw(overrides, expected):
+    router, _ = routed(("GET", "/dir/"))
+    response = run(router, env("/dir", **overrides))  # no validator: surrogates are not latin-1
+    assert response.status == "308 Permanent Redirect"
+    location = header(response.headers, "Location")
+    assert location == expected
+    assert not CONTROL.search(location)
+    assert all(ord(c) < 0x80 for c in location)
+
+
+def test_a_relative_redirect_never_names_another_host():
+    router, _ = routed(("GET", "/dir/"))
+    response = run(router, env("/dir", HTTP_HOST="bad host", SCRIPT_NAME="//evil.com"))
+    assert response.status == "308 Permanent Redirect"
+    assert header(response.headers, "Location") == "/.//evil.com/dir/"
+
+
+@pytest.mark.parametrize("key", ["PATH_INFO", "SCRIPT_NAME", "REQUEST_METHOD"])
+def test_lone_surrogates_in_the_request_go_to_the_default_or_404(key):
+    calls = []
+
+    def default(environ, start_response):
+        calls.append(environ[key])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"default"]
+
+    overrides = {key: "/dir\udcff" if key != "REQUEST_METHOD" else "G\udcffT"}
+
+    def request():
+        environ = env("/dir")
+        environ.update(overrides)
+        return environ
+
+    plain, _ = routed(("GET", "/dir/"))
+    response = run(plain, request())
+    assert response.status in ("404 Not Found", "405 Method Not Allowed")
+    with_default, _ = routed(("GET", "/dir/"), default=default)
+    response = run(with_default, request())
+    assert (response.status, response.body) == ("200 OK", b"default")
+    assert calls == [overrides[key]]

@@ -59,19 +59,30 @@ pub struct KeyBuilder(Vec<u8>);
 
 impl KeyBuilder {
     /// The URI part, the same for every variant (RFC 9111 §2: the target URI).
-    pub fn new(scheme: &str, host: &str, script_name: &str, path_info: &str, query: &str) -> Self {
+    /// Each part is the exact code points of its environ value (see
+    /// `wsgi::text::code_point_bytes`), so two different values never share a key.
+    pub fn new(
+        scheme: impl AsRef<[u8]>,
+        host: impl AsRef<[u8]>,
+        script_name: impl AsRef<[u8]>,
+        path_info: impl AsRef<[u8]>,
+        query: impl AsRef<[u8]>,
+    ) -> Self {
+        let (scheme, host) = (scheme.as_ref(), host.as_ref());
+        let (script_name, path_info, query) =
+            (script_name.as_ref(), path_info.as_ref(), query.as_ref());
         let mut builder = KeyBuilder(Vec::with_capacity(
             scheme.len() + host.len() + script_name.len() + path_info.len() + query.len() + 48,
         ));
-        builder.part(scheme.as_bytes());
+        builder.part(scheme);
         // Host names are case-insensitive: lowercase in place, no temporary string.
         let start = builder.0.len() + 8;
-        builder.part(host.as_bytes());
+        builder.part(host);
         if let Some(host) = builder.0.get_mut(start..) {
             host.make_ascii_lowercase();
         }
         for part in [script_name, path_info, query] {
-            builder.part(part.as_bytes());
+            builder.part(part);
         }
         builder
     }
@@ -89,15 +100,22 @@ impl KeyBuilder {
 
     /// One request header named by the response's Vary: its name and its value, normalised
     /// where equivalent values must share an entry (Accept-Encoding: the accepted set).
-    pub fn vary(&mut self, name: &str, value: Option<&str>) {
+    /// `value` is the exact code points of the request's value (see `KeyBuilder::new`).
+    pub fn vary(&mut self, name: &str, value: Option<&[u8]>) {
         let name = name.trim().to_ascii_lowercase();
         self.part(name.as_bytes());
         match value {
             None => self.0.extend_from_slice(&ABSENT.to_be_bytes()),
             Some(value) if name == "accept-encoding" => {
-                self.part(accepted_set(Some(value)).join(",").as_bytes())
+                // Not UTF-8 (a lone surrogate): not a list of tokens, so it accepts nothing.
+                let value = std::str::from_utf8(value).ok();
+                self.part(
+                    accepted_set(Some(value.unwrap_or("\0")))
+                        .join(",")
+                        .as_bytes(),
+                )
             }
-            Some(value) => self.part(value.trim().as_bytes()),
+            Some(value) => self.part(value.trim_ascii()),
         }
     }
 

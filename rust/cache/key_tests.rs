@@ -5,7 +5,7 @@ use super::*;
 fn key(uri: [&str; 5], vary: &[(&str, Option<&str>)]) -> Key {
     let mut builder = KeyBuilder::new(uri[0], uri[1], uri[2], uri[3], uri[4]);
     for (name, value) in vary {
-        builder.vary(name, *value);
+        builder.vary(name, value.map(str::as_bytes));
     }
     builder.finish()
 }
@@ -100,7 +100,7 @@ fn uri_parts_and_variants_of_a_uri() {
         ])
     );
     let mut variant = KeyBuilder::extend(&uri);
-    variant.vary("Accept-Encoding", Some("gzip"));
+    variant.vary("Accept-Encoding", Some(b"gzip"));
     let variant = variant.finish();
     assert_eq!(variant.uri(), uri);
     assert_eq!(uri.uri(), uri);
@@ -110,4 +110,27 @@ fn uri_parts_and_variants_of_a_uri() {
     assert_ne!(other.uri(), uri);
     assert_eq!(Key::default().uri_parts(), None);
     assert_eq!(Key::default().uri(), Key::default());
+}
+
+#[test]
+fn parts_are_exact_bytes_so_unencodable_values_stay_distinct() {
+    // A lone surrogate's "surrogatepass" bytes (what code_point_bytes gives) are a part of
+    // their own: not "" and not the latin-1 or UTF-8 form of any text.
+    let surrogate: &[u8] = b"/\xed\xb3\xbf"; // "/\udcff"
+    let keys = [
+        KeyBuilder::new("http", "h", "", surrogate, "").finish(),
+        KeyBuilder::new("http", "h", "", "/", "").finish(),
+        KeyBuilder::new("http", "h", "", "", "").finish(),
+        KeyBuilder::new("http", "h", "", "/\u{ff}", "").finish(),
+    ];
+    for (i, a) in keys.iter().enumerate() {
+        for b in keys.get(i + 1..).unwrap_or_default() {
+            assert_ne!(a, b);
+        }
+    }
+    let mut with = KeyBuilder::extend(&keys[1]);
+    with.vary("x-custom", Some(b"\xed\xb3\xbf"));
+    let mut empty = KeyBuilder::extend(&keys[1]);
+    empty.vary("x-custom", Some(b""));
+    assert_ne!(with.finish(), empty.finish());
 }

@@ -304,7 +304,7 @@ impl Cache {
         let conditional = request.is_conditional()
             && (200..300).contains(&stored.code)
             && not_modified(
-                request.if_none_match(),
+                request.if_none_match().as_deref(),
                 request.if_modified_since(),
                 stored.etag.as_deref(),
                 stored.last_modified,

@@ -10,7 +10,9 @@ use super::cache_control::CacheControl;
 use super::freshness::RequestFacts;
 use super::http_date::parse_http_date;
 use super::key::{Key, KeyBuilder};
-use crate::wsgi::text::{environ_str, request_host, utf8};
+use std::borrow::Cow;
+
+use crate::wsgi::text::{code_point_bytes, display_text, environ_str, request_host, utf8};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -87,8 +89,9 @@ impl<'py> Request<'py> {
         self.if_none_match.is_some() || self.if_modified_since.is_some()
     }
 
-    pub fn if_none_match(&self) -> Option<&str> {
-        self.if_none_match.as_ref().and_then(|v| utf8(v).ok())
+    /// Lossless for display (lone surrogates kept as bytes): such a tag matches no ETag.
+    pub fn if_none_match(&self) -> Option<Cow<'_, str>> {
+        self.if_none_match.as_ref().map(display_text)
     }
 
     pub fn if_modified_since(&self) -> Option<i64> {
@@ -105,24 +108,40 @@ fn uri_key<'py>(environ: &Bound<'py, PyDict>) -> Key {
     let py = environ.py();
     let get = |key: &Bound<'py, PyString>| environ_str(environ, key);
     let scheme = get(intern!(py, "wsgi.url_scheme"));
-    let scheme = scheme.as_ref().and_then(|s| utf8(s).ok()).unwrap_or("http");
-    let host = request_host(environ, scheme);
+    let scheme_bytes = bytes(&scheme);
+    // The default port depends on the scheme as text; an unencodable one has none.
+    let scheme_text = std::str::from_utf8(&scheme_bytes).unwrap_or("");
+    let host = request_host(
+        environ,
+        if scheme.is_some() {
+            scheme_text
+        } else {
+            "http"
+        },
+    );
     let script = get(intern!(py, "SCRIPT_NAME"));
     let path = get(intern!(py, "PATH_INFO"));
     let query = get(intern!(py, "QUERY_STRING"));
-    let (script, path, query) = (text(&script), text(&path), text(&query));
+    let scheme_bytes: &[u8] = if scheme.is_some() {
+        &scheme_bytes
+    } else {
+        b"http"
+    };
     KeyBuilder::new(
-        scheme,
-        host.as_str(),
-        script.unwrap_or(""),
-        path.unwrap_or(""),
-        query.unwrap_or(""),
+        scheme_bytes,
+        &host.as_bytes(),
+        &bytes(&script),
+        &bytes(&path),
+        &bytes(&query),
     )
     .finish()
 }
 
-fn text<'a>(value: &'a Option<Bound<'_, PyString>>) -> Option<&'a str> {
-    value.as_ref().and_then(|v| utf8(v).ok())
+/// An environ str's exact code points; an absent value (or one that is not a str) is "".
+fn bytes<'a>(value: &'a Option<Bound<'_, PyString>>) -> Cow<'a, [u8]> {
+    value
+        .as_ref()
+        .map_or(Cow::Borrowed(&[][..]), code_point_bytes)
 }
 
 /// The key of one variant: the URI key plus the request's values of the Vary headers.
@@ -131,7 +150,7 @@ pub fn variant_key(environ: &Bound<'_, PyDict>, uri: &Key, vary: &[String]) -> K
     for name in vary {
         let key = PyString::new(environ.py(), &environ_key(name));
         let value = environ_str(environ, &key);
-        builder.vary(name, value.as_ref().and_then(|v| utf8(v).ok()));
+        builder.vary(name, value.as_ref().map(code_point_bytes).as_deref());
     }
     builder.finish()
 }

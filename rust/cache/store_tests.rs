@@ -90,7 +90,7 @@ fn purge_and_clear_hand_back_what_they_remove() {
 
 fn variant(path: &str, coding: &str) -> Key {
     let mut builder = KeyBuilder::extend(&key(path));
-    builder.vary("accept-encoding", Some(coding));
+    builder.vary("accept-encoding", Some(coding.as_bytes()));
     builder.finish()
 }
 

@@ -16,7 +16,7 @@ use super::py::LoggerConfig;
 use super::render::Fields;
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode, Outcome};
 use crate::wsgi::head::ResponseHead;
-use crate::wsgi::text::{environ_str, utf8};
+use crate::wsgi::text::{display_text, environ_str};
 
 /// Request facts read when the call starts (an app that rewrites them later does not change
 /// the log). Only what the format uses is read.
@@ -89,8 +89,10 @@ impl LogFilter {
 }
 
 /// Borrow the text of an optional str (a lone surrogate reads as absent).
-fn text<'a>(value: &'a Option<Bound<'_, PyString>>) -> Option<&'a str> {
-    value.as_ref().and_then(|s| utf8(s).ok())
+/// A value's text; a str with lone surrogates is kept (as bytes, escaped when written), never
+/// logged as absent.
+fn text<'a>(value: &'a Option<Bound<'_, PyString>>) -> Option<Cow<'a, str>> {
+    value.as_ref().map(display_text)
 }
 
 /// All values of response header `name`, joined as a list.
@@ -196,36 +198,43 @@ impl BodyFilter for LogFilter {
                     .chain(std::iter::repeat(None)),
             )
             .map(|(value, response)| match value {
-                Some(value) => utf8(value).ok().map(Cow::Borrowed),
+                Some(value) => Some(display_text(value)),
                 None => response.and_then(|r| r.as_deref()).map(Cow::Borrowed),
             })
             .collect();
         let remote_text = text(&remote);
-        let client = match remote_text {
+        let forwarded_text = text(&forwarded_for);
+        let client = match remote_text.as_deref() {
             Some(remote) if !config.trusted.is_empty() => {
-                Some(config.trusted.client(remote, text(&forwarded_for)))
+                Some(config.trusted.client(remote, forwarded_text.as_deref()))
             }
             other => other,
         };
+        let (user, method, protocol) = (text(&user), text(&method), text(&protocol));
+        let (script_name, path_info, query) = (text(&script_name), text(&path_info), text(&query));
+        let (referer, user_agent) = (text(&referer), text(&user_agent));
+        let (route, request_id) = (text(&route), text(&request_id));
         let secs = self.wall_us.div_euclid(1_000_000);
         let fields = Fields {
             time: needs.time.then(|| clock::local(secs)),
             millis: u32::try_from(self.wall_us.rem_euclid(1_000_000) / 1000).unwrap_or(0),
             remote: client,
-            user: text(&user),
-            method: text(&method),
-            script_name: text(&script_name).unwrap_or(""),
-            path_info: text(&path_info).unwrap_or(""),
-            query: text(&query).unwrap_or(""),
-            protocol: text(&protocol),
+            user: user.as_deref(),
+            method: method.as_deref(),
+            script_name: script_name.as_deref().unwrap_or(""),
+            path_info: path_info.as_deref().unwrap_or(""),
+            query: query.as_deref().unwrap_or(""),
+            protocol: protocol.as_deref(),
             status,
             bytes: self.bytes,
             duration_us: u64::try_from(duration.as_micros()).unwrap_or(u64::MAX),
             lookups,
-            referer: text(&referer),
-            user_agent: text(&user_agent),
-            route: text(&route),
-            request_id: text(&request_id).or(self.response_request_id.as_deref()),
+            referer: referer.as_deref(),
+            user_agent: user_agent.as_deref(),
+            route: route.as_deref(),
+            request_id: request_id
+                .as_deref()
+                .or(self.response_request_id.as_deref()),
         };
         config.emit(py, environ, &fields);
     }

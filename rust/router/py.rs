@@ -1,6 +1,7 @@
 //! The `Router` Python class: building the table, dispatching requests, answering 404, 405
 //! and slash redirects itself, and building URLs.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use parking_lot::Mutex;
@@ -13,9 +14,11 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use super::pattern::{Converter, Pattern, Segment};
 use super::table::{Match, Methods, Table};
-use super::url::{decode_path, encode_query, percent_encode, quote_latin1};
+use super::url::{
+    decode_path, encode_query, is_authority, is_scheme, percent_encode, quote_latin1, quote_query,
+};
 use crate::wsgi::options::{str_arg, type_name, wsgi_app};
-use crate::wsgi::text::{environ_str, request_host, utf8};
+use crate::wsgi::text::{display_text, environ_str, request_host, utf8};
 
 struct Route {
     pattern: Pattern,
@@ -307,22 +310,30 @@ impl Router {
 
     /// The absolute URL of `path` (raw PATH_INFO text) for a redirect (PEP 3333 URL
     /// reconstruction).
-    fn location(environ: &Bound<'_, PyDict>, path: &str) -> String {
+    ///
+    /// Nothing from the request reaches the header raw: the path and query are
+    /// percent-encoded, and a scheme or Host that is not URL syntax (CR, LF, NUL, spaces,
+    /// "/", "@", non-ASCII...) gives a relative Location (RFC 9110 §10.2.2 allows one).
+    fn location(environ: &Bound<'_, PyDict>, script: &str, path: &str) -> String {
         let py = environ.py();
-        let get =
-            |key| environ_str(environ, key).and_then(|v| v.to_cow().ok().map(|c| c.into_owned()));
-        let scheme = get(intern!(py, "wsgi.url_scheme")).unwrap_or_else(|| "http".to_owned());
+        let get = |key| environ_str(environ, key);
+        let scheme = get(intern!(py, "wsgi.url_scheme"));
+        let scheme = scheme.as_ref().map_or(Cow::Borrowed("http"), display_text);
         let host = request_host(environ, &scheme);
-        let host = host.as_str();
-        let script = get(intern!(py, "SCRIPT_NAME")).unwrap_or_default();
-        let mut url = format!(
-            "{scheme}://{host}{}{}",
-            quote_latin1(&script),
-            quote_latin1(path)
-        );
-        if let Some(query) = get(intern!(py, "QUERY_STRING")).filter(|q| !q.is_empty()) {
+        let host = host.as_bytes();
+        let target = format!("{}{}", quote_latin1(script), quote_latin1(path));
+        let mut url = match std::str::from_utf8(&host) {
+            Ok(host) if is_scheme(&scheme) && is_authority(host.as_bytes()) => {
+                format!("{scheme}://{host}{target}")
+            }
+            // "//x" alone would name another host: "/./" keeps it a path on this one.
+            _ if target.starts_with("//") => format!("/.{target}"),
+            _ => target,
+        };
+        let query = get(intern!(py, "QUERY_STRING"));
+        if let Some(query) = query.as_ref().map(display_text).filter(|q| !q.is_empty()) {
             url.push('?');
-            url.push_str(&query);
+            url.push_str(&quote_query(&query));
         }
         url
     }
@@ -590,12 +601,35 @@ impl Router {
             ))
         })?;
         let get = |key| environ_str(environ, key);
+        let method = get(intern!(py, "REQUEST_METHOD"));
+        // A method with lone surrogates is no method a route names.
+        let method = method.as_ref().map_or(Ok("GET"), |m| utf8(m)).unwrap_or("");
+        let head = method == "HEAD";
         let raw = get(intern!(py, "PATH_INFO"));
-        let raw = raw.as_ref().map(|p| utf8(p)).transpose()?.unwrap_or("");
+        let script = get(intern!(py, "SCRIPT_NAME"));
+        let (raw, script) = match (
+            raw.as_ref().map_or(Ok(""), |p| utf8(p)),
+            script.as_ref().map_or(Ok(""), |s| utf8(s)),
+        ) {
+            (Ok(raw), Ok(script)) => (raw, script),
+            // Lone surrogates (no PEP 3333 server sends them): no route or mount can match,
+            // and no URL can be built from them.
+            _ => {
+                return match &self.default {
+                    Some(app) => Ok(app.bind(py).call1((environ, start_response))?.unbind()),
+                    None => respond(
+                        py,
+                        start_response,
+                        "404 Not Found",
+                        None,
+                        b"Not Found\n",
+                        head,
+                    ),
+                };
+            }
+        };
         if !compiled.mounts.is_empty() {
             if let Some((app, split)) = Self::mounted(compiled, raw) {
-                let script = get(intern!(py, "SCRIPT_NAME"));
-                let script = script.as_ref().map(|s| utf8(s)).transpose()?.unwrap_or("");
                 let prefix = raw.get(..split).unwrap_or("");
                 let rest = raw.get(split..).unwrap_or("");
                 let script_name = format!("{script}{prefix}");
@@ -605,13 +639,6 @@ impl Router {
                 return Ok(app.bind(py).call1((environ, start_response))?.unbind());
             }
         }
-        let method = get(intern!(py, "REQUEST_METHOD"));
-        let method = method
-            .as_ref()
-            .map(|m| utf8(m))
-            .transpose()?
-            .unwrap_or("GET");
-        let head = method == "HEAD";
         let path = decode_path(raw);
         let not_found = || {
             respond(
@@ -649,7 +676,7 @@ impl Router {
                 None => format!("{raw}/"),
             };
             if let Match::Found { .. } = compiled.table.find(&decode_path(&toggled), method) {
-                let location = Some(("Location", Self::location(environ, &toggled)));
+                let location = Some(("Location", Self::location(environ, script, &toggled)));
                 return respond(
                     py,
                     start_response,

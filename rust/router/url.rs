@@ -73,6 +73,50 @@ pub fn quote_latin1(text: &str) -> String {
     )
 }
 
+/// Percent-encode a raw QUERY_STRING for a URL we emit: it arrives already encoded, so "%"
+/// and everything RFC 3986 allows in a query stay; control characters, spaces, quotes and
+/// other bytes that a header or URL must not carry raw are encoded. Chars up to U+00FF are
+/// their latin-1 byte (PEP 3333), wider ones (no PEP 3333 server sends them) UTF-8.
+pub fn quote_query(text: &str) -> String {
+    let kept = |b: u8| keep(b, Keep::Path) || b == b'?' || b == b'%';
+    let mut out = String::with_capacity(text.len());
+    let mut utf8 = [0u8; 4];
+    for c in text.chars() {
+        let bytes: &[u8] = match u8::try_from(u32::from(c)) {
+            Ok(byte) => {
+                utf8[0] = byte;
+                utf8.get(..1).unwrap_or_default()
+            }
+            Err(_) => c.encode_utf8(&mut utf8).as_bytes(),
+        };
+        for &byte in bytes {
+            if kept(byte) {
+                out.push(char::from(byte));
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    out
+}
+
+/// A URI scheme (RFC 3986 §3.1): a letter, then letters, digits, "+", "-", ".".
+pub fn is_scheme(text: &str) -> bool {
+    let mut bytes = text.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+}
+
+/// A Host we can put in a URL as it is: a reg-name, IPv4 or IP-literal with an optional
+/// port (RFC 3986 §3.2.2 characters, no userinfo "@"). Anything else (control characters,
+/// spaces, "/", "\\", non-ASCII) is refused, and the caller builds a relative URL instead.
+pub fn is_authority(text: &[u8]) -> bool {
+    !text.is_empty()
+        && text
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:[]%".contains(&b))
+}
+
 #[cfg(test)]
 #[path = "url_tests.rs"]
 mod tests;

@@ -7,6 +7,7 @@
 //! strings, their own storage): no allocation, which matters for header validation on every
 //! request (the owned alternative cost ~70 ns per string, measured in docs/benchmarks.md).
 
+use std::borrow::Cow;
 use std::os::raw::c_char;
 
 use pyo3::ffi;
@@ -41,6 +42,69 @@ pub fn utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
     }
 }
 
+/// The exact code points of `s` as bytes: its UTF-8 form, borrowed; or, for a str holding
+/// lone surrogates (which have no UTF-8 form), its "surrogatepass" encoding. Each str gives
+/// its own byte string (surrogates encode to sequences no valid UTF-8 contains), so keys
+/// built from these never merge two different values.
+pub fn code_point_bytes<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, [u8]> {
+    if let Ok(text) = utf8(s) {
+        return Cow::Borrowed(text.as_bytes());
+    }
+    let encoded = s
+        .call_method1(pyo3::intern!(s.py(), "encode"), ("utf-8", "surrogatepass"))
+        .and_then(|b| Ok(b.cast_into::<pyo3::types::PyBytes>()?.as_bytes().to_vec()));
+    // Every str encodes with surrogatepass; should that ever fail, a marker that no
+    // UTF-8 text can equal keeps the value distinct from "".
+    Cow::Owned(encoded.unwrap_or_else(|_| vec![0xFF]))
+}
+
+/// The text of `s` for display, never lost: its UTF-8 form, or for a str holding lone
+/// surrogates, PEP 3333 "bytes as latin-1" text where U+DC80..U+DCFF (Python's
+/// surrogateescape of an undecodable byte) is that byte and any other surrogate its three
+/// "surrogatepass" bytes, so an escaping writer shows them as `\xhh`.
+pub fn display_text<'a>(s: &'a Bound<'_, PyString>) -> Cow<'a, str> {
+    if let Ok(text) = utf8(s) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(wtf8_to_latin1_text(&code_point_bytes(s)))
+}
+
+/// See [`display_text`]: decode WTF-8 (UTF-8 that may encode surrogates).
+fn wtf8_to_latin1_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                out.push_str(valid);
+                break;
+            }
+            Err(err) => {
+                let (valid, tail) = rest.split_at(err.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or(""));
+                // A surrogate: ED A0..BF 80..BF. Anything else (not expected) byte by byte.
+                let take = match tail {
+                    [0xED, b1 @ 0xA0..=0xBF, b2 @ 0x80..=0xBF, ..] => {
+                        let point = 0xD000 | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
+                        match u8::try_from(point.wrapping_sub(0xDC00)) {
+                            Ok(byte) if point >= 0xDC80 => out.push(char::from(byte)),
+                            _ => tail.iter().take(3).for_each(|&b| out.push(char::from(b))),
+                        }
+                        3
+                    }
+                    [byte, ..] => {
+                        out.push(char::from(*byte));
+                        1
+                    }
+                    [] => 0,
+                };
+                rest = tail.get(take..).unwrap_or_default();
+            }
+        }
+    }
+    out
+}
+
 /// An environ value as a str object, if it is one (a missing key or another type: None).
 pub fn environ_str<'py>(
     environ: &Bound<'py, PyDict>,
@@ -57,10 +121,20 @@ pub enum Host<'py> {
 }
 
 impl Host<'_> {
+    /// The host as UTF-8 text; "" when the Host header has lone surrogates (use
+    /// [`Host::as_bytes`] where the exact value matters).
     pub fn as_str(&self) -> &str {
         match self {
             Host::Header(host) => utf8(host).unwrap_or(""),
             Host::Built(host) => host,
+        }
+    }
+
+    /// The host's exact code points (see [`code_point_bytes`]).
+    pub fn as_bytes(&self) -> Cow<'_, [u8]> {
+        match self {
+            Host::Header(host) => code_point_bytes(host),
+            Host::Built(host) => Cow::Borrowed(host.as_bytes()),
         }
     }
 }
@@ -68,7 +142,7 @@ impl Host<'_> {
 pub fn request_host<'py>(environ: &Bound<'py, PyDict>, scheme: &str) -> Host<'py> {
     let py = environ.py();
     let header = environ_str(environ, pyo3::intern!(py, "HTTP_HOST"));
-    if let Some(host) = header.filter(|h| utf8(h).is_ok_and(|h| !h.is_empty())) {
+    if let Some(host) = header.filter(|h| h.len().is_ok_and(|n| n > 0)) {
         return Host::Header(host);
     }
     let name = environ_str(environ, pyo3::intern!(py, "SERVER_NAME"));
