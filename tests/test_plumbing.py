@@ -831,3 +831,50 @@ def test_early_gzip_head_with_an_empty_stream_is_a_valid_gzip_body():
     # A whole gzip member (gzip.decompress(b"") would also give b"").
     assert body[:2] == b"\x1f\x8b"
     assert gzip.decompress(body) == b""
+
+
+# --------------------------------------------------------------------------- late write()
+
+
+class LateWriteApp:
+    """Keeps the write() callable and uses it after its response is over."""
+
+    def __init__(self):
+        self.write = None
+
+    def __call__(self, environ, start_response):
+        self.write = start_response("200 OK", [("Content-Type", HTML)])
+        self.write(b"Hello ")
+        return CountingIterable([b"world"])
+
+
+def layers():
+    from wsgi_mw import Cache, Gzip, Logger
+
+    return [
+        pytest.param(lambda app: Rewrite(app, RULES), "Rewrite", id="Rewrite"),
+        pytest.param(lambda app: Gzip(app, min_size=0), "Gzip", id="Gzip"),
+        pytest.param(lambda app: Cache(app), "Cache", id="Cache"),
+        pytest.param(lambda app: Logger(app, sink=None), "Logger", id="Logger"),
+    ]
+
+
+@pytest.mark.parametrize("when", ["exhausted", "closed_early"])
+@pytest.mark.parametrize("wrap, name", layers())
+def test_write_after_the_response_ended_raises_like_wsgiref(wrap, name, when):
+    # The oracle: wsgiref's own handler raises AssertionError for a write() after the
+    # response is finished; through our layers it was silently dropped.
+    app = LateWriteApp()
+    mw = wrap(app)
+    server = Server()
+    outer = mw(make_environ(HTTP_ACCEPT_ENCODING="gzip"), server.start_response)
+    if when == "exhausted":
+        for chunk in outer:
+            server.take(chunk)
+    else:
+        server.take(next(iter(outer)))
+    outer.close()
+    with pytest.raises(AssertionError, match=f"{name}: write\\(\\) called after the response"):
+        app.write(b"late")
+    assert app.write is not None
+    assert run(validator(mw), make_environ()).status == "200 OK"

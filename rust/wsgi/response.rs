@@ -495,7 +495,15 @@ impl ResponseIter {
                 .push_back(PyBytes::new(py, b"").into_any().unbind());
         }
         self.finished = true;
+        self.mark_ended(py);
         Ok(())
+    }
+
+    /// Tell the capture that no `write()` can be sent any more.
+    fn mark_ended(&self, py: Python<'_>) {
+        if let Ok(mut capture) = self.capture.bind(py).try_borrow_mut() {
+            capture.mark_ended();
+        }
     }
 
     fn report_notice(&mut self, py: Python<'_>) {
@@ -520,6 +528,7 @@ impl ResponseIter {
             return Ok(());
         }
         self.closed = true;
+        self.mark_ended(py);
         let outcome = if self.failed {
             Outcome::Failed
         } else if self.finished && self.queue.is_empty() {

@@ -64,6 +64,8 @@ pub struct StartResponse {
     /// on the first item even when it is `b""`, so "went upstream" is the safe line.
     head_sent: bool,
     forward: Option<Forward>,
+    /// The app's iterable was exhausted or closed: a `write()` now could never be sent.
+    ended: bool,
 }
 
 impl StartResponse {
@@ -85,6 +87,7 @@ impl StartResponse {
             writes: VecDeque::new(),
             head_sent: false,
             forward: None,
+            ended: false,
         }
     }
 
@@ -105,6 +108,10 @@ impl StartResponse {
 
     pub(crate) fn mark_head_sent(&mut self) {
         self.head_sent = true;
+    }
+
+    pub(crate) fn mark_ended(&mut self) {
+        self.ended = true;
     }
 
     pub(crate) fn take_filter(&mut self) -> Option<Box<dyn BodyFilter>> {
@@ -387,6 +394,13 @@ impl Write {
                     if !this.head_set {
                         return Err(PyAssertionError::new_err(format!(
                             "{middleware}: write() called before start_response()"
+                        )));
+                    }
+                    if this.ended {
+                        // wsgiref raises here too: the data would be lost without a word.
+                        return Err(PyAssertionError::new_err(format!(
+                            "{middleware}: write() called after the response ended (its \
+                             iterable was exhausted or closed)"
                         )));
                     }
                     if !data.cast::<PyBytes>()?.as_bytes().is_empty() {
