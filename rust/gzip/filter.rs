@@ -88,12 +88,24 @@ impl BodyFilter for GzipFilter {
         // Compressible: the answer depends on Accept-Encoding for every client, whether or
         // not this one gets gzip, so shared caches must keep the variants apart.
         head.merge_vary("Accept-Encoding");
-        if body.bodyless || !self.accepted || self.range_request {
+        if !self.accepted || self.range_request {
             return Mode::Untouched;
         }
         if !streamed_type
             && declared_length(head).is_some_and(|len| len < self.config.min_size as u64)
         {
+            return Mode::Untouched;
+        }
+        if body.head_request && !head.forbids_body() {
+            // RFC 9110 §9.3.2: the headers a GET would get, Content-Length apart (the
+            // compressed size is unknown without the body). A GET of unknown size is
+            // compressed from its first chunk, so unknown counts as compressed here too.
+            head.remove("Content-Length");
+            self.compressed = true;
+            self.on_commit(head, true, &mut Vec::new());
+            return Mode::Untouched;
+        }
+        if body.bodyless {
             return Mode::Untouched;
         }
         self.flush_each_chunk = streamed_type;

@@ -30,6 +30,8 @@ pub enum Mode {
 pub struct BodyInfo {
     /// HEAD request or 1xx/204/304 status: the plumbing emits no body whatever the mode.
     pub bodyless: bool,
+    /// A HEAD request: its headers should be the GET's (RFC 9110 §9.3.2), body or not.
+    pub head_request: bool,
 }
 
 /// How the response ended, reported once to `on_close`.

@@ -37,7 +37,11 @@ pub(crate) fn decide(
     head_request: bool,
 ) -> Flow {
     let bodyless = head_request || head.forbids_body();
-    match filter.on_headers(py, head, BodyInfo { bodyless }) {
+    let info = BodyInfo {
+        bodyless,
+        head_request,
+    };
+    match filter.on_headers(py, head, info) {
         _ if bodyless => Flow::Drop,
         Mode::Untouched => Flow::Pass,
         Mode::Observe => Flow::Observe,
