@@ -232,6 +232,21 @@ def measure(case: Case, settings: Settings) -> CaseResult:
     )
 
 
+def measure_growth(
+    app: WSGIApp, small: Mapping[str, object], large: Mapping[str, object], settings: Settings
+) -> tuple[Timing, Timing]:
+    """Time one app on two requests (say, a header of n and of 2n bytes), interleaved, with
+    the same requests per sample: how its cost grows with the input, as two timings."""
+    call_app(app, small)
+    call_app(app, large)
+    requests = _calibrate(app, large, settings.sample_seconds * 1e9)
+    samples: dict[int, list[float]] = {0: [], 1: []}
+    for _ in range(settings.repetitions):
+        for index, environ in enumerate((small, large)):
+            samples[index].append(_sample(app, environ, requests) / requests)
+    return Timing(requests, tuple(samples[0])), Timing(requests, tuple(samples[1]))
+
+
 def measure_all(cases: Iterable[Case], settings: Settings) -> list[CaseResult]:
     """Measure each case in turn, reporting progress on stderr."""
     results = []

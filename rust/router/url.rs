@@ -41,13 +41,21 @@ fn keep(byte: u8, keep: Keep) -> bool {
     }
 }
 
+/// Append `%HH` for `byte` (no formatting machinery: a long hostile query is all escapes).
+fn push_escape(out: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(byte >> 4)]));
+    out.push(char::from(HEX[usize::from(byte & 0xF)]));
+}
+
 fn encode_bytes(bytes: impl Iterator<Item = u8>, kept: Keep) -> String {
     let mut out = String::new();
     for byte in bytes {
         if keep(byte, kept) {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            push_escape(&mut out, byte);
         }
     }
     out
@@ -93,7 +101,7 @@ pub fn quote_query(text: &str) -> String {
             if kept(byte) {
                 out.push(char::from(byte));
             } else {
-                out.push_str(&format!("%{byte:02X}"));
+                push_escape(&mut out, byte);
             }
         }
     }
