@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PYO3_PYTHON := $(abspath $(PY))
 
-.PHONY: demo test bench build build-release lint clean
+.PHONY: demo test check-tools bench build build-release lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ build: $(VENV)/.tools
 build-release: $(VENV)/.tools
 	$(VENV)/bin/maturin develop --quiet --release --extras test,bench
 
-test: build
+# System tools the tests use (not pip-installable): valgrind counts instructions for the
+# linear-cost tests (tests/test_hostile.py). CI (.ci/run) installs it with apt-get.
+check-tools:
+	@command -v valgrind >/dev/null || { echo "valgrind is missing: install it with 'sudo apt-get install valgrind' (Debian/Ubuntu) or 'brew install valgrind'; tests/test_hostile.py counts instructions with it" >&2; exit 1; }
+
+test: check-tools build
 	cargo test
 	$(PY) -m mypy.stubtest wsgi_mw._native
 	$(PY) -m mypy --strict examples/
