@@ -2041,9 +2041,7 @@ def test_preconditions_still_give_304_for_a_stored_200():
         pytest.param({"PATH_INFO": "/\udcff"}, {"PATH_INFO": "/\xff"}, id="surrogate_vs_latin1"),
         pytest.param({"QUERY_STRING": "a=\udcff"}, {"QUERY_STRING": ""}, id="query"),
         pytest.param({"HTTP_HOST": "h\udcff"}, {"HTTP_HOST": "other"}, id="host"),
-        pytest.param(
-            {"HTTP_X_CUSTOM": "\udcff"}, {"HTTP_X_CUSTOM": ""}, id="varied_header"
-        ),
+        pytest.param({"HTTP_X_CUSTOM": "\udcff"}, {"HTTP_X_CUSTOM": ""}, id="varied_header"),
     ],
 )
 def test_unencodable_environ_strings_get_keys_of_their_own(first, second):

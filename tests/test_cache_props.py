@@ -718,9 +718,7 @@ def test_sixteen_concurrent_refreshes_of_a_stored_entry_call_the_app_at_most_onc
     run(wsgi, make_environ(PATH_INFO="/slow"))  # stored: call 1
     app.release.clear()
     app.entered.clear()
-    threads, results, errors = hammer(
-        wsgi, 16, lambda: make_environ(PATH_INFO="/slow", **headers)
-    )
+    threads, results, errors = hammer(wsgi, 16, lambda: make_environ(PATH_INFO="/slow", **headers))
     if directives == "honor":
         assert app.entered.wait(5)
         time.sleep(0.3)  # let the other 15 reach the cache while one refreshes

@@ -378,7 +378,10 @@ def test_head_gets_the_headers_of_the_get_apart_from_content_length(shape):
     # RFC 9110 §9.3.2: the oracle is the GET through the same Gzip.
     def fields(method):
         app = make_app(
-            shape, [BODY], headers=[("ETag", '"v1"'), ("Accept-Ranges", "bytes")], content_length=True
+            shape,
+            [BODY],
+            headers=[("ETag", '"v1"'), ("Accept-Ranges", "bytes")],
+            content_length=True,
         )
         response = run(both(app), environ_for("gzip", REQUEST_METHOD=method))
         if shape != "list":

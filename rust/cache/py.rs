@@ -501,7 +501,7 @@ impl Cache {
                         || refused
                             .as_ref()
                             .is_some_and(|old| Arc::ptr_eq(old, &stored)));
-                if !refreshing && !max_age.is_some_and(|max| seconds > max) {
+                if !refreshing && max_age.is_none_or(|max| seconds <= max) {
                     return self.serve(py, start_response, &request, &stored, seconds);
                 }
                 // Not acceptable to this client: refresh it, coalesced like a miss.

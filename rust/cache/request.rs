@@ -129,10 +129,10 @@ fn uri_key<'py>(environ: &Bound<'py, PyDict>) -> Key {
     };
     KeyBuilder::new(
         scheme_bytes,
-        &host.as_bytes(),
-        &bytes(&script),
-        &bytes(&path),
-        &bytes(&query),
+        host.as_bytes(),
+        bytes(&script),
+        bytes(&path),
+        bytes(&query),
     )
     .finish()
 }
