@@ -45,7 +45,7 @@ class _CacheStats(TypedDict):
 
 @final
 class Cache:
-    """An in-memory RFC 9111 shared cache for WSGI apps: single-flight, zero-copy hits."""
+    """An in-memory RFC 9111 shared cache for WSGI apps: single-flight, hits without copying the stored body."""
 
     def __new__(
         cls,

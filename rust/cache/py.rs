@@ -55,7 +55,8 @@ pub struct CacheConfig {
 }
 
 /// An in-memory HTTP cache for WSGI apps (RFC 9111, shared-cache rules): hits are answered
-/// without calling the app, with the very bytes objects the app produced.
+/// without calling the app, from one stored bytes object per body (the app's own when it sent
+/// one chunk).
 ///
 /// Stores complete GET responses that may be shared: never those with Set-Cookie,
 /// ``Cache-Control: no-store``, ``private`` or ``no-cache``, ``Vary: *``, a status outside

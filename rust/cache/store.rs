@@ -1,5 +1,5 @@
 //! The byte-budgeted LRU store. Generic over the stored value so it stays pure: the middleware
-//! will keep `Arc`s of Python objects here (zero-copy hits), and tests keep plain bytes.
+//! will keep `Arc`s of Python objects here (hits hand them out without a copy), and tests keep plain bytes.
 //!
 //! Lock discipline for the caller (a `parking_lot::Mutex` around the store): every operation
 //! that drops entries hands them back instead (`insert`, `get` of an expired entry, `purge`,
