@@ -3,6 +3,7 @@ use pyo3::prelude::*;
 
 pub mod cache;
 pub mod gzip;
+pub mod http;
 pub mod logger;
 pub mod rewrite;
 pub mod router;

@@ -1,7 +1,7 @@
 //! Conditional requests answered from the cache (RFC 9110 §13): a stored response whose
 //! validators satisfy If-None-Match / If-Modified-Since is answered 304.
 
-use super::cache_control::split_outside_quotes;
+use crate::http::cache_control::split_outside_quotes;
 
 /// An entity-tag without its weakness flag, for weak comparison (RFC 9110 §8.8.3.2: equal
 /// opaque tags, whether either is weak); None when it is not a quoted tag.

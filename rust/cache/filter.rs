@@ -8,17 +8,17 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use super::cache_control::CacheControl;
 use super::conditional::kept_in_not_modified;
+use super::config::CacheConfig;
 use super::flight::FlightGuard;
 use super::freshness::{storable, RequestFacts, ResponseFacts};
-use super::http_date::parse_http_date;
 use super::key::Key;
-use super::py::CacheConfig;
 use super::request::variant_key;
 use super::shared::{entry_bytes, Placement, Shared, Stored};
+use crate::http::cache_control::CacheControl;
+use crate::http::head::ResponseHead;
+use crate::http::http_date::parse_http_date;
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode, Outcome};
-use crate::wsgi::head::ResponseHead;
 
 /// A GET miss whose response may be stored.
 pub struct StorePlan {

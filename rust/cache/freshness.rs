@@ -1,7 +1,7 @@
 //! Which responses may be stored, for how long, and which requests may be answered from the
 //! store (RFC 9111 §3, §4.2, §5.2). Pure: callers hand in parsed facts and times.
 
-use super::cache_control::CacheControl;
+use crate::http::cache_control::CacheControl;
 
 /// The middleware's configuration that the policy reads.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! header values with a separator that could occur inside them, and two different requests
 //! shared an entry.
 
-use crate::wsgi::accept_encoding::accepted_set;
+use crate::http::accept_encoding::accepted_set;
 
 /// Marks a header the request did not send, distinct from every length (and so from "").
 const ABSENT: u64 = u64::MAX;

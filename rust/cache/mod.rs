@@ -2,12 +2,11 @@
 //! Cache-Control directives, freshness and storability, conditional requests, keys, HTTP
 //! dates, the byte-budgeted store and single-flight. `request`, `shared`, `filter` and `py`
 //! wire them to Python.
-pub mod cache_control;
 pub mod conditional;
+pub mod config;
 pub mod filter;
 pub mod flight;
 pub mod freshness;
-pub mod http_date;
 pub mod key;
 pub mod py;
 pub mod request;

@@ -12,18 +12,16 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyT
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::conditional::not_modified;
+use super::config::{CacheConfig, DEFAULT_STATUSES};
 use super::filter::{CacheFilter, StorePlan};
 use super::flight::Join;
 use super::freshness::{age, lookup, Lookup, Policy, RequestDirectives};
 use super::key::Key;
 use super::request::{variant_key, Method, Request};
 use super::shared::{Counters, Looked, Shared, Stored};
-use crate::wsgi::head::check_header;
+use crate::http::head::check_header;
 use crate::wsgi::options::{str_arg, type_name, wsgi_app};
 use crate::wsgi::response::call_app;
-
-/// RFC 9110 §15.1: the statuses that are heuristically cacheable.
-const DEFAULT_STATUSES: [u16; 11] = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501];
 
 crate::int_option!(MaxBytes, "Cache", "max_bytes", 1, usize::MAX, "bytes");
 crate::int_option!(
@@ -42,17 +40,6 @@ crate::int_option!(
     u32::MAX as usize,
     "seconds"
 );
-
-/// The immutable configuration of one `Cache`, shared by all its requests.
-pub struct CacheConfig {
-    pub policy: Policy,
-    pub max_bytes: usize,
-    pub max_entry_bytes: usize,
-    pub status_header: Option<String>,
-    pub single_flight: bool,
-    pub single_flight_timeout: Duration,
-    pub request_directives: RequestDirectives,
-}
 
 /// An in-memory HTTP cache for WSGI apps (RFC 9111, shared-cache rules): hits are answered
 /// without calling the app, from one stored bytes object per body (the app's own when it sent

@@ -6,10 +6,10 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use super::cache_control::CacheControl;
 use super::freshness::RequestFacts;
-use super::http_date::parse_http_date;
 use super::key::{Key, KeyBuilder};
+use crate::http::cache_control::CacheControl;
+use crate::http::http_date::parse_http_date;
 use std::borrow::Cow;
 
 use crate::wsgi::text::{code_point_bytes, display_text, environ_str, request_host, utf8};

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
+use super::config::GzipConfig;
 use super::encoder::{breach_name, gzip_all, GzipStream};
-use super::py::GzipConfig;
+use crate::http::head::ResponseHead;
+use crate::http::media_type::ContentType;
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode};
-use crate::wsgi::head::ResponseHead;
-use crate::wsgi::media_type::ContentType;
 
 /// Deflate at level 6 costs ~30-60x a literal scan per input byte (measured: zlib-rs about
 /// 50 MB/s here against >1.5 GB/s for the Rewrite scan), so its work is counted 32 per byte

@@ -7,40 +7,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
+use super::config::{GzipConfig, DEFAULT_CONTENT_TYPES, DEFAULT_STREAM_TYPES, MAX_BREACH_PADDING};
 use super::encoder::gzip_all;
 use super::filter::{GzipFilter, DEFLATE_WORK_PER_BYTE};
-use crate::wsgi::accept_encoding::accepts_gzip;
+use crate::http::accept_encoding::accepts_gzip;
 use crate::wsgi::gil::detach_if_large;
-use crate::wsgi::media_type::MediaTypes;
 use crate::wsgi::options::{media_types, wsgi_app};
 use crate::wsgi::response::call_app;
 use crate::wsgi::text::utf8;
-
-/// Text formats worth compressing; never already-compressed media (images, audio, video,
-/// archives), where gzip only costs CPU.
-const DEFAULT_CONTENT_TYPES: [&str; 15] = [
-    "text/*",
-    "application/json",
-    "application/ld+json",
-    "application/manifest+json",
-    "application/problem+json",
-    "application/geo+json",
-    "application/javascript",
-    "application/ecmascript",
-    "application/x-javascript",
-    "application/xml",
-    "application/xhtml+xml",
-    "application/rss+xml",
-    "application/atom+xml",
-    "application/problem+xml",
-    "image/svg+xml",
-];
-
-const DEFAULT_STREAM_TYPES: [&str; 1] = ["text/event-stream"];
-
-/// Longest BREACH padding accepted: the FNAME field is read by every client; a few hundred
-/// random bytes already hide any length signal a page can carry.
-const MAX_BREACH_PADDING: usize = 4096;
 
 crate::int_option!(Level, "Gzip", "level", 0, 9, "zlib level");
 crate::int_option!(MinSize, "Gzip", "min_size", 0, usize::MAX, "bytes");
@@ -52,15 +26,6 @@ crate::int_option!(
     MAX_BREACH_PADDING,
     "bytes"
 );
-
-/// The immutable configuration of one `Gzip`, shared by all its responses.
-pub struct GzipConfig {
-    pub level: u32,
-    pub min_size: usize,
-    pub content_types: MediaTypes,
-    pub stream_types: MediaTypes,
-    pub breach_padding: usize,
-}
 
 /// Compress WSGI responses with gzip when the client accepts it, streaming and off the GIL.
 ///

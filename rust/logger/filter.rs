@@ -12,10 +12,10 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 use super::clock;
 use super::format::Source;
-use super::py::LoggerConfig;
 use super::render::Fields;
+use super::sink::Emitter;
+use crate::http::head::ResponseHead;
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode, Outcome};
-use crate::wsgi::head::ResponseHead;
 use crate::wsgi::text::{display_text, environ_str};
 
 /// Request facts read when the call starts (an app that rewrites them later does not change
@@ -32,7 +32,7 @@ struct Request {
 }
 
 pub struct LogFilter {
-    config: Arc<LoggerConfig>,
+    emitter: Arc<Emitter>,
     environ: Py<PyDict>,
     request: Request,
     started: Instant,
@@ -52,13 +52,13 @@ fn take(environ: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> Option<Py<PyS
 }
 
 impl LogFilter {
-    pub fn new(config: Arc<LoggerConfig>, environ: &Bound<'_, PyDict>) -> LogFilter {
+    pub fn new(emitter: Arc<Emitter>, environ: &Bound<'_, PyDict>) -> LogFilter {
         let py = environ.py();
         let wall_us = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
             .unwrap_or(0);
-        let needs = &config.needs;
+        let needs = &emitter.config.needs;
         let mut request = Request::default();
         if needs.request_line {
             request.method = take(environ, intern!(py, "REQUEST_METHOD"));
@@ -69,7 +69,7 @@ impl LogFilter {
         }
         if needs.remote {
             request.remote = take(environ, intern!(py, "REMOTE_ADDR"));
-            if !config.trusted.is_empty() {
+            if !emitter.config.trusted.is_empty() {
                 request.forwarded_for = take(environ, intern!(py, "HTTP_X_FORWARDED_FOR"));
             }
         }
@@ -83,7 +83,7 @@ impl LogFilter {
             response_values: Vec::new(),
             response_request_id: None,
             bytes: 0,
-            config,
+            emitter,
         }
     }
 }
@@ -116,6 +116,7 @@ impl BodyFilter for LogFilter {
     fn on_headers(&mut self, _py: Python<'_>, head: &mut ResponseHead, _body: BodyInfo) -> Mode {
         self.status = Some(head.code());
         self.response_values = self
+            .emitter
             .config
             .lookups
             .iter()
@@ -124,7 +125,7 @@ impl BodyFilter for LogFilter {
                 Source::RequestHeader | Source::Environ => None,
             })
             .collect();
-        if self.config.needs.json {
+        if self.emitter.config.needs.json {
             self.response_request_id = header_values(head, "X-Request-ID");
         }
         Mode::Observe
@@ -149,8 +150,8 @@ impl BodyFilter for LogFilter {
             (None, _) => self.status,
         };
         let environ = self.environ.bind(py);
-        let config = Arc::clone(&self.config);
-        let needs = &config.needs;
+        let emitter = Arc::clone(&self.emitter);
+        let needs = &emitter.config.needs;
         let bind = |value: &Option<Py<PyString>>| value.as_ref().map(|v| v.bind(py).clone());
         let method = bind(&self.request.method);
         let script_name = bind(&self.request.script_name);
@@ -174,10 +175,11 @@ impl BodyFilter for LogFilter {
             (None, None, None, None)
         };
         // %{X}i and %{X}e: read now (an inner Router sets wsgi_mw.route during the call).
-        let looked: Vec<Option<Bound<'_, PyString>>> = config
+        let looked: Vec<Option<Bound<'_, PyString>>> = emitter
+            .config
             .lookups
             .iter()
-            .zip(config.lookup_keys.iter())
+            .zip(emitter.lookup_keys.iter())
             .map(|(lookup, key)| match lookup.source {
                 Source::ResponseHeader => None,
                 Source::RequestHeader | Source::Environ => {
@@ -205,9 +207,12 @@ impl BodyFilter for LogFilter {
         let remote_text = text(&remote);
         let forwarded_text = text(&forwarded_for);
         let client = match remote_text.as_deref() {
-            Some(remote) if !config.trusted.is_empty() => {
-                Some(config.trusted.client(remote, forwarded_text.as_deref()))
-            }
+            Some(remote) if !emitter.config.trusted.is_empty() => Some(
+                emitter
+                    .config
+                    .trusted
+                    .client(remote, forwarded_text.as_deref()),
+            ),
             other => other,
         };
         let (user, method, protocol) = (text(&user), text(&method), text(&protocol));
@@ -236,6 +241,6 @@ impl BodyFilter for LogFilter {
                 .as_deref()
                 .or(self.response_request_id.as_deref()),
         };
-        config.emit(py, environ, &fields);
+        emitter.emit(py, environ, &fields);
     }
 }

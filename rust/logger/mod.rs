@@ -3,8 +3,10 @@
 //! `py.rs` bind them to the plumbing and Python.
 pub mod appender;
 pub mod clock;
+pub mod config;
 pub mod filter;
 pub mod format;
 pub mod proxies;
 pub mod py;
 pub mod render;
+pub mod sink;

@@ -1,7 +1,6 @@
 //! The `Logger` Python class: options, the sinks, and `flush()` / `reopen()`.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
@@ -11,219 +10,12 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::appender::Appender;
+use super::config::{compile_format, LoggerConfig, Needs};
 use super::filter::LogFilter;
-use super::format::{compile, Format, Item, Lookup, COMBINED, COMMON};
 use super::proxies::{Network, Trusted};
-use super::render::{self, text_value, Fields};
+use super::sink::{Emitter, Sink};
 use crate::wsgi::options::{type_name, wsgi_app};
 use crate::wsgi::response::call_app;
-
-/// How lines are rendered.
-pub enum Style {
-    Apache(Vec<Item>),
-    Json,
-}
-
-/// Which request facts a format uses, so nothing else is read per request.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Needs {
-    pub request_line: bool,
-    pub remote: bool,
-    pub user: bool,
-    pub time: bool,
-    /// The json fields (also what a callable sink receives).
-    pub json: bool,
-}
-
-impl Needs {
-    fn all() -> Needs {
-        Needs {
-            request_line: true,
-            remote: true,
-            user: true,
-            time: true,
-            json: true,
-        }
-    }
-
-    fn of(items: &[Item]) -> Needs {
-        let mut needs = Needs::default();
-        for item in items {
-            match item {
-                Item::RemoteHost => needs.remote = true,
-                Item::User => needs.user = true,
-                Item::Time => needs.time = true,
-                Item::RequestLine | Item::Method | Item::UrlPath | Item::Query | Item::Protocol => {
-                    needs.request_line = true
-                }
-                _ => {}
-            }
-        }
-        needs
-    }
-}
-
-/// Where lines go.
-enum Sink {
-    /// A `logging.Logger`: `log(level, line)` when `isEnabledFor(level)`.
-    Logging(Py<PyAny>),
-    /// A file written by Rust (see `appender.rs`).
-    File(Arc<Appender>),
-    /// An object with `write()` (and maybe `flush()`).
-    Stream { stream: Py<PyAny>, flush: bool },
-    /// A callable receiving the json fields as a dict.
-    Callable(Py<PyAny>),
-}
-
-/// The immutable configuration of one `Logger`, shared by its requests.
-pub struct LoggerConfig {
-    pub style: Style,
-    pub lookups: Vec<Lookup>,
-    /// The environ key (or response header name) of each lookup, as a str object.
-    pub lookup_keys: Vec<Py<PyString>>,
-    pub needs: Needs,
-    pub trusted: Trusted,
-    sink: Sink,
-    level: i32,
-    /// The sink is failing; reported once until it works again.
-    failing: AtomicBool,
-}
-
-impl LoggerConfig {
-    /// Render and write one line; a failing sink is reported once on `wsgi.errors`, never
-    /// raised (the response already went out).
-    pub fn emit(&self, py: Python<'_>, environ: &Bound<'_, PyDict>, fields: &Fields<'_>) {
-        let outcome: Result<(), String> = match &self.sink {
-            Sink::File(appender) => {
-                let line = self.render(fields);
-                let report = appender.append(&line, |wait| py.detach(wait));
-                // The file's failures come back from the writer thread, already "once".
-                if let Some(report) = report {
-                    report_failure(py, environ, &report);
-                }
-                return;
-            }
-            Sink::Logging(logger) => self.to_logging(py, logger.bind(py), fields),
-            Sink::Stream { stream, flush } => {
-                let mut line = as_text(self.render(fields));
-                line.push('\n');
-                let stream = stream.bind(py);
-                stream
-                    .call_method1(intern!(py, "write"), (line,))
-                    .and_then(|_| match flush {
-                        true => stream.call_method0(intern!(py, "flush")).map(drop),
-                        false => Ok(()),
-                    })
-                    .map_err(|e| describe(py, &e))
-            }
-            Sink::Callable(callable) => fields_dict(py, fields)
-                .and_then(|dict| callable.bind(py).call1((dict,)))
-                .map(drop)
-                .map_err(|e| describe(py, &e)),
-        };
-        match outcome {
-            Ok(()) => self.failing.store(false, Ordering::Relaxed),
-            Err(err) => {
-                if !self.failing.swap(true, Ordering::Relaxed) {
-                    report_failure(py, environ, &format!("the log sink failed: {err}"));
-                }
-            }
-        }
-    }
-
-    fn to_logging(
-        &self,
-        py: Python<'_>,
-        logger: &Bound<'_, PyAny>,
-        fields: &Fields<'_>,
-    ) -> Result<(), String> {
-        let enabled = logger
-            .call_method1(intern!(py, "isEnabledFor"), (self.level,))
-            .and_then(|e| e.is_truthy())
-            .map_err(|e| describe(py, &e))?;
-        if !enabled {
-            return Ok(());
-        }
-        // No args: logging does not %-format the message, so a '%' in a line is safe.
-        logger
-            .call_method1(
-                intern!(py, "log"),
-                (self.level, as_text(self.render(fields))),
-            )
-            .map(drop)
-            .map_err(|e| describe(py, &e))
-    }
-
-    fn render(&self, fields: &Fields<'_>) -> Vec<u8> {
-        let mut line = Vec::with_capacity(256);
-        match &self.style {
-            Style::Apache(items) => render::apache(items, fields, &mut line),
-            Style::Json => render::json(fields, &mut line),
-        }
-        line
-    }
-}
-
-/// A rendered line as text: it is ASCII plus the format's own literal text, so always UTF-8.
-fn as_text(line: Vec<u8>) -> String {
-    String::from_utf8(line).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-fn describe(py: Python<'_>, err: &PyErr) -> String {
-    let kind = err
-        .get_type(py)
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "Exception".into());
-    format!("{kind}: {}", err.value(py))
-}
-
-/// One line on the request's `wsgi.errors`.
-fn report_failure(py: Python<'_>, environ: &Bound<'_, PyDict>, message: &str) {
-    let line = format!("wsgi_mw.Logger: {message}; access log lines are being lost\n");
-    let written = environ
-        .get_item(intern!(py, "wsgi.errors"))
-        .and_then(|errors| match errors {
-            Some(errors) => errors.call_method1(intern!(py, "write"), (line,)).map(drop),
-            None => Ok(()),
-        });
-    if let Err(err) = written {
-        err.write_unraisable(py, Some(environ.as_any()));
-    }
-}
-
-/// The json fields as a dict of Python values (what a callable sink receives).
-fn fields_dict<'py>(py: Python<'py>, fields: &Fields<'_>) -> PyResult<Bound<'py, PyDict>> {
-    let dict = PyDict::new(py);
-    let text = |value: Option<&str>| value.map(|v| text_value(v).into_owned());
-    let time = fields.time.map(|t| {
-        let mut out = Vec::new();
-        t.write_iso(fields.millis, &mut out);
-        as_text(out)
-    });
-    let mut path = Vec::new();
-    render::quoted_path(fields, &mut path);
-    let path = as_text(path);
-    dict.set_item(intern!(py, "time"), time)?;
-    dict.set_item(
-        intern!(py, "remote_addr"),
-        text(fields.remote.filter(|r| !r.is_empty())),
-    )?;
-    dict.set_item(intern!(py, "method"), text(fields.method))?;
-    dict.set_item(intern!(py, "path"), path)?;
-    dict.set_item(intern!(py, "query"), text(Some(fields.query)))?;
-    dict.set_item(intern!(py, "protocol"), text(fields.protocol))?;
-    dict.set_item(intern!(py, "status"), fields.status)?;
-    dict.set_item(intern!(py, "bytes"), fields.bytes)?;
-    dict.set_item(intern!(py, "duration_us"), fields.duration_us)?;
-    dict.set_item(intern!(py, "referer"), text(fields.referer))?;
-    dict.set_item(intern!(py, "user_agent"), text(fields.user_agent))?;
-    dict.set_item(intern!(py, "route"), text(fields.route))?;
-    if let Some(request_id) = fields.request_id {
-        dict.set_item(intern!(py, "request_id"), text_value(request_id))?;
-    }
-    Ok(dict)
-}
 
 /// Access logs for any WSGI app, written when the response really ended: Apache common or
 /// combined, any Apache ``LogFormat``, or JSON lines.
@@ -271,7 +63,7 @@ pub struct Logger {
     format: String,
     /// The sink as given (None for the default logging sink).
     sink_given: Py<PyAny>,
-    config: Arc<LoggerConfig>,
+    emitter: Arc<Emitter>,
 }
 
 /// `Logger(format=...)`: a str (checked when extracted, so None is refused too).
@@ -300,25 +92,6 @@ impl<'a, 'py> FromPyObject<'a, 'py> for LevelArg {
     fn extract(value: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         level(&value).map(LevelArg)
     }
-}
-
-fn compile_format(text: String) -> PyResult<(String, Style, Vec<Lookup>, Needs)> {
-    let template = match text.as_str() {
-        "json" => return Ok((text, Style::Json, Vec::new(), Needs::all())),
-        "common" => COMMON,
-        "combined" => COMBINED,
-        other => other,
-    };
-    let Format { items, lookups } = compile(template)
-        .map_err(|e| PyValueError::new_err(format!("Logger(format={text:?}): {e}")))?;
-    // A name with a typo ("combinded") would otherwise log itself on every line.
-    if !template.contains('%') {
-        return Err(PyValueError::new_err(format!(
-            "Logger(format={text:?}): format has no % directive; use \"common\", \"combined\", \"json\" or an Apache LogFormat such as '%h %t \"%r\" %>s %b'"
-        )));
-    }
-    let needs = Needs::of(&items);
-    Ok((text, Style::Apache(items), lookups, needs))
 }
 
 fn trusted_proxies(given: Option<&Bound<'_, PyAny>>) -> PyResult<Trusted> {
@@ -491,7 +264,8 @@ impl Logger {
         level: LevelArg,
     ) -> PyResult<Self> {
         wsgi_app(app, "Logger(app=...): app")?;
-        let (format, style, lookups, needs) = compile_format(format.0)?;
+        let (format, style, lookups, needs) =
+            compile_format(format.0).map_err(PyValueError::new_err)?;
         let level = level.0;
         let trusted = self::trusted_proxies(trusted_proxies)?;
         let none = py.None().into_bound(py);
@@ -510,16 +284,17 @@ impl Logger {
             app: app.clone().unbind(),
             format,
             sink_given: sink_given.clone().unbind(),
-            config: Arc::new(LoggerConfig {
-                style,
-                lookups,
+            emitter: Arc::new(Emitter::new(
+                LoggerConfig {
+                    style,
+                    lookups,
+                    needs,
+                    trusted,
+                    level,
+                },
                 lookup_keys,
-                needs,
-                trusted,
                 sink,
-                level,
-                failing: AtomicBool::new(false),
-            }),
+            )),
         })
     }
 
@@ -539,7 +314,7 @@ impl Logger {
                 &empty
             }
         };
-        let filter = LogFilter::new(Arc::clone(&self.config), dict);
+        let filter = LogFilter::new(Arc::clone(&self.emitter), dict);
         call_app(
             py,
             "Logger",
@@ -553,7 +328,7 @@ impl Logger {
     /// Write buffered lines now. File sink: blocks (without the GIL) until the lines are in
     /// the file; a stream sink: calls its ``flush()``; other sinks: nothing to do.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
-        match &self.config.sink {
+        match &self.emitter.sink {
             Sink::File(appender) => appender
                 .flush(false, |work| py.detach(work))
                 .map_err(|e| PyOSError::new_err(format!("Logger.flush(): {e}"))),
@@ -569,7 +344,7 @@ impl Logger {
     /// rotation moved the file away). Moved or deleted files are also noticed by themselves
     /// at the next write. Other sinks: nothing to do.
     fn reopen(&self, py: Python<'_>) -> PyResult<()> {
-        match &self.config.sink {
+        match &self.emitter.sink {
             Sink::File(appender) => appender
                 .flush(true, |work| py.detach(work))
                 .map_err(|e| PyOSError::new_err(format!("Logger.reopen(): {e}"))),
@@ -600,14 +375,19 @@ impl Logger {
     fn trusted_proxies<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(
             py,
-            self.config.trusted.networks().iter().map(|n| n.to_string()),
+            self.emitter
+                .config
+                .trusted
+                .networks()
+                .iter()
+                .map(|n| n.to_string()),
         )
     }
 
     /// The level of the logging sinks' records.
     #[getter]
     fn level(&self) -> i32 {
-        self.config.level
+        self.emitter.config.level
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -622,7 +402,7 @@ impl Logger {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         visit.call(&self.app)?;
         visit.call(&self.sink_given)?;
-        match &self.config.sink {
+        match &self.emitter.sink {
             Sink::Logging(obj) | Sink::Callable(obj) | Sink::Stream { stream: obj, .. } => {
                 visit.call(obj)
             }

@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
+use super::codecs::PythonCodecs;
 use super::literal::StreamingReplacer;
-use super::py::{Compiled, RuleBook};
 use super::regex_rules::{Applied, RegexRules, WORK_PER_BYTE};
+use super::rules::{Compiled, RuleBook};
+use crate::http::head::ResponseHead;
+use crate::http::media_type::ContentType;
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode};
-use crate::wsgi::head::ResponseHead;
-use crate::wsgi::media_type::ContentType;
 
 enum Body {
     Idle,
@@ -81,7 +82,7 @@ impl BodyFilter for RewriteFilter {
             }
             Some(given) => Cow::Borrowed(given),
         };
-        let (compiled, notice) = self.book.compiled_for(py, &charset);
+        let (compiled, notice) = self.book.compiled_for(&PythonCodecs(py), &charset);
         self.notice = notice;
         self.body = match compiled {
             Compiled::Literal(rules) if !rules.is_empty() => {

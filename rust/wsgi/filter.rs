@@ -10,7 +10,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
-use super::head::ResponseHead;
+use crate::http::head::ResponseHead;
 
 /// What the filter does with the body of this response, decided from the headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,10 @@
 //! PEP 3333 plumbing shared by every middleware: the `start_response` capture, the response
 //! iterator, the body-filter contract and header helpers. No middleware re-implements any of
 //! this; see docs/architecture.md.
-pub mod accept_encoding;
+pub mod errors;
 pub mod filter;
 pub mod gil;
-pub mod head;
-pub mod media_type;
+pub mod head_out;
 pub mod options;
 pub mod response;
 pub mod start_response;

@@ -5,7 +5,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyInt, PyString};
 
-use super::media_type::MediaTypes;
+use crate::http::media_type::MediaTypes;
 
 pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()

@@ -7,84 +7,15 @@ use std::collections::VecDeque;
 use pyo3::exceptions::{PyAssertionError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
-use super::filter::{BodyFilter, BodyInfo, Mode, Outcome};
+use super::errors::write_error_line;
+use super::filter::{BodyFilter, Outcome};
 use super::gil::detach_if_large;
-use super::head::ResponseHead;
+use super::head_out::{decide, send_head, Captured, Flow};
 use super::options::type_name;
-use super::start_response::{Captured, StartResponse};
-
-/// What happens to body chunks, once the head is known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Flow {
-    /// Forward the app's bytes objects.
-    Pass,
-    /// Forward them and show each to the filter.
-    Observe,
-    /// The filter produces the body.
-    Transform,
-    /// HEAD, 1xx, 204, 304: no body leaves, whatever the app yields (rule 8).
-    Drop,
-}
-
-/// Show a head to the filter and turn its answer into what the plumbing does with the body.
-pub(crate) fn decide(
-    py: Python<'_>,
-    filter: &mut dyn BodyFilter,
-    head: &mut ResponseHead,
-    head_request: bool,
-) -> Flow {
-    let bodyless = head_request || head.forbids_body();
-    let info = BodyInfo {
-        bodyless,
-        head_request,
-    };
-    match filter.on_headers(py, head, info) {
-        _ if bodyless => Flow::Drop,
-        Mode::Untouched => Flow::Pass,
-        Mode::Observe => Flow::Observe,
-        Mode::Transform => Flow::Transform,
-    }
-}
-
-/// Call the upstream start_response with a head: the app's own status and headers objects
-/// when no filter edited them, new ones otherwise. Returns the upstream `write`.
-pub(crate) fn send_head<'py>(
-    py: Python<'py>,
-    upstream: &Bound<'py, PyAny>,
-    captured: &Captured,
-    exc_info: Option<Py<PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let (status, headers) = if captured.head.edited() || !captured.exact {
-        // Filters edit headers, never the status line: the app's status object is reused
-        // (as are its header tuples, by position) unless it was a str subclass.
-        let status = if captured.exact {
-            captured.status.clone_ref(py)
-        } else {
-            PyString::new(py, captured.head.status())
-                .into_any()
-                .unbind()
-        };
-        let original = captured.exact.then(|| captured.headers.bind(py));
-        (
-            status,
-            head_to_list(py, &captured.head, original)?
-                .into_any()
-                .unbind(),
-        )
-    } else {
-        (
-            captured.status.clone_ref(py),
-            captured.headers.clone_ref(py),
-        )
-    };
-    match exc_info {
-        Some(exc_info) => upstream.call1((status, headers, exc_info)),
-        None => upstream.call1((status, headers)),
-    }
-}
+use super::start_response::StartResponse;
 
 /// Call `app` as the middleware named `middleware`, with `filter` deciding what happens to
 /// the body. Returns the WSGI iterable for the server: the app's own iterable when the filter
@@ -574,41 +505,13 @@ fn report_notice(
     let Some(notice) = filter.take_notice() else {
         return;
     };
-    let line = format!("wsgi_mw.{middleware}: {notice}\n");
-    let written = environ
-        .get_item(intern!(py, "wsgi.errors"))
-        .and_then(|errors| errors.call_method1(intern!(py, "write"), (line,)));
-    if let Err(err) = written {
-        // A broken error stream must not break the response it was reporting on.
-        err.write_unraisable(py, Some(environ));
-    }
+    write_error_line(py, environ, middleware, &notice);
 }
 
 fn is_empty_bytes(chunk: &Bound<'_, PyAny>) -> bool {
     chunk
         .cast::<PyBytes>()
         .is_ok_and(|bytes| bytes.as_bytes().is_empty())
-}
-
-/// The head as a new header list; unchanged headers reuse the app's own tuples.
-fn head_to_list<'py>(
-    py: Python<'py>,
-    head: &ResponseHead,
-    original: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyList>> {
-    let original = original.and_then(|list| list.cast::<PyList>().ok());
-    let list = PyList::empty(py);
-    for (name, value, origin) in head.headers_with_origin() {
-        let reused = match (origin, original) {
-            (Some(i), Some(original)) => original.get_item(i).ok(),
-            _ => None,
-        };
-        match reused {
-            Some(tuple) => list.append(tuple)?,
-            None => list.append((PyString::new(py, name), PyString::new(py, value)))?,
-        }
-    }
-    Ok(list)
 }
 
 #[pymethods]

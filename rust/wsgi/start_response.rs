@@ -15,24 +15,10 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::filter::BodyFilter;
-use super::head::{parse_status, ResponseHead};
+use super::head_out::{decide, send_head, Captured, Flow};
 use super::options::type_name;
-use super::response::{decide, send_head, Flow};
 use super::text::utf8;
-
-/// A head the app gave, with the original Python objects so an unedited head can be handed
-/// upstream without rebuilding a list.
-pub(crate) struct Captured {
-    pub head: ResponseHead,
-    pub status: Py<PyAny>,
-    pub headers: Py<PyAny>,
-    /// Set when the filter already decided this head (at `start_response` time).
-    pub flow: Option<Flow>,
-    /// Status, list, tuples and strings are all of the exact built-in types. We accept
-    /// subclasses, but servers such as wsgiref insist on `type(x) is str`, so otherwise the
-    /// head is rebuilt from our validated copy before it goes upstream.
-    pub exact: bool,
-}
+use crate::http::head::{parse_status, ResponseHead};
 
 /// Once the plumbing handed the app's iterable straight back to the server, later calls
 /// (an `exc_info` replacement, `write()`) go straight to the server's own callables.

@@ -18,7 +18,7 @@ pub struct CacheControl {
 /// (`private="Set-Cookie, X-Token"` is one directive). `backslash_escapes`: inside quotes a
 /// backslash escapes the next byte (quoted-string, RFC 9110 §5.6.4); entity-tags have no
 /// escapes (a backslash is an ordinary `etagc`).
-pub(super) fn split_outside_quotes(value: &str, backslash_escapes: bool) -> Vec<&str> {
+pub fn split_outside_quotes(value: &str, backslash_escapes: bool) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut start = 0;
     let mut quoted = false;
