@@ -40,7 +40,9 @@ test: check-tools build
 bench: build-release
 	$(PY) benches/run_all.py --output docs/benchmarks.md
 
-demo: build
+# Only what the demo needs: the extension and the standard library (no test or bench extras).
+demo: $(VENV)/.tools
+	$(VENV)/bin/maturin develop --quiet
 	$(PY) examples/demo.py
 
 lint: build

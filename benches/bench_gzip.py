@@ -2,7 +2,7 @@
 
 Peers: ``paste.gzipper`` (buffers the body through ``gzip.GzipFile``), ``DjangoStyleGzip``
 (benches/peers.py: Django's ``compress_sequence``, streaming) and, on a Flask app,
-flask-compress. The floor is ``wsgi_mw._native._gzip_floor``: the same flate2/zlib-rs
+flask-compress. The floor is ``wsgi_mw._native._bench.gzip_floor``: the same flate2/zlib-rs
 compression of the whole body, with no WSGI around it.
 
 Compressed streams differ byte for byte between compressors (zlib against zlib-rs, the
@@ -256,11 +256,11 @@ BODIES = {"HTML": (html_page, HTML, "/catalog"), "JSON": (json_document, JSON, "
 
 # --- competitors ----------------------------------------------------------------------
 
-gzip_floor = _native._gzip_floor
+gzip_floor = _native._bench.gzip_floor
 
 
 class Floor:
-    """The floor: ``_gzip_floor(body, LEVEL)`` per request, no WSGI around it.
+    """The floor: ``_bench.gzip_floor(body, LEVEL)`` per request, no WSGI around it.
 
     Callable like an app, so the runner times it like one; it never calls
     start_response and returns a one-item tuple.
@@ -668,7 +668,7 @@ def run(settings: Settings = FULL) -> str:
         "through `gzip.GzipFile`, sends it with a Content-Length) and `DjangoStyleGzip` "
         "(benches/peers.py: Django's `compress_sequence`, a `GzipFile` streaming into a "
         "buffer emptied per chunk, no flush per chunk). The floor is "
-        f"`_native._gzip_floor(body, {LEVEL})`: the whole body through flate2/zlib-rs, no "
+        f"`_native._bench.gzip_floor(body, {LEVEL})`: the whole body through flate2/zlib-rs, no "
         f"WSGI. Requests send `Accept-Encoding: {ACCEPT_ENCODING}`; the peers use the "
         f"interpreter's zlib {zlib.ZLIB_RUNTIME_VERSION}. Every competitor's output is "
         "checked to `gzip.decompress` to the body (and the headers to say gzip, with an "

@@ -1,23 +1,26 @@
-"""`make demo`: a small site wrapped in every wsgi_mw middleware built so far, on wsgiref.
+"""`make demo`: a small site wrapped in all five wsgi_mw middlewares, on wsgiref.
 
-Today that is Logger(Cache(Gzip(Rewrite(site)))): "Hello" becomes "Goodbye" in text
-responses, streamed bodies included, text is gzip-compressed for clients that ask for it
-(images pass through both untouched), repeated GETs are answered from memory (X-Cache: HIT),
-one stored variant per accepted encoding, and every request gets one combined-format access
-log line on stdout once its response ended. Set WSGI_MW_DEMO_PORT to use another port than
-8000.
+Logger(Cache(Gzip(Rewrite(Router(...))))): Router dispatches by method and path the way the
+seed's hello.py did by hand (GET / with a sign-in form, POST /sign, 405 with Allow for a wrong
+method, 404 for other paths); "Hello" becomes "Goodbye" in text responses, streamed bodies
+included; text is gzip-compressed for clients that ask for it (images pass through both
+untouched); repeated GETs are answered from memory (X-Cache: HIT), one stored variant per
+accepted encoding; and every request gets one combined-format access log line on stdout once
+its response ended. Set WSGI_MW_DEMO_PORT to use another port than 8000.
 """
 
 from __future__ import annotations
 
+import html
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from wsgi_mw import Cache, Gzip, Logger, Rewrite
+from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router
 
 # A 1x1 transparent PNG: binary, never rewritten.
 PIXEL = bytes.fromhex(
@@ -26,25 +29,62 @@ PIXEL = bytes.fromhex(
 )
 
 
-def site(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """The wrapped app: a page, a JSON document, a slow stream, an image."""
-    path = environ.get("PATH_INFO", "/")
-    if path == "/":
-        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
-        items = b"".join(b"<li>Hello item %d</li>" % i for i in range(40))
-        return [b"<h1>Hello world</h1><p>Hello from the demo app.</p><ul>" + items + b"</ul>\n"]
-    if path == "/data.json":
-        start_response("200 OK", [("Content-Type", "application/json")])
-        return [b'{"greeting": "Hello"}\n']
-    if path == "/stream":
-        return stream(start_response)
-    if path == "/pixel.png":
-        start_response(
-            "200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(PIXEL)))]
-        )
-        return [PIXEL]
-    start_response("404 Not Found", [("Content-Type", "text/plain")])
-    return [b"Not found\n"]
+router = Router()
+
+# A sign-in form is a few dozen bytes: refuse to read more than this from a client.
+MAX_FORM_BYTES = 64 * 1024
+
+
+def page(start_response: Callable[..., Any], status: str, html_text: str) -> Iterable[bytes]:
+    start_response(status, [("Content-Type", "text/html; charset=utf-8")])
+    return [html_text.encode("utf-8")]
+
+
+@router.route("/", name="home")
+def home(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """The home page: Hello text (rewritten), a list long enough to compress, a form."""
+    action = html.escape(environ.get("SCRIPT_NAME", "") + router.url_for("sign"))
+    items = "".join(f"<li>Hello item {i}</li>" for i in range(40))
+    return page(
+        start_response,
+        "200 OK",
+        "<h1>Hello world</h1><p>Hello from the demo app.</p>"
+        f'<form method="post" action="{action}"><label>Your name <input name="name" required>'
+        f"</label> <button>Sign in</button></form><ul>{items}</ul>\n",
+    )
+
+
+@router.route("/sign", methods=("POST",), name="sign")
+def sign(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """The form's target: a POST, never cached (Cache stores GET responses only)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = -1
+    if not 0 <= length <= MAX_FORM_BYTES:
+        return page(start_response, "400 Bad Request", "<p>Bad form.</p>\n")
+    form = parse_qs(environ["wsgi.input"].read(length).decode("utf-8", "replace"))
+    name = form.get("name", [""])[0].strip()
+    if not name:
+        return page(start_response, "400 Bad Request", "<p>Please tell us your name.</p>\n")
+    return page(start_response, "200 OK", f"<p>Hello, {html.escape(name)}! You are in.</p>\n")
+
+
+@router.route("/data.json")
+def data(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"greeting": "Hello"}\n']
+
+
+@router.route("/stream")
+def streamed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    return stream(start_response)
+
+
+@router.route("/pixel.png")
+def pixel(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(PIXEL)))])
+    return [PIXEL]
 
 
 def stream(start_response: Callable[..., Any]) -> Iterator[bytes]:
@@ -58,11 +98,12 @@ def stream(start_response: Callable[..., Any]) -> Iterator[bytes]:
         yield b"lo %d\n" % i
 
 
-# Gzip outside Rewrite: Rewrite needs the plain text, Gzip compresses the result. Cache
+# Router innermost: its 404/405 answers go through every layer like the app's pages. Gzip
+# outside Rewrite: Rewrite needs the plain text, Gzip compresses the result. Cache
 # outside Gzip: a hit is served as stored, already rewritten and compressed (docs/cache.md).
 # Logger outermost: it times everything and logs the bytes that went out (docs/logger.md).
 application = Logger(
-    Cache(Gzip(Rewrite(site, [("Hello", "Goodbye")])), default_ttl=30), sink=sys.stdout
+    Cache(Gzip(Rewrite(router, [("Hello", "Goodbye")])), default_ttl=30), sink=sys.stdout
 )
 
 
@@ -82,8 +123,13 @@ def main() -> None:
     print(f"  curl -si --compressed {base}/      # the same page gzip-compressed (see headers)")
     print(f"  curl -N --compressed {base}/stream # streamed: rewritten and compressed on the fly")
     print(f"  curl -sI {base}/pixel.png          # binary: passed through untouched")
+    print(f"  curl -i -d name=Ada {base}/sign    # Router: the POST route")
+    print(f"  curl -i {base}/sign                # Router: 405 with Allow: POST")
+    print(f"  curl -i {base}/nowhere             # Router: 404")
     print(f"  curl -sD- -o/dev/null {base}/data.json  # twice: X-Cache: MISS, then HIT with Age")
-    print(f"  curl -sD- -o/dev/null -H 'Cache-Control: no-cache' {base}/data.json  # refresh")
+    print(
+        f"  curl -sD- -o/dev/null -H 'Cache-Control: no-cache' {base}/data.json  # still a HIT: clients cannot refresh shared entries"
+    )
     print("Each request prints its access-log line here (Logger, combined format).")
     print(f"\n{application!r}\n")
     with make_server("127.0.0.1", port, application, handler_class=QuietHandler) as server:

@@ -2108,11 +2108,14 @@ def test_properties_are_read_only(name):
 
 def test_repr():
     app = NamedApp()
-    assert repr(Logger(app)) == "Logger(NamedApp(), format='combined', sink=None)"
+    assert (
+        repr(Logger(app))
+        == "Logger(NamedApp(), format='combined', sink=None, trusted_proxies=(), level=20)"
+    )
     buf = io.StringIO()
     assert (
-        repr(Logger(app, format="json", sink=buf))
-        == f"Logger(NamedApp(), format='json', sink={buf!r})"
+        repr(Logger(app, format="json", sink=buf, trusted_proxies=["10.0.0.0/8"], level="WARNING"))
+        == f"Logger(NamedApp(), format='json', sink={buf!r}, trusted_proxies=('10.0.0.0/8',), level=30)"
     )
 
 

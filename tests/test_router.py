@@ -709,6 +709,29 @@ def test_more_mount_paths_match_dispatcher_middleware(path):
     assert ours == werkzeug
 
 
+def test_non_ascii_mount_matches_like_a_route_does():
+    """Mounts and routes are both written in Unicode: mount("/café") matches a request for
+    /caf%C3%A9 (PATH_INFO "/caf\xc3\xa9", PEP 3333's latin-1), exactly as Werkzeug's
+    DispatcherMiddleware does with the prefix written as the server gives it."""
+    raw = unquote("/caf%C3%A9/menu", encoding="latin-1")
+    log = []
+    router = Router()
+    router.mount("/café", Tagged("cafe", log))
+    werkzeug_log = []
+    werkzeug = DispatcherMiddleware(
+        Tagged("root", werkzeug_log), {"/caf\xc3\xa9": Tagged("cafe", werkzeug_log)}
+    )
+    assert run(validator(router), env(raw, "GET", SCRIPT_NAME="")).status == "200 OK"
+    run(werkzeug, env(raw, "GET", SCRIPT_NAME=""))
+    assert log == werkzeug_log == [("cafe", "/caf\xc3\xa9", "/menu")]
+    # The same path as a route matches too: one rule for both.
+    routed_router, (target,) = routed(("GET", "/café/menu"))
+    assert call(routed_router, raw).status == "200 OK"
+    assert target.calls == 1
+    # Text that is not UTF-8 of the prefix does not match it.
+    assert call(router, "/café/menu").status.startswith("404")
+
+
 def test_mount_with_empty_script_name_and_any_method():
     for method in ("GET", "POST", "DELETE"):
         werkzeug, ours = mount_both(["/api"], "/api/x", script_name="", method=method)
@@ -923,7 +946,13 @@ def test_attributes_len_repr():
     router.add(["GET", "POST"], "/b", Target())
     router.mount("/m", Target())
     assert len(router) == 2
-    assert isinstance(repr(router), str) and "Router" in repr(router)
+    # The repr names every option, the default app included.
+    assert repr(router) == (
+        f"<wsgi_mw.Router: 2 routes, 1 mount, default={fallback!r}, redirect_slashes=True>"
+    )
+    assert repr(Router(redirect_slashes=False)) == (
+        "<wsgi_mw.Router: 0 routes, 0 mounts, default=None, redirect_slashes=False>"
+    )
     assert Router().default is None
     assert Router(redirect_slashes=False).redirect_slashes is False
 

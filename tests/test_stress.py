@@ -116,7 +116,9 @@ def full_stack(app, sink, routed_app):
     # request_directives="honor": the workload's client refreshes (no-cache) reach the app and
     # replace entries, so the stress covers the refresh path, not only hits and misses
     cache = Cache(
-        Gzip(Rewrite(Router([("GET", "/routed", routed_app)], default=app), [("Hello", "Goodbye")])),
+        Gzip(
+            Rewrite(Router([("GET", "/routed", routed_app)], default=app), [("Hello", "Goodbye")])
+        ),
         request_directives="honor",
     )
     return Logger(cache, sink=sink), cache

@@ -10,7 +10,6 @@ from typing import Any, Literal, Protocol, TypedDict, TypeVar, final
 from typing_extensions import Self, TypeAlias
 
 __all__ = [
-    "GIL_RELEASE_THRESHOLD",
     "Cache",
     "Gzip",
     "Logger",
@@ -18,11 +17,8 @@ __all__ = [
     "RouteDecorator",
     "Router",
     "__version__",
-    "_gzip_floor",
 ]
 __version__: str
-# Bytes of body work from which a middleware releases the GIL (rust/wsgi/gil.rs).
-GIL_RELEASE_THRESHOLD: int
 
 _StartResponse: TypeAlias = Callable[..., Callable[[bytes], object]]
 _WSGIApp: TypeAlias = Callable[[dict[str, Any], _StartResponse], Iterable[bytes]]
@@ -116,9 +112,6 @@ class Gzip:
     def stream_types(self) -> list[str]: ...
     @property
     def breach_padding(self) -> int: ...
-
-def _gzip_floor(data: bytes, level: int = 6) -> bytes:
-    """Benchmark floor: gzip ``data`` with no WSGI around it. Not public API."""
 
 class _LogFields(TypedDict, total=False):
     """What a callable ``Logger`` sink receives for each request (``request_id`` only when the

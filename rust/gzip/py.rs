@@ -214,7 +214,7 @@ impl Gzip {
 /// The benchmark floor: gzip `data` with flate2/zlib-rs, no WSGI around it (GIL released).
 /// Not public API: benches/bench_gzip.py compares Gzip against it.
 #[pyfunction]
-#[pyo3(name = "_gzip_floor", signature = (data, level = 6))]
+#[pyo3(name = "gzip_floor", signature = (data, level = 6))]
 pub fn gzip_floor<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyBytes>,

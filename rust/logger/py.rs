@@ -392,10 +392,12 @@ impl Logger {
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
-            "Logger({}, format={}, sink={})",
+            "Logger({}, format={}, sink={}, trusted_proxies={}, level={})",
             self.app.bind(py).repr()?,
             PyString::new(py, &self.format).repr()?,
-            self.sink_given.bind(py).repr()?
+            self.sink_given.bind(py).repr()?,
+            self.trusted_proxies(py)?.repr()?,
+            self.emitter.config.level,
         ))
     }
 

@@ -15,7 +15,8 @@ use pyo3::{PyTraverseError, PyVisit};
 use super::pattern::{Converter, Pattern, Segment};
 use super::table::{Match, Methods, Table};
 use super::url::{
-    decode_path, encode_query, is_authority, is_scheme, percent_encode, quote_latin1, quote_query,
+    decode_path, encode_query, is_authority, is_scheme, longest_prefix, percent_encode,
+    quote_latin1, quote_query, wsgi_path,
 };
 use crate::wsgi::options::{str_arg, type_name, wsgi_app};
 use crate::wsgi::text::{display_text, environ_str, request_host, utf8};
@@ -234,28 +235,13 @@ impl Router {
         let mounts = builder
             .mounts
             .iter()
-            .map(|(prefix, app)| (prefix.clone(), app.clone_ref(py)))
+            .map(|(prefix, app)| (wsgi_path(prefix).into_owned(), app.clone_ref(py)))
             .collect();
         Compiled {
             table,
             targets,
             mounts,
         }
-    }
-
-    /// DispatcherMiddleware's rule: the longest prefix on segment boundaries.
-    fn mounted<'a>(compiled: &'a Compiled, path: &str) -> Option<(&'a Py<PyAny>, usize)> {
-        let mut script = path;
-        while script.contains('/') {
-            if let Some(app) = compiled.mounts.get(script) {
-                return Some((app, script.len()));
-            }
-            script = script
-                .rfind('/')
-                .and_then(|i| script.get(..i))
-                .unwrap_or("");
-        }
-        None
     }
 
     fn dispatch(
@@ -629,7 +615,7 @@ impl Router {
             }
         };
         if !compiled.mounts.is_empty() {
-            if let Some((app, split)) = Self::mounted(compiled, raw) {
+            if let Some((app, split)) = longest_prefix(raw, |prefix| compiled.mounts.get(prefix)) {
                 let prefix = raw.get(..split).unwrap_or("");
                 let rest = raw.get(split..).unwrap_or("");
                 let script_name = format!("{script}{prefix}");
@@ -709,19 +695,28 @@ impl Router {
         self.builder.lock().routes.len()
     }
 
-    fn __repr__(&self) -> String {
-        let builder = self.builder.lock();
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        // The default app's repr may run Python: take the counts first, never holding the
+        // lock while Python runs.
+        let (routes, mounts) = {
+            let builder = self.builder.lock();
+            (builder.routes.len(), builder.mounts.len())
+        };
         let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-        format!(
-            "<wsgi_mw.Router: {}, {}{}>",
-            plural(builder.routes.len(), "route"),
-            plural(builder.mounts.len(), "mount"),
-            if self.default.is_some() {
-                ", with a default app"
+        let default = match &self.default {
+            Some(app) => app.bind(py).repr()?.to_string(),
+            None => "None".to_owned(),
+        };
+        Ok(format!(
+            "<wsgi_mw.Router: {}, {}, default={default}, redirect_slashes={}>",
+            plural(routes, "route"),
+            plural(mounts, "mount"),
+            if self.redirect_slashes {
+                "True"
             } else {
-                ""
-            }
-        )
+                "False"
+            },
+        ))
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

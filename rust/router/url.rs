@@ -21,6 +21,35 @@ pub fn decode_path(raw: &str) -> Cow<'_, str> {
     Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// The inverse of [`decode_path`]: a path written in Unicode as PEP 3333 servers give it in
+/// PATH_INFO (its UTF-8 bytes as latin-1 characters), so a mount prefix such as `/café` is
+/// compared with the raw PATH_INFO of a request for `/caf%C3%A9`.
+pub fn wsgi_path(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.bytes().map(char::from).collect())
+}
+
+/// The longest of `prefixes` that `path` starts with on a segment boundary (Werkzeug's
+/// DispatcherMiddleware rule), found by `lookup`, with its length in `path`.
+pub fn longest_prefix<'a, T>(
+    path: &str,
+    mut lookup: impl FnMut(&str) -> Option<&'a T>,
+) -> Option<(&'a T, usize)> {
+    let mut script = path;
+    while script.contains('/') {
+        if let Some(found) = lookup(script) {
+            return Some((found, script.len()));
+        }
+        script = script
+            .rfind('/')
+            .and_then(|i| script.get(..i))
+            .unwrap_or("");
+    }
+    None
+}
+
 /// What stays unencoded.
 #[derive(Clone, Copy)]
 enum Keep {

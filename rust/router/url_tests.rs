@@ -69,3 +69,26 @@ fn schemes_and_authorities() {
         assert!(!is_authority(bad.as_bytes()), "{bad:?}");
     }
 }
+
+#[test]
+fn wsgi_path_is_the_inverse_of_decode_path() {
+    for text in ["/api", "/café", "/日本/x", ""] {
+        assert_eq!(decode_path(&wsgi_path(text)), text);
+    }
+    // What a server puts in PATH_INFO for /caf%C3%A9.
+    assert_eq!(wsgi_path("/café"), "/caf\u{c3}\u{a9}");
+}
+
+#[test]
+fn longest_prefix_stops_on_segment_boundaries() {
+    let mounts = ["/api", "/api/v2"];
+    let find = |path: &str| longest_prefix(path, |p| mounts.iter().find(|m| **m == p));
+    assert_eq!(
+        find("/api/v2/z").map(|(m, n)| (*m, n)),
+        Some(("/api/v2", 7))
+    );
+    assert_eq!(find("/api").map(|(m, n)| (*m, n)), Some(("/api", 4)));
+    assert_eq!(find("/api/").map(|(m, n)| (*m, n)), Some(("/api", 4)));
+    assert_eq!(find("/apix"), None);
+    assert_eq!(find(""), None);
+}

@@ -1,0 +1,90 @@
+"""examples/demo.py (what `make demo` serves) through a real wsgiref server and http.client:
+all five classes, Router dispatching the seed's hello-style routes, the curl commands it prints
+doing what their comments say."""
+
+import gzip
+import http.client
+import importlib.util
+import io
+import pathlib
+import sys
+from urllib.parse import urlencode
+from wsgiref.validate import validator
+
+from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router
+
+EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "demo.py"
+
+
+def load(monkeypatch, log):
+    # The demo logs to sys.stdout: capture it, the log lines are part of what it shows.
+    monkeypatch.setattr(sys, "stdout", log)
+    spec = importlib.util.spec_from_file_location("demo_example", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # importing must not start a server
+    return module
+
+
+def request(port, method, path, body=None, headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_demo_stacks_all_five_classes(monkeypatch):
+    module = load(monkeypatch, io.StringIO())
+    layers = []
+    app = module.application
+    while not isinstance(app, Router):
+        layers.append(type(app))
+        app = app.app
+    assert layers == [Logger, Cache, Gzip, Rewrite]
+    assert app is module.router
+
+
+def test_demo_end_to_end(serve, monkeypatch):
+    log = io.StringIO()
+    module = load(monkeypatch, log)
+    port = serve(validator(module.application))
+
+    status, headers, body = request(port, "GET", "/")
+    assert status == 200
+    assert b"Goodbye world" in body and b"Hello" not in body
+    assert headers["Content-Length"] == str(len(body))
+
+    status, headers, body = request(port, "GET", "/", headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert b"Goodbye world" in gzip.decompress(body)
+
+    form = urlencode({"name": "Ada"}).encode()
+    status, _, body = request(
+        port,
+        "POST",
+        "/sign",
+        body=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 200 and body == b"<p>Goodbye, Ada! You are in.</p>\n"
+
+    status, headers, _ = request(port, "GET", "/sign")
+    assert status == 405 and headers["Allow"] == "POST"
+    status, _, _ = request(port, "GET", "/nowhere")
+    assert status == 404
+
+    first = request(port, "GET", "/data.json")
+    second = request(port, "GET", "/data.json", headers={"Cache-Control": "no-cache"})
+    assert first[1]["X-Cache"] == "MISS" and second[1]["X-Cache"] == "HIT"
+    assert second[2] == b'{"greeting": "Goodbye"}\n'
+
+    status, headers, body = request(port, "GET", "/pixel.png")
+    assert status == 200 and body == module.PIXEL and "Content-Encoding" not in headers
+
+    module.application.flush()
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 8
+    assert '"POST /sign HTTP/1.1" 200' in lines[2] and '"GET /sign HTTP/1.1" 405' in lines[3]
