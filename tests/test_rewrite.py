@@ -473,16 +473,55 @@ CL_ETAG_CASES = [
         b"Goodbye world",
         None,
         'W/"abc"',
-        id="file_wrapper_transformed",
+        id="file_wrapper_in_blocks_smaller_than_its_length",
     ),
+    # A declared Content-Length reached by the first chunk, then the end: the body is known
+    # whole (Django's HttpResponse), so it gets an exact length like a list.
     pytest.param(
         "stream",
         [b"Hello"],
         [("Content-Length", "5"), ("ETag", 'W/"abc"')],
         b"Goodbye",
+        "7",
+        'W/"abc"',
+        id="stream_whole_by_its_length_weak_etag_stays_weak_once",
+    ),
+    pytest.param(
+        "late_stream",
+        [b"Hello world"],
+        [("Content-Length", "11"), ("ETag", '"abc"')],
+        b"Goodbye world",
+        "13",
+        'W/"abc"',
+        id="late_start_whole_by_its_length",
+    ),
+    pytest.param(
+        "stream",
+        [b"Howdy world"],
+        [("Content-Length", "11"), ("ETag", '"abc"')],
+        b"Howdy world",
+        "11",
+        '"abc"',
+        id="stream_whole_unchanged_keeps_length_and_strong_etag",
+    ),
+    # Declared lengths that are wrong: never whole, streamed without a length.
+    pytest.param(
+        "stream",
+        [b"Hello", b" world"],
+        [("Content-Length", "5"), ("ETag", '"abc"')],
+        b"Goodbye world",
         None,
         'W/"abc"',
-        id="stream_weak_etag_stays_weak_once",
+        id="stream_more_than_declared",
+    ),
+    pytest.param(
+        "stream",
+        [b"Hello world"],
+        [("Content-Length", "20"), ("ETag", '"abc"')],
+        b"Goodbye world",
+        None,
+        'W/"abc"',
+        id="stream_less_than_declared",
     ),
 ]
 

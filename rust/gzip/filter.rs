@@ -59,10 +59,6 @@ impl GzipFilter {
     }
 }
 
-fn declared_length(head: &ResponseHead) -> Option<u64> {
-    head.get("content-length")?.trim().parse().ok()
-}
-
 impl BodyFilter for GzipFilter {
     fn on_headers(&mut self, _py: Python<'_>, head: &mut ResponseHead, body: BodyInfo) -> Mode {
         self.body = Body::Idle;
@@ -92,7 +88,9 @@ impl BodyFilter for GzipFilter {
             return Mode::Untouched;
         }
         if !streamed_type
-            && declared_length(head).is_some_and(|len| len < self.config.min_size as u64)
+            && head
+                .content_length()
+                .is_some_and(|len| len < self.config.min_size as u64)
         {
             return Mode::Untouched;
         }

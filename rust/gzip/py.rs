@@ -31,7 +31,8 @@ crate::int_option!(
 ///
 /// Negotiates Accept-Encoding with q-values (``gzip;q=0`` refuses, ``*`` counts, ``x-gzip``
 /// is gzip), adds ``Vary: Accept-Encoding``, weakens strong ETags, keeps Content-Length exact
-/// for bodies returned as a list and compresses streamed bodies incrementally. Server-sent
+/// for whole bodies (a list, or a first chunk that reaches the declared Content-Length) and
+/// compresses streamed bodies incrementally. Server-sent
 /// events are flushed after every chunk so each event reaches the client at once.
 ///
 ///     from wsgi_mw import Gzip
@@ -46,8 +47,8 @@ crate::int_option!(
 ///     Default 6 (zlib's default: most of level 9's ratio at a fraction of its cost).
 ///     0 (stored, no compression) to 9.
 /// min_size:
-///     Default 500. Bodies known to be smaller (from Content-Length, or because the app
-///     returned a list) are sent as they are: below this, gzip's 18-byte frame and the CPU
+///     Default 500. Bodies known to be smaller (from Content-Length, or because the whole
+///     body is known) are sent as they are: below this, gzip's 18-byte frame and the CPU
 ///     cost outweigh the saving. A streamed body of unknown size is compressed from its
 ///     first chunk.
 /// content_types:

@@ -246,6 +246,15 @@ impl ResponseHead {
             .map(|(_, v)| v)
     }
 
+    /// The declared Content-Length, when it is one plain decimal number.
+    pub fn content_length(&self) -> Option<u64> {
+        let value = self.get("content-length")?.trim();
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        value.parse().ok()
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }

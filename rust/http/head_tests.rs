@@ -139,3 +139,30 @@ fn bodyless_statuses() {
         );
     }
 }
+
+#[test]
+fn content_length_is_one_plain_decimal_number() {
+    let length = |value: &str| {
+        ResponseHead::parse("200 OK", &[("Content-Length", value)])
+            .unwrap()
+            .content_length()
+    };
+    assert_eq!(length("1800"), Some(1800));
+    assert_eq!(length(" 42 "), Some(42));
+    assert_eq!(length("0"), Some(0));
+    for bad in [
+        "",
+        "+5",
+        "-1",
+        "5, 5",
+        "0x10",
+        "1e3",
+        "99999999999999999999999",
+    ] {
+        assert_eq!(length(bad), None, "{bad:?}");
+    }
+    assert_eq!(
+        ResponseHead::parse("200 OK", &[]).unwrap().content_length(),
+        None
+    );
+}

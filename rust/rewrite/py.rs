@@ -49,8 +49,8 @@ use crate::wsgi::response::call_app;
 ///
 /// Responses are left alone when they are HEAD, 1xx/204/304, or carry a Content-Encoding
 /// other than identity (so put Rewrite *inside* Gzip). A rewritten body gets an exact
-/// Content-Length when the app returned a list (the whole body is known before the headers
-/// go out), none when it streams; a strong ETag becomes weak when the body may have changed.
+/// Content-Length when the whole body is known before the headers go out (a list, or a first
+/// chunk that reaches the declared Content-Length), none when it streams; a strong ETag becomes weak when the body may have changed.
 #[pyclass(module = "wsgi_mw._native", name = "Rewrite", frozen)]
 pub struct Rewrite {
     app: Py<PyAny>,

@@ -87,7 +87,7 @@ pub fn call_app<'py>(
         filter.on_close(py, Outcome::HandedBack);
         return Ok(result.unbind());
     }
-    let complete =
+    let in_memory =
         result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
     let response = ResponseIter {
         middleware,
@@ -98,7 +98,13 @@ pub fn call_app<'py>(
         iter: None,
         filter,
         head_request,
-        complete,
+        in_memory,
+        complete: in_memory,
+        body_deferred: false,
+        declared: None,
+        input_bytes: 0,
+        lookahead: VecDeque::new(),
+        exhausted: false,
         generation: 0,
         head: None,
         flow: Flow::Pass,
@@ -135,8 +141,23 @@ pub struct ResponseIter {
     iter: Option<Py<PyIterator>>,
     filter: Box<dyn BodyFilter>,
     head_request: bool,
-    /// The app returned a list or tuple: the whole body is in memory.
+    /// The app returned a list or tuple: the whole body is in memory (and there is no
+    /// close() to call).
+    in_memory: bool,
+    /// The whole body is known before the head goes out: it is in memory, or its declared
+    /// Content-Length was reached by the first chunk and the iterable ended right after.
     complete: bool,
+    /// Transform mode with a declared Content-Length: `on_body` waits until the first chunk
+    /// shows whether the body is whole.
+    body_deferred: bool,
+    /// The app's Content-Length, when it declared one.
+    declared: Option<u64>,
+    /// Body bytes taken from the app (write() and the iterable).
+    input_bytes: u64,
+    /// Items pulled from the app's iterable ahead of time, to learn whether it ended.
+    lookahead: VecDeque<Py<PyAny>>,
+    /// The app's iterable said it was exhausted while looking ahead.
+    exhausted: bool,
     /// The capture generation `head` reflects (0: no head seen yet).
     generation: u64,
     head: Option<Captured>,
@@ -194,8 +215,14 @@ impl ResponseIter {
                 flow
             }
         };
+        self.declared = captured.head.content_length();
+        self.body_deferred = false;
         if self.flow == Flow::Transform {
-            self.filter.on_body(self.complete);
+            if self.in_memory || self.declared.is_none() {
+                self.filter.on_body(self.complete);
+            } else {
+                self.body_deferred = true;
+            }
         }
         self.report_notice(py);
         self.head = Some(captured);
@@ -211,6 +238,10 @@ impl ResponseIter {
     fn commit_early(&mut self, py: Python<'_>) -> PyResult<()> {
         if !self.sync_head(py)? {
             return Ok(());
+        }
+        while self.body_deferred {
+            self.settle_body(py)?;
+            self.sync_head(py)?;
         }
         if self.complete {
             while !self.committed && !self.finished {
@@ -246,7 +277,10 @@ impl ResponseIter {
                 .on_commit(&mut captured.head, ended, &mut self.pending);
             // Rule 6: a changed body means a correct or absent Content-Length.
             if ended {
-                if self.filter.changed_body() {
+                let wrong = self
+                    .declared
+                    .is_some_and(|declared| declared != self.pending.len() as u64);
+                if self.filter.changed_body() || wrong {
                     captured
                         .head
                         .set("Content-Length", &self.pending.len().to_string());
@@ -311,6 +345,13 @@ impl ResponseIter {
                     return Ok(Some(chunk.unbind()));
                 }
                 self.require_head(py, "yielded body data before calling start_response()")?;
+                if self.body_deferred {
+                    // A generator app's head came with this chunk: look at it (and past it)
+                    // before the filter is told whether the body is whole.
+                    self.lookahead.push_front(chunk.unbind());
+                    self.settle_body(py)?;
+                    return Ok(None);
+                }
                 self.accept(py, &chunk)?;
                 // Rule 2: one item out for each item in, unless the body is all in memory.
                 if !self.complete {
@@ -324,6 +365,17 @@ impl ResponseIter {
     /// The app's next chunk; the first call creates the iterator (rule 1: a generator app may
     /// call start_response only now).
     fn pull<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if let Some(item) = self.lookahead.pop_front() {
+            return Ok(Some(item.into_bound(py)));
+        }
+        if self.exhausted {
+            return Ok(None);
+        }
+        self.pull_app(py)
+    }
+
+    /// The next item of the app's iterable itself.
+    fn pull_app<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let iter = match &self.iter {
             Some(iter) => iter.bind(py).clone(),
             None => {
@@ -365,6 +417,9 @@ impl ResponseIter {
                 type_name(chunk),
             ))
         })?;
+        self.input_bytes = self
+            .input_bytes
+            .saturating_add(bytes.as_bytes().len() as u64);
         match self.flow {
             Flow::Drop => {}
             Flow::Pass => self.queue.push_back(chunk.clone().unbind()),
@@ -384,6 +439,84 @@ impl ResponseIter {
             }
         }
         Ok(())
+    }
+
+    /// Transform mode with a declared Content-Length: learn whether the body is whole before
+    /// the filter starts. It is when the first chunk reaches the declared length and the
+    /// iterable ends right after (Django's HttpResponse, any iterable that knows its size),
+    /// so the filter works on it in one piece and the head gets an exact Content-Length.
+    /// Looks at most one item past the first, and only when the first reached the length.
+    fn settle_body(&mut self, py: Python<'_>) -> PyResult<()> {
+        self.body_deferred = false;
+        let generation = self.generation;
+        let whole = match self.declared {
+            Some(declared) if !self.has_writes(py)? => match self.pull(py)? {
+                None => {
+                    self.exhausted = true;
+                    declared == 0
+                }
+                Some(first) => {
+                    let reached = first
+                        .cast::<PyBytes>()
+                        .is_ok_and(|b| b.as_bytes().len() as u64 == declared);
+                    self.lookahead.push_back(first.unbind());
+                    if reached && !self.has_writes(py)? {
+                        match self.pull_app(py)? {
+                            None => {
+                                self.exhausted = true;
+                                true
+                            }
+                            Some(next) => {
+                                self.lookahead.push_back(next.unbind());
+                                false
+                            }
+                        }
+                    } else {
+                        false
+                    }
+                }
+            },
+            _ => false,
+        };
+        if self.capture.bind(py).try_borrow()?.generation() != generation {
+            // The app replaced its head (exc_info) while we looked ahead: what it sent before
+            // belonged to the old head, and the new head is decided afresh.
+            if self.lookahead.len() > 1 {
+                self.lookahead.pop_front();
+            }
+            self.complete = false;
+            return Ok(());
+        }
+        self.complete = whole;
+        self.filter.on_body(whole);
+        if !whole && self.lookahead.len() > 1 && self.has_writes(py)? {
+            // write() data that came while we looked past the first chunk follows it.
+            if let Some(first) = self.lookahead.pop_front() {
+                self.accept(py, first.bind(py))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn has_writes(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.capture.bind(py).try_borrow()?.has_writes())
+    }
+
+    /// An app whose body did not match the Content-Length it declared: said once on
+    /// `wsgi.errors`. The body is never cut or padded to fit: a transformed body gets its own
+    /// exact length or none, an untouched whole one the length it really has.
+    fn check_declared(&mut self, py: Python<'_>) {
+        let Some(declared) = self.declared else {
+            return;
+        };
+        if declared == self.input_bytes || self.flow == Flow::Drop {
+            return;
+        }
+        let message = format!(
+            "the application declared Content-Length: {declared} but sent {} body bytes",
+            self.input_bytes
+        );
+        write_error_line(py, self.environ.bind(py), self.middleware, &message);
     }
 
     /// After each chunk of a streamed body: the head goes upstream (wsgiref.validate wants
@@ -408,6 +541,7 @@ impl ResponseIter {
 
     fn finish(&mut self, py: Python<'_>) -> PyResult<()> {
         self.require_head(py, "returned without calling start_response()")?;
+        self.check_declared(py);
         if self.flow == Flow::Transform {
             let filter = &mut self.filter;
             let pending = &mut self.pending;
@@ -472,11 +606,12 @@ impl ResponseIter {
             Outcome::ClosedEarly
         };
         self.queue.clear();
+        self.lookahead.clear();
         self.pending = Vec::new();
         self.iter = None;
         let closed = match self.result.take() {
             // Lists and tuples have no close(); asking would build and drop an AttributeError.
-            Some(_) if self.complete => Ok(()),
+            Some(_) if self.in_memory => Ok(()),
             Some(result) => match result.bind(py).getattr_opt(intern!(py, "close")) {
                 Ok(Some(close)) => close.call0().map(drop),
                 Ok(None) => Ok(()),
@@ -555,7 +690,7 @@ impl ResponseIter {
             visit.call(&head.status)?;
             visit.call(&head.headers)?;
         }
-        for item in &self.queue {
+        for item in self.queue.iter().chain(self.lookahead.iter()) {
             visit.call(item)?;
         }
         Ok(())
@@ -567,5 +702,6 @@ impl ResponseIter {
         self.exc_info = None;
         self.head = None;
         self.queue.clear();
+        self.lookahead.clear();
     }
 }

@@ -88,6 +88,11 @@ impl StartResponse {
         Some((captured, self.exc_info.take()))
     }
 
+    /// write() data is waiting for the iterator.
+    pub(crate) fn has_writes(&self) -> bool {
+        !self.writes.is_empty()
+    }
+
     pub(crate) fn pop_write(&mut self) -> Option<Py<PyAny>> {
         self.writes.pop_front()
     }
