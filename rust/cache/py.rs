@@ -20,6 +20,7 @@ use super::key::Key;
 use super::request::{variant_key, Method, Request};
 use super::shared::{Counters, Looked, Shared, Stored};
 use crate::http::head::check_header;
+use crate::wsgi::answer::{answer, AnswerBody};
 use crate::wsgi::options::{str_arg, type_name, wsgi_app};
 use crate::wsgi::response::call_app;
 
@@ -312,18 +313,20 @@ impl Cache {
                 .chain(self.hit_header.iter().map(|h| h.bind(py)))
                 .chain(length.map(|l| l.bind(py))),
         )?;
-        if conditional {
-            start_response.call1((intern!(py, "304 Not Modified"), headers))?;
-            // One empty item, no len(): servers send the head as it is, without adding a
-            // "Content-Length: 0" that would misstate the representation (RFC 9110 §8.6).
-            let empty = PyTuple::new(py, [PyBytes::new(py, b"")])?;
-            return Ok(empty.try_iter()?.into_any().unbind());
-        }
-        start_response.call1((stored.status.bind(py), headers))?;
-        if request.method == Method::Head {
-            return Ok(PyTuple::empty(py).into_any().unbind());
-        }
-        Ok(stored.body.clone_ref(py).into_any())
+        let body = if conditional {
+            AnswerBody::NotModified
+        } else {
+            AnswerBody::Stored(stored.body.bind(py).clone().into_any())
+        };
+        let head_request = request.method == Method::Head;
+        answer(
+            py,
+            start_response,
+            stored.status.bind(py).as_any(),
+            headers,
+            body,
+            head_request,
+        )
     }
 
     /// The fresh stored response for this request, or the key it was looked up under (the

@@ -9,7 +9,7 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::pattern::{Converter, Pattern, Segment};
@@ -18,6 +18,7 @@ use super::url::{
     decode_path, encode_query, is_authority, is_scheme, longest_prefix, percent_encode,
     quote_latin1, quote_query, wsgi_path,
 };
+use crate::wsgi::answer::{answer, text_headers, AnswerBody};
 use crate::wsgi::options::{str_arg, type_name, wsgi_app};
 use crate::wsgi::text::{display_text, environ_str, request_host, utf8};
 
@@ -130,19 +131,16 @@ fn respond(
     body: &'static [u8],
     head: bool,
 ) -> PyResult<Py<PyAny>> {
-    // Content-Type even on an empty redirect body: wsgiref.validate asks for it.
-    let mut headers = Vec::with_capacity(3);
-    headers.push(("Content-Type", "text/plain; charset=utf-8".to_owned()));
-    headers.push(("Content-Length", body.len().to_string()));
-    headers.extend(extra);
-    let list = PyList::new(py, headers)?;
-    start_response.call1((status, list))?;
-    let chunks: Vec<Bound<'_, PyBytes>> = if head || body.is_empty() {
-        Vec::new()
-    } else {
-        vec![PyBytes::new(py, body)]
-    };
-    Ok(PyList::new(py, chunks)?.into_any().unbind())
+    let headers = text_headers(py, body, extra)?;
+    let status = PyString::new(py, status);
+    answer(
+        py,
+        start_response,
+        status.as_any(),
+        headers,
+        AnswerBody::Text(body),
+        head,
+    )
 }
 
 impl Router {

@@ -1,6 +1,7 @@
 //! PEP 3333 plumbing shared by every middleware: the `start_response` capture, the response
 //! iterator, the body-filter contract and header helpers. No middleware re-implements any of
 //! this; see docs/architecture.md.
+pub mod answer;
 pub mod errors;
 pub mod filter;
 pub mod gil;
