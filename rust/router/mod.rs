@@ -1,6 +1,7 @@
-//! Router: method + path dispatch to WSGI apps, with prefix mounts. `pattern`, `table` and
-//! `url` are pure; `py` is the Python class.
+//! Router: method + path dispatch to WSGI apps, with prefix mounts. `pattern`, `routes`,
+//! `table` and `url` are pure; `py` is the Python class.
 pub mod pattern;
 pub mod py;
+pub mod routes;
 pub mod table;
 pub mod url;

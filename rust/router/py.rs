@@ -13,6 +13,7 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::pattern::{Converter, Pattern, Segment};
+use super::routes::{check_prefix, Builder};
 use super::table::{Match, Methods, Table};
 use super::url::{
     decode_path, encode_query, is_authority, is_scheme, longest_prefix, percent_encode,
@@ -21,23 +22,6 @@ use super::url::{
 use crate::wsgi::answer::{answer, text_headers, AnswerBody};
 use crate::wsgi::options::{str_arg, type_name, wsgi_app};
 use crate::wsgi::text::{display_text, environ_str, request_host, utf8};
-
-struct Route {
-    pattern: Pattern,
-    methods: Methods,
-    app: Py<PyAny>,
-}
-
-#[derive(Default)]
-struct Builder {
-    routes: Vec<Route>,
-    /// Route indexes by pattern shape and by name: conflicts are found without a scan.
-    shapes: HashMap<String, Vec<usize>>,
-    names: HashMap<String, usize>,
-    mounts: Vec<(String, Py<PyAny>)>,
-    /// Set when the table is compiled (first request): no more changes.
-    frozen: bool,
-}
 
 /// What one matched route needs at dispatch time, as ready Python objects.
 struct Target {
@@ -86,7 +70,7 @@ struct Compiled {
 ///     other form, query string kept.
 #[pyclass(module = "wsgi_mw._native", name = "Router", frozen)]
 pub struct Router {
-    builder: Mutex<Builder>,
+    builder: Mutex<Builder<Py<PyAny>>>,
     compiled: PyOnceLock<Compiled>,
     default: Option<Py<PyAny>>,
     redirect_slashes: bool,
@@ -115,13 +99,6 @@ fn methods(value: &Bound<'_, PyAny>) -> PyResult<Methods> {
     Methods::new(list).map_err(|e| PyValueError::new_err(format!("Router.add(methods=...): {e}")))
 }
 
-fn show(methods: &Methods) -> String {
-    match methods {
-        Methods::Any => "*".to_owned(),
-        Methods::Only(list) => list.join(", "),
-    }
-}
-
 /// A ready response of the router's own: 404, 405, 308.
 fn respond(
     py: Python<'_>,
@@ -144,7 +121,7 @@ fn respond(
 }
 
 impl Router {
-    fn change(&self, what: &str) -> PyResult<parking_lot::MutexGuard<'_, Builder>> {
+    fn change(&self, what: &str) -> PyResult<parking_lot::MutexGuard<'_, Builder<Py<PyAny>>>> {
         let builder = self.builder.lock();
         if builder.frozen {
             return Err(PyRuntimeError::new_err(format!(
@@ -164,40 +141,9 @@ impl Router {
         let pattern = Pattern::parse(&path)
             .map_err(|e| PyValueError::new_err(format!("Router.add(path={path:?}): {e}")))?;
         let mut builder = self.change("add")?;
-        let shape = pattern.shape();
-        let clash = builder.shapes.get(&shape).and_then(|same| {
-            same.iter()
-                .filter_map(|&i| builder.routes.get(i))
-                .find(|r| r.methods.overlaps(&methods))
-        });
-        if let Some(other) = clash {
-            return Err(PyValueError::new_err(format!(
-                "Router.add(path={path:?}): conflicts with the route {:?} (same pattern; methods [{}] and [{}] overlap)",
-                other.pattern.template,
-                show(&other.methods),
-                show(&methods)
-            )));
-        }
-        if let Some(name) = &name {
-            let other = builder.names.get(name).and_then(|&i| builder.routes.get(i));
-            if let Some(other) = other {
-                return Err(PyValueError::new_err(format!(
-                    "Router.add(name={name:?}): the name is already used by the route {:?}",
-                    other.pattern.template
-                )));
-            }
-        }
-        let index = builder.routes.len();
-        builder.shapes.entry(shape).or_default().push(index);
-        if let Some(name) = &name {
-            builder.names.insert(name.clone(), index);
-        }
-        builder.routes.push(Route {
-            pattern,
-            methods,
-            app,
-        });
-        Ok(())
+        builder
+            .add(&path, pattern, methods, app, name)
+            .map_err(PyValueError::new_err)
     }
 
     fn compile(&self, py: Python<'_>) -> Compiled {
@@ -464,20 +410,10 @@ impl Router {
     /// rest. The longest matching prefix wins; mounts are tried before routes.
     fn mount(&self, prefix: &Bound<'_, PyAny>, app: &Bound<'_, PyAny>) -> PyResult<()> {
         let prefix = str_arg(prefix, "Router.mount(prefix=...): prefix")?;
-        if !prefix.starts_with('/') || prefix.ends_with('/') {
-            return Err(PyValueError::new_err(format!(
-                "Router.mount(prefix={prefix:?}): prefix must start with '/' and not end with '/' (like \"/api\"); use default= for the root"
-            )));
-        }
+        check_prefix(&prefix).map_err(PyValueError::new_err)?;
         let app = wsgi_app(app, "Router.mount(app=...): app")?;
         let mut builder = self.change("mount")?;
-        if builder.mounts.iter().any(|(p, _)| *p == prefix) {
-            return Err(PyValueError::new_err(format!(
-                "Router.mount(prefix={prefix:?}): prefix is already mounted"
-            )));
-        }
-        builder.mounts.push((prefix, app));
-        Ok(())
+        builder.mount(prefix, app).map_err(PyValueError::new_err)
     }
 
     /// The path (relative to SCRIPT_NAME) of the route called ``name``, with ``params``
@@ -486,15 +422,11 @@ impl Router {
     #[pyo3(signature = (name, /, **params))]
     fn url_for(&self, name: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
         let builder = self.builder.lock();
-        let route = builder
-            .names
-            .get(name)
-            .and_then(|&i| builder.routes.get(i))
-            .ok_or_else(|| {
-                PyValueError::new_err(format!(
-                    "Router.url_for(name={name:?}): no route has this name"
-                ))
-            })?;
+        let route = builder.named(name).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "Router.url_for(name={name:?}): no route has this name"
+            ))
+        })?;
         let pattern = route.pattern.clone();
         drop(builder);
         let mut used: Vec<String> = Vec::new();
