@@ -1009,8 +1009,12 @@ def test_property_output_decompresses_to_inner_body(
     else:
         app = make_app(shape, chunks, content_length=content_length)
     mw = both(app, min_size=min_size, level=level, breach_padding=padding)
+    # The declared length reached by the first chunk: the plumbing looks one item further,
+    # and a body that ends there is whole (exact Content-Length), like a list.
+    reached = content_length and (len(chunks[0]) if chunks else 0) == len(body)
+    whole = shape in ("list", "tuple") or (reached and len(chunks) <= 1)
     if shape in ("stream", "late_stream"):
-        response = run_lockstep(mw, app, environ_for())
+        response = run_lockstep(mw, app, environ_for(), lookahead=int(reached))
     else:
         response = run(mw, environ_for())
 
@@ -1025,7 +1029,7 @@ def test_property_output_decompresses_to_inner_body(
         assert compressed is expected
     if compressed:
         assert gzip.decompress(response.body) == body
-        if shape in ("list", "tuple"):
+        if whole:
             assert header(response.headers, "Content-Length") == str(len(response.body))
         else:
             assert header(response.headers, "Content-Length") is None

@@ -492,7 +492,14 @@ impl Cache {
                         || refused
                             .as_ref()
                             .is_some_and(|old| Arc::ptr_eq(old, &stored)));
-                if !refreshing && max_age.is_none_or(|max| seconds <= max) {
+                // After waiting for a flight, a new entry is the response this request was
+                // coalesced on: taken even when its age has just rounded up past a
+                // request max-age=0 (the seconds are whole).
+                let refreshed = waited
+                    && refused
+                        .as_ref()
+                        .is_none_or(|old| !Arc::ptr_eq(old, &stored));
+                if refreshed || (!refreshing && max_age.is_none_or(|max| seconds <= max)) {
                     return self.serve(py, start_response, &request, &stored, seconds);
                 }
                 // Not acceptable to this client: refresh it, coalesced like a miss.
