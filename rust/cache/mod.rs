@@ -4,6 +4,7 @@
 //! wire them to Python.
 pub mod conditional;
 pub mod config;
+pub mod decide;
 pub mod filter;
 pub mod flight;
 pub mod freshness;

@@ -13,6 +13,7 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use super::conditional::not_modified;
 use super::config::{CacheConfig, DEFAULT_STATUSES};
+use super::decide::{next, Ask, Next, Seen};
 use super::filter::{CacheFilter, StorePlan};
 use super::flight::Join;
 use super::freshness::{age, lookup, Lookup, Policy, RequestDirectives};
@@ -467,49 +468,38 @@ impl Cache {
         // requests without Range.
         let stores = lookup != Lookup::UseOnly && !request.has_range;
         let plan = |guard, now| plan(guard, now).filter(|_| stores);
-        let authorization = request.facts.authorization;
-        // Honoured request max-age=N: the client takes nothing older (§5.2.1.1).
-        let max_age = match self.config.request_directives {
-            RequestDirectives::Honor => request.facts.cache_control.max_age,
-            RequestDirectives::Ignore => None,
+        let ask = Ask {
+            lookup,
+            authorization: request.facts.authorization,
+            max_age: match self.config.request_directives {
+                RequestDirectives::Honor => request.facts.cache_control.max_age,
+                RequestDirectives::Ignore => None,
+            },
+            single_flight: self.config.single_flight,
         };
-        // A refresh does not take the entry it first finds; after waiting for a flight it
-        // takes any other (the refreshed one).
+        // The entry a refresh refused, so that after waiting it takes only another one.
         let mut refused: Option<Arc<Stored>> = None;
         let mut waited = false;
         loop {
             let now = now_ms();
             let (found, key) = self.find(dict, &request, now);
-            if let Some((stored, stored_at)) = found {
-                // §3.5: an authenticated request only gets what the origin declared
-                // shareable; its own response is stored only if it says so.
-                if authorization && !stored.shareable {
-                    return forward(BYPASS, None, plan(None, now));
+            let seen = found.as_ref().map(|(stored, stored_at)| Seen {
+                shareable: stored.shareable,
+                seconds: age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000)),
+                refused_before: refused.as_ref().is_some_and(|old| Arc::ptr_eq(old, stored)),
+            });
+            match next(&ask, seen, waited) {
+                Next::Serve => {
+                    if let (Some((stored, _)), Some(seen)) = (&found, seen) {
+                        return self.serve(py, start_response, &request, stored, seen.seconds);
+                    }
                 }
-                let seconds = age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000));
-                let refreshing = lookup == Lookup::Refresh
-                    && (!waited
-                        || refused
-                            .as_ref()
-                            .is_some_and(|old| Arc::ptr_eq(old, &stored)));
-                // After waiting for a flight, a new entry is the response this request was
-                // coalesced on: taken even when its age has just rounded up past a
-                // request max-age=0 (the seconds are whole).
-                let refreshed = waited
-                    && refused
-                        .as_ref()
-                        .is_none_or(|old| !Arc::ptr_eq(old, &stored));
-                if refreshed || (!refreshing && max_age.is_none_or(|max| seconds <= max)) {
-                    return self.serve(py, start_response, &request, &stored, seconds);
-                }
-                // Not acceptable to this client: refresh it, coalesced like a miss.
+                Next::Bypass => return forward(BYPASS, None, plan(None, now)),
+                Next::Miss => return forward(MISS, None, plan(None, now)),
+                Next::Flight => {}
+            }
+            if let Some((stored, _)) = found {
                 refused = Some(stored);
-            }
-            if authorization {
-                return forward(BYPASS, None, plan(None, now));
-            }
-            if !self.config.single_flight || waited {
-                return forward(MISS, None, plan(None, now));
             }
             // Only a plain GET whose response is stored leads a flight. HEAD, conditional
             // and Range requests may wait for one.
