@@ -65,9 +65,7 @@ impl BodyFilter for GzipFilter {
         self.compressed = false;
         // Already encoded (no double compression), a slice of the representation, or the
         // origin forbids transformation (RFC 9110 §7.7 / RFC 9111 §5.2.2.6).
-        if head.is_content_encoded()
-            || head.code() == 206
-            || head.contains("content-range")
+        if head.is_encoded_or_partial()
             || head
                 .list_elements("cache-control")
                 .any(|d| d.eq_ignore_ascii_case("no-transform"))

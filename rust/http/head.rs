@@ -358,6 +358,12 @@ impl ResponseHead {
         self.list_elements("content-encoding")
             .any(|coding| !coding.eq_ignore_ascii_case("identity"))
     }
+
+    /// The body is not the plain representation a body filter may change: it is encoded
+    /// (Content-Encoding other than identity) or partial (a 206, or any Content-Range).
+    pub fn is_encoded_or_partial(&self) -> bool {
+        self.is_content_encoded() || self.code == 206 || self.contains("content-range")
+    }
 }
 
 #[cfg(test)]

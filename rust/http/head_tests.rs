@@ -166,3 +166,17 @@ fn content_length_is_one_plain_decimal_number() {
         None
     );
 }
+
+#[test]
+fn encoded_or_partial() {
+    let head = |status: &str, headers: &[(&str, &str)]| {
+        ResponseHead::parse(status, headers)
+            .unwrap()
+            .is_encoded_or_partial()
+    };
+    assert!(!head("200 OK", &[]));
+    assert!(!head("200 OK", &[("Content-Encoding", "identity")]));
+    assert!(head("200 OK", &[("Content-Encoding", "gzip")]));
+    assert!(head("206 Partial Content", &[]));
+    assert!(head("200 OK", &[("Content-Range", "bytes 0-1/2")]));
+}

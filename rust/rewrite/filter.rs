@@ -61,10 +61,7 @@ impl BodyFilter for RewriteFilter {
         };
         // Compressed bytes are not text: put Rewrite inside Gzip, not outside. A 206 (or any
         // Content-Range) is a slice of the representation: rewriting it would break the range.
-        if !self.book.content_types().matches(content_type.essence)
-            || head.is_content_encoded()
-            || head.code() == 206
-            || head.contains("content-range")
+        if !self.book.content_types().matches(content_type.essence) || head.is_encoded_or_partial()
         {
             return Mode::Untouched;
         }
