@@ -19,9 +19,56 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<rewrite::py::Rewrite>()?;
     m.add_class::<router::py::Router>()?;
     m.add_class::<router::py::RouteDecorator>()?;
+    m.add_function(wrap_pyfunction!(set_fusion, m)?)?;
+    m.add_function(wrap_pyfunction!(fusion_enabled, m)?)?;
+    wsgi::chain::register(fuse);
+    if std::env::var_os("WSGI_MW_FUSION").is_some_and(|v| v == "0") {
+        wsgi::chain::set_fusion(false);
+    }
     // setattr, not add: the hooks stay out of `__all__`.
     m.setattr("_bench", bench_hooks(m.py())?)?;
     Ok(())
+}
+
+/// The resolver of `wsgi/chain.rs`: runs `app` as a fused stage when it is one of our layers.
+fn fuse<'py>(
+    app: &Bound<'py, PyAny>,
+    environ: &Bound<'py, PyAny>,
+    start_response: &Bound<'py, PyAny>,
+    chain: &mut wsgi::chain::Chain,
+) -> Option<PyResult<Py<PyAny>>> {
+    let py = app.py();
+    if let Ok(layer) = app.cast::<gzip::py::Gzip>() {
+        return Some(layer.get().run(py, environ, start_response, chain));
+    }
+    if let Ok(layer) = app.cast::<cache::py::Cache>() {
+        return Some(layer.get().run(py, environ, start_response, chain));
+    }
+    if let Ok(layer) = app.cast::<rewrite::py::Rewrite>() {
+        return Some(layer.get().run(py, environ, start_response, chain));
+    }
+    if let Ok(layer) = app.cast::<router::py::Router>() {
+        return Some(layer.get().run(py, environ, start_response, chain));
+    }
+    if let Ok(layer) = app.cast::<logger::py::Logger>() {
+        return Some(layer.get().run(py, environ, start_response, chain));
+    }
+    None
+}
+
+/// Fuse nested wsgi_mw layers into one pipeline per request (the default), or call each
+/// layer through Python as a separate WSGI hop (``False``: for A/B runs and bisecting).
+/// Applies to requests that start from now on. ``WSGI_MW_FUSION=0`` in the environment
+/// turns it off at import.
+#[pyfunction]
+fn set_fusion(enabled: bool) {
+    wsgi::chain::set_fusion(enabled);
+}
+
+/// Whether nested wsgi_mw layers run fused (see ``set_fusion``).
+#[pyfunction]
+fn fusion_enabled() -> bool {
+    wsgi::chain::fusion()
 }
 
 /// `_native._bench`: what benches/ reads, kept out of the public surface (no stub, not in

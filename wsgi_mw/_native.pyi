@@ -17,8 +17,19 @@ __all__ = [
     "RouteDecorator",
     "Router",
     "__version__",
+    "fusion_enabled",
+    "set_fusion",
 ]
 __version__: str
+
+def set_fusion(enabled: bool) -> None:
+    """Fuse nested wsgi_mw layers into one pipeline per request (the default), or call each
+    layer through Python as a separate WSGI hop (``False``: for A/B runs and bisecting).
+    Applies to requests that start from now on. ``WSGI_MW_FUSION=0`` in the environment
+    turns it off at import."""
+
+def fusion_enabled() -> bool:
+    """Whether nested wsgi_mw layers run fused (see ``set_fusion``)."""
 
 _StartResponse: TypeAlias = Callable[..., Callable[[bytes], object]]
 _WSGIApp: TypeAlias = Callable[[dict[str, Any], _StartResponse], Iterable[bytes]]

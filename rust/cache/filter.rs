@@ -79,6 +79,25 @@ impl TeeBody {
         };
     }
 
+    /// Bytes that are not a Python object of their own (a fused chain's output): copied.
+    fn push_slice(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        *self = match std::mem::replace(self, TeeBody::Empty) {
+            TeeBody::Empty => TeeBody::Joined(bytes.to_vec()),
+            TeeBody::One(first) => {
+                let mut joined = Python::attach(|py| first.bind(py).as_bytes().to_vec());
+                joined.extend_from_slice(bytes);
+                TeeBody::Joined(joined)
+            }
+            TeeBody::Joined(mut joined) => {
+                joined.extend_from_slice(bytes);
+                TeeBody::Joined(joined)
+            }
+        };
+    }
+
     /// The body a hit returns: no item, or one bytes object.
     fn into_tuple(self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
         let tuple = match self {
@@ -211,6 +230,24 @@ impl CacheFilter {
         })
     }
 
+    /// Count `len` more body bytes against `max_entry_bytes` and keep them with `push`, or
+    /// stop teeing a body that became too large to store.
+    fn tee_chunk(&mut self, len: usize, push: impl FnOnce(&mut TeeBody)) {
+        let Some(tee) = self.tee.as_mut() else {
+            return;
+        };
+        tee.size = tee.size.saturating_add(len);
+        if tee.size > self.config.max_entry_bytes {
+            // Too large to store: stop teeing, the body streams on untouched.
+            self.tee = None;
+            if let Some(plan) = self.plan.as_mut() {
+                plan.guard = None;
+            }
+        } else {
+            push(&mut tee.body);
+        }
+    }
+
     fn store(&mut self, py: Python<'_>, tee: Tee) -> PyResult<()> {
         let Some(plan) = self.plan.as_ref() else {
             return Ok(());
@@ -279,7 +316,7 @@ impl CacheFilter {
 }
 
 impl BodyFilter for CacheFilter {
-    fn on_headers(&mut self, py: Python<'_>, head: &mut ResponseHead, _body: BodyInfo) -> Mode {
+    fn on_headers(&mut self, head: &mut ResponseHead, _body: BodyInfo) -> Mode {
         if let Some(uri) = &self.invalidate {
             if (200..400).contains(&head.code()) {
                 self.shared.purge_uri(uri);
@@ -287,7 +324,7 @@ impl BodyFilter for CacheFilter {
         }
         // Bodyless responses (a GET's 204) still store: the plumbing drops their body bytes
         // and reports Complete as usual.
-        self.tee = self.plan_tee(py, head);
+        self.tee = Python::attach(|py| self.plan_tee(py, head));
         if let Some(name) = &self.config.status_header {
             head.set(name, self.label);
         }
@@ -311,21 +348,12 @@ impl BodyFilter for CacheFilter {
         }
     }
 
-    fn on_pass(&mut self, chunk: &Bound<'_, PyBytes>) {
-        let Some(tee) = self.tee.as_mut() else {
-            return;
-        };
-        let len = chunk.as_bytes().len();
-        tee.size = tee.size.saturating_add(len);
-        if tee.size > self.config.max_entry_bytes {
-            // Too large to store: stop teeing, the body streams on untouched.
-            self.tee = None;
-            if let Some(plan) = self.plan.as_mut() {
-                plan.guard = None;
-            }
-        } else {
-            tee.body.push(chunk);
-        }
+    fn on_pass(&mut self, chunk: &[u8]) {
+        self.tee_chunk(chunk.len(), |body| body.push_slice(chunk));
+    }
+
+    fn on_pass_object(&mut self, chunk: &Bound<'_, PyBytes>) {
+        self.tee_chunk(chunk.as_bytes().len(), |body| body.push(chunk));
     }
 
     fn on_close(&mut self, py: Python<'_>, outcome: Outcome) {

@@ -21,9 +21,9 @@ use super::key::Key;
 use super::request::{variant_key, Method, Request};
 use super::shared::{Counters, Looked, Shared, Stored};
 use crate::http::head::check_header;
-use crate::wsgi::answer::{answer, AnswerBody};
+use crate::wsgi::answer::{Answer, AnswerBody};
+use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::options::{str_arg, type_name, wsgi_app};
-use crate::wsgi::response::call_app;
 
 crate::int_option!(MaxBytes, "Cache", "max_bytes", 1, usize::MAX, "bytes");
 crate::int_option!(
@@ -250,11 +250,163 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Timeout {
 
 impl Cache {
     /// Call the app for a request the cache does not answer.
-    fn forward(
+    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
+    pub fn run<'py>(
         &self,
-        py: Python<'_>,
-        environ: &Bound<'_, PyAny>,
-        start_response: &Bound<'_, PyAny>,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut Chain,
+    ) -> PyResult<Py<PyAny>> {
+        let Ok(dict) = environ.cast::<PyDict>() else {
+            // call_app reports the broken environ with the PEP 3333 wording.
+            return self.forward(py, environ, start_response, chain, BYPASS, None, None);
+        };
+        let request = Request::read(dict);
+        match request.method {
+            Method::Get | Method::Head => {}
+            Method::OtherSafe => {
+                return self.forward(py, environ, start_response, chain, BYPASS, None, None)
+            }
+            Method::Unsafe => {
+                return self.forward(
+                    py,
+                    environ,
+                    start_response,
+                    chain,
+                    BYPASS,
+                    Some(request.uri.clone()),
+                    None,
+                )
+            }
+        }
+        let is_get = request.method == Method::Get;
+        // Only a GET's response is stored (a HEAD response has no body to serve GETs with).
+        let plan = |guard, now| {
+            is_get.then(|| StorePlan {
+                uri: request.uri.clone(),
+                request: request.facts,
+                environ: dict.clone().unbind(),
+                guard,
+                now,
+            })
+        };
+        let lookup = lookup(&request.facts, self.config.request_directives);
+        if lookup == Lookup::Bypass {
+            return self.forward(py, environ, start_response, chain, BYPASS, None, None);
+        }
+        // A miss whose response must not be stored leads no flight (it may wait for one):
+        // an ignored no-store, and a Range request, whose response (a 206, or a 200 an
+        // encoding layer below left uncompressed because of the Range) must not be found by
+        // requests without Range.
+        let stores = lookup != Lookup::UseOnly && !request.has_range;
+        let plan = |guard, now| plan(guard, now).filter(|_| stores);
+        let ask = Ask {
+            lookup,
+            authorization: request.facts.authorization,
+            max_age: match self.config.request_directives {
+                RequestDirectives::Honor => request.facts.cache_control.max_age,
+                RequestDirectives::Ignore => None,
+            },
+            single_flight: self.config.single_flight,
+        };
+        // The entry a refresh refused, so that after waiting it takes only another one.
+        let mut refused: Option<Arc<Stored>> = None;
+        let mut waited = false;
+        loop {
+            let now = now_ms();
+            let (found, key) = self.find(dict, &request, now);
+            let seen = found.as_ref().map(|(stored, stored_at)| Seen {
+                shareable: stored.shareable,
+                seconds: age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000)),
+                refused_before: refused.as_ref().is_some_and(|old| Arc::ptr_eq(old, stored)),
+            });
+            match next(&ask, seen, waited) {
+                Next::Serve => {
+                    if let (Some((stored, _)), Some(seen)) = (&found, seen) {
+                        return self.serve(
+                            py,
+                            environ,
+                            start_response,
+                            chain,
+                            &request,
+                            stored,
+                            seen.seconds,
+                        );
+                    }
+                }
+                Next::Bypass => {
+                    return self.forward(
+                        py,
+                        environ,
+                        start_response,
+                        chain,
+                        BYPASS,
+                        None,
+                        plan(None, now),
+                    )
+                }
+                Next::Miss => {
+                    return self.forward(
+                        py,
+                        environ,
+                        start_response,
+                        chain,
+                        MISS,
+                        None,
+                        plan(None, now),
+                    )
+                }
+                Next::Flight => {}
+            }
+            if let Some((stored, _)) = found {
+                refused = Some(stored);
+            }
+            // Only a plain GET whose response is stored leads a flight. HEAD, conditional
+            // and Range requests may wait for one.
+            let flight = if is_get && stores && !request.is_conditional() {
+                match self.shared.flights.join(&key) {
+                    Join::Lead(guard) => {
+                        return self.forward(
+                            py,
+                            environ,
+                            start_response,
+                            chain,
+                            MISS,
+                            None,
+                            plan(Some(guard), now),
+                        )
+                    }
+                    Join::Wait(flight) => Some(flight),
+                    Join::Own => None,
+                }
+            } else {
+                self.shared.flights.in_progress(&key)
+            };
+            let Some(flight) = flight else {
+                return self.forward(
+                    py,
+                    environ,
+                    start_response,
+                    chain,
+                    MISS,
+                    None,
+                    plan(None, now),
+                );
+            };
+            let timeout = self.config.single_flight_timeout;
+            py.detach(|| flight.wait(timeout));
+            waited = true;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn forward<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut Chain,
         label: &'static str,
         invalidate: Option<Key>,
         plan: Option<StorePlan>,
@@ -267,7 +419,7 @@ impl Cache {
         let app = self.app.bind(py);
         if plan.is_none() && invalidate.is_none() && self.config.status_header.is_none() {
             // Nothing to label, store or invalidate: stay out of the way entirely.
-            return Ok(app.call1((environ, start_response))?.unbind());
+            return chain.call(py, "Cache", app, environ, start_response, None);
         }
         let filter = CacheFilter::new(
             self.config.clone(),
@@ -276,14 +428,24 @@ impl Cache {
             invalidate,
             plan,
         );
-        call_app(py, "Cache", app, environ, start_response, Box::new(filter))
+        chain.call(
+            py,
+            "Cache",
+            app,
+            environ,
+            start_response,
+            Some(Box::new(filter)),
+        )
     }
 
     /// Answer from the store: the stored head (or a 304) and the stored bytes objects.
-    fn serve(
+    #[allow(clippy::too_many_arguments)]
+    fn serve<'py>(
         &self,
-        py: Python<'_>,
-        start_response: &Bound<'_, PyAny>,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut Chain,
         request: &Request<'_>,
         stored: &Stored,
         seconds: u64,
@@ -320,14 +482,13 @@ impl Cache {
             AnswerBody::Stored(stored.body.bind(py).clone().into_any())
         };
         let head_request = request.method == Method::Head;
-        answer(
-            py,
-            start_response,
-            stored.status.bind(py).as_any(),
+        let made = Answer {
+            status: stored.status.bind(py).clone().into_any(),
             headers,
             body,
             head_request,
-        )
+        };
+        chain.answer(py, environ, start_response, made)
     }
 
     /// The fresh stored response for this request, or the key it was looked up under (the
@@ -434,91 +595,7 @@ impl Cache {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        let forward = |label, invalidate, plan| {
-            self.forward(py, environ, start_response, label, invalidate, plan)
-        };
-        let Ok(dict) = environ.cast::<PyDict>() else {
-            // call_app reports the broken environ with the PEP 3333 wording.
-            return forward(BYPASS, None, None);
-        };
-        let request = Request::read(dict);
-        match request.method {
-            Method::Get | Method::Head => {}
-            Method::OtherSafe => return forward(BYPASS, None, None),
-            Method::Unsafe => return forward(BYPASS, Some(request.uri.clone()), None),
-        }
-        let is_get = request.method == Method::Get;
-        // Only a GET's response is stored (a HEAD response has no body to serve GETs with).
-        let plan = |guard, now| {
-            is_get.then(|| StorePlan {
-                uri: request.uri.clone(),
-                request: request.facts,
-                environ: dict.clone().unbind(),
-                guard,
-                now,
-            })
-        };
-        let lookup = lookup(&request.facts, self.config.request_directives);
-        if lookup == Lookup::Bypass {
-            return forward(BYPASS, None, None);
-        }
-        // A miss whose response must not be stored leads no flight (it may wait for one):
-        // an ignored no-store, and a Range request, whose response (a 206, or a 200 an
-        // encoding layer below left uncompressed because of the Range) must not be found by
-        // requests without Range.
-        let stores = lookup != Lookup::UseOnly && !request.has_range;
-        let plan = |guard, now| plan(guard, now).filter(|_| stores);
-        let ask = Ask {
-            lookup,
-            authorization: request.facts.authorization,
-            max_age: match self.config.request_directives {
-                RequestDirectives::Honor => request.facts.cache_control.max_age,
-                RequestDirectives::Ignore => None,
-            },
-            single_flight: self.config.single_flight,
-        };
-        // The entry a refresh refused, so that after waiting it takes only another one.
-        let mut refused: Option<Arc<Stored>> = None;
-        let mut waited = false;
-        loop {
-            let now = now_ms();
-            let (found, key) = self.find(dict, &request, now);
-            let seen = found.as_ref().map(|(stored, stored_at)| Seen {
-                shareable: stored.shareable,
-                seconds: age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000)),
-                refused_before: refused.as_ref().is_some_and(|old| Arc::ptr_eq(old, stored)),
-            });
-            match next(&ask, seen, waited) {
-                Next::Serve => {
-                    if let (Some((stored, _)), Some(seen)) = (&found, seen) {
-                        return self.serve(py, start_response, &request, stored, seen.seconds);
-                    }
-                }
-                Next::Bypass => return forward(BYPASS, None, plan(None, now)),
-                Next::Miss => return forward(MISS, None, plan(None, now)),
-                Next::Flight => {}
-            }
-            if let Some((stored, _)) = found {
-                refused = Some(stored);
-            }
-            // Only a plain GET whose response is stored leads a flight. HEAD, conditional
-            // and Range requests may wait for one.
-            let flight = if is_get && stores && !request.is_conditional() {
-                match self.shared.flights.join(&key) {
-                    Join::Lead(guard) => return forward(MISS, None, plan(Some(guard), now)),
-                    Join::Wait(flight) => Some(flight),
-                    Join::Own => None,
-                }
-            } else {
-                self.shared.flights.in_progress(&key)
-            };
-            let Some(flight) = flight else {
-                return forward(MISS, None, plan(None, now));
-            };
-            let timeout = self.config.single_flight_timeout;
-            py.detach(|| flight.wait(timeout));
-            waited = true;
-        }
+        enter(py, |chain| self.run(py, environ, start_response, chain))
     }
 
     /// Remove every stored response for ``path`` (SCRIPT_NAME + PATH_INFO, e.g.

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use pyo3::prelude::*;
-
 use super::config::GzipConfig;
 use super::encoder::{breach_name, gzip_all, GzipStream};
 use crate::http::head::ResponseHead;
@@ -60,7 +58,7 @@ impl GzipFilter {
 }
 
 impl BodyFilter for GzipFilter {
-    fn on_headers(&mut self, _py: Python<'_>, head: &mut ResponseHead, body: BodyInfo) -> Mode {
+    fn on_headers(&mut self, head: &mut ResponseHead, body: BodyInfo) -> Mode {
         self.body = Body::Idle;
         self.compressed = false;
         // Already encoded (no double compression), a slice of the representation, or the
@@ -184,7 +182,7 @@ impl BodyFilter for GzipFilter {
         }
     }
 
-    fn on_close(&mut self, _py: Python<'_>, _outcome: crate::wsgi::filter::Outcome) {
+    fn on_close(&mut self, _py: pyo3::Python<'_>, _outcome: crate::wsgi::filter::Outcome) {
         // Release the encoder (its window and buffers) as soon as the response ends.
         self.body = Body::Idle;
     }

@@ -11,9 +11,9 @@ use super::config::{GzipConfig, DEFAULT_CONTENT_TYPES, DEFAULT_STREAM_TYPES, MAX
 use super::encoder::gzip_all;
 use super::filter::{GzipFilter, DEFLATE_WORK_PER_BYTE};
 use crate::http::accept_encoding::accepts_gzip;
+use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::gil::detach_if_large;
 use crate::wsgi::options::{media_types, wsgi_app};
-use crate::wsgi::response::call_app;
 use crate::wsgi::text::utf8;
 
 crate::int_option!(Level, "Gzip", "level", 0, 9, "zlib level");
@@ -84,6 +84,43 @@ fn header<'py>(
         .ok()
 }
 
+impl Gzip {
+    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
+    pub fn run<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut Chain,
+    ) -> PyResult<Py<PyAny>> {
+        let (accepted, range_request) = match environ.cast::<PyDict>() {
+            Ok(dict) => {
+                let accept = header(dict, intern!(py, "HTTP_ACCEPT_ENCODING"));
+                let accepted = accept
+                    .as_ref()
+                    .and_then(|a| utf8(a).ok())
+                    .is_some_and(|a| accepts_gzip(Some(a)));
+                (accepted, header(dict, intern!(py, "HTTP_RANGE")).is_some())
+            }
+            // call_app reports a non-dict environ.
+            Err(_) => (false, false),
+        };
+        let filter = Box::new(GzipFilter::new(
+            self.config.clone(),
+            accepted,
+            range_request,
+        ));
+        chain.call(
+            py,
+            "Gzip",
+            self.app.bind(py),
+            environ,
+            start_response,
+            Some(filter),
+        )
+    }
+}
+
 #[pymethods]
 impl Gzip {
     #[new]
@@ -132,31 +169,7 @@ impl Gzip {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        let (accepted, range_request) = match environ.cast::<PyDict>() {
-            Ok(dict) => {
-                let accept = header(dict, intern!(py, "HTTP_ACCEPT_ENCODING"));
-                let accepted = accept
-                    .as_ref()
-                    .and_then(|a| utf8(a).ok())
-                    .is_some_and(|a| accepts_gzip(Some(a)));
-                (accepted, header(dict, intern!(py, "HTTP_RANGE")).is_some())
-            }
-            // call_app reports a non-dict environ.
-            Err(_) => (false, false),
-        };
-        let filter = Box::new(GzipFilter::new(
-            self.config.clone(),
-            accepted,
-            range_request,
-        ));
-        call_app(
-            py,
-            "Gzip",
-            self.app.bind(py),
-            environ,
-            start_response,
-            filter,
-        )
+        enter(py, |chain| self.run(py, environ, start_response, chain))
     }
 
     /// The wrapped WSGI application.

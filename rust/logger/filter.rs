@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyDict, PyString};
 
 use super::clock;
 use super::format::Source;
@@ -113,7 +113,7 @@ fn header_values(head: &ResponseHead, name: &str) -> Option<String> {
 }
 
 impl BodyFilter for LogFilter {
-    fn on_headers(&mut self, _py: Python<'_>, head: &mut ResponseHead, _body: BodyInfo) -> Mode {
+    fn on_headers(&mut self, head: &mut ResponseHead, _body: BodyInfo) -> Mode {
         self.status = Some(head.code());
         self.response_values = self
             .emitter
@@ -131,8 +131,8 @@ impl BodyFilter for LogFilter {
         Mode::Observe
     }
 
-    fn on_pass(&mut self, chunk: &Bound<'_, PyBytes>) {
-        let len = u64::try_from(chunk.as_bytes().len()).unwrap_or(u64::MAX);
+    fn on_pass(&mut self, chunk: &[u8]) {
+        let len = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
         self.bytes = self.bytes.saturating_add(len);
     }
 

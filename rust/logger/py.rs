@@ -14,8 +14,8 @@ use super::config::{compile_format, LoggerConfig, Needs};
 use super::filter::LogFilter;
 use super::proxies::{Network, Trusted};
 use super::sink::{Emitter, Sink};
+use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::options::{type_name, wsgi_app};
-use crate::wsgi::response::call_app;
 
 /// Access logs for any WSGI app, written when the response really ended: Apache common or
 /// combined, any Apache ``LogFormat``, or JSON lines.
@@ -248,6 +248,37 @@ fn sink(py: Python<'_>, given: &Bound<'_, PyAny>) -> PyResult<Sink> {
     )))
 }
 
+impl Logger {
+    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
+    pub fn run<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut Chain,
+    ) -> PyResult<Py<PyAny>> {
+        // A non-dict environ: call_app refuses it with the PEP 3333 wording before anything
+        // runs, so this filter is never asked to log.
+        let empty;
+        let dict = match environ.cast::<PyDict>() {
+            Ok(dict) => dict,
+            Err(_) => {
+                empty = PyDict::new(py);
+                &empty
+            }
+        };
+        let filter = LogFilter::new(Arc::clone(&self.emitter), dict);
+        chain.call(
+            py,
+            "Logger",
+            self.app.bind(py),
+            environ,
+            start_response,
+            Some(Box::new(filter)),
+        )
+    }
+}
+
 #[pymethods]
 impl Logger {
     #[new]
@@ -304,25 +335,7 @@ impl Logger {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        // A non-dict environ: call_app refuses it with the PEP 3333 wording before anything
-        // runs, so this filter is never asked to log.
-        let empty;
-        let dict = match environ.cast::<PyDict>() {
-            Ok(dict) => dict,
-            Err(_) => {
-                empty = PyDict::new(py);
-                &empty
-            }
-        };
-        let filter = LogFilter::new(Arc::clone(&self.emitter), dict);
-        call_app(
-            py,
-            "Logger",
-            self.app.bind(py),
-            environ,
-            start_response,
-            Box::new(filter),
-        )
+        enter(py, |chain| self.run(py, environ, start_response, chain))
     }
 
     /// Write buffered lines now. File sink: blocks (without the GIL) until the lines are in

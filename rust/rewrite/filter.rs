@@ -4,12 +4,9 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use pyo3::prelude::*;
-
-use super::codecs::PythonCodecs;
 use super::literal::StreamingReplacer;
 use super::regex_rules::{Applied, RegexRules, WORK_PER_BYTE};
-use super::rules::{Compiled, RuleBook};
+use super::rules::{Codec, Compiled, RuleBook};
 use crate::http::head::ResponseHead;
 use crate::http::media_type::ContentType;
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode};
@@ -28,14 +25,17 @@ enum Body {
 
 pub struct RewriteFilter {
     book: Arc<RuleBook>,
+    /// Encodes text rules for a response charset (Python's codecs, from py.rs).
+    codec: &'static dyn Codec,
     body: Body,
     notice: Option<String>,
 }
 
 impl RewriteFilter {
-    pub fn new(book: Arc<RuleBook>) -> Self {
+    pub fn new(book: Arc<RuleBook>, codec: &'static dyn Codec) -> Self {
         RewriteFilter {
             book,
+            codec,
             body: Body::Idle,
             notice: None,
         }
@@ -51,7 +51,7 @@ impl RewriteFilter {
 }
 
 impl BodyFilter for RewriteFilter {
-    fn on_headers(&mut self, py: Python<'_>, head: &mut ResponseHead, body: BodyInfo) -> Mode {
+    fn on_headers(&mut self, head: &mut ResponseHead, body: BodyInfo) -> Mode {
         self.body = Body::Idle;
         if self.book.is_empty() {
             return Mode::Untouched;
@@ -79,7 +79,7 @@ impl BodyFilter for RewriteFilter {
             }
             Some(given) => Cow::Borrowed(given),
         };
-        let (compiled, notice) = self.book.compiled_for(&PythonCodecs(py), &charset);
+        let (compiled, notice) = self.book.compiled_for(self.codec, &charset);
         self.notice = notice;
         self.body = match compiled {
             Compiled::Literal(rules) if !rules.is_empty() => {

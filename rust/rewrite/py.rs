@@ -8,10 +8,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PySet, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
+use super::codecs::PYTHON_CODECS;
 use super::filter::RewriteFilter;
 use super::rules::{RuleBook, Side, DEFAULT_CONTENT_TYPES, DEFAULT_MAX_BUFFER};
+use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::options::{media_types, type_name, wsgi_app};
-use crate::wsgi::response::call_app;
 
 /// Replace text in WSGI response bodies, literal or regex, streaming.
 ///
@@ -146,6 +147,27 @@ fn parse_rules(rules: &Bound<'_, PyAny>) -> PyResult<ParsedRules> {
 
 crate::int_option!(MaxBuffer, "Rewrite", "max_buffer", 0, usize::MAX, "bytes");
 
+impl Rewrite {
+    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
+    pub fn run<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut Chain,
+    ) -> PyResult<Py<PyAny>> {
+        let filter = Box::new(RewriteFilter::new(self.book.clone(), &PYTHON_CODECS));
+        chain.call(
+            py,
+            "Rewrite",
+            self.app.bind(py),
+            environ,
+            start_response,
+            Some(filter),
+        )
+    }
+}
+
 #[pymethods]
 impl Rewrite {
     #[new]
@@ -192,15 +214,7 @@ impl Rewrite {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        let filter = Box::new(RewriteFilter::new(self.book.clone()));
-        call_app(
-            py,
-            "Rewrite",
-            self.app.bind(py),
-            environ,
-            start_response,
-            filter,
-        )
+        enter(py, |chain| self.run(py, environ, start_response, chain))
     }
 
     /// The wrapped WSGI application.

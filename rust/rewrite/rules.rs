@@ -20,7 +20,7 @@ pub enum EncodeError {
 }
 
 /// Encodes text in a named charset (Python's codecs know every name an app may use).
-pub trait Codec {
+pub trait Codec: Sync {
     fn encode(&self, text: &str, charset: &str) -> Result<Vec<u8>, EncodeError>;
 }
 

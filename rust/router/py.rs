@@ -19,7 +19,8 @@ use super::url::{
     decode_path, encode_query, is_authority, is_scheme, longest_prefix, percent_encode,
     quote_latin1, quote_query, wsgi_path,
 };
-use crate::wsgi::answer::{answer, text_headers, AnswerBody};
+use crate::wsgi::answer::{text_headers, Answer, AnswerBody};
+use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::options::{str_arg, type_name, wsgi_app};
 use crate::wsgi::text::{display_text, environ_str, request_host, utf8};
 
@@ -100,24 +101,19 @@ fn methods(value: &Bound<'_, PyAny>) -> PyResult<Methods> {
 }
 
 /// A ready response of the router's own: 404, 405, 308.
-fn respond(
-    py: Python<'_>,
-    start_response: &Bound<'_, PyAny>,
+fn respond<'py>(
+    py: Python<'py>,
     status: &str,
     extra: Option<(&str, String)>,
     body: &'static [u8],
     head: bool,
-) -> PyResult<Py<PyAny>> {
-    let headers = text_headers(py, body, extra)?;
-    let status = PyString::new(py, status);
-    answer(
-        py,
-        start_response,
-        status.as_any(),
-        headers,
-        AnswerBody::Text(body),
-        head,
-    )
+) -> PyResult<Answer<'py>> {
+    Ok(Answer {
+        status: PyString::new(py, status).into_any(),
+        headers: text_headers(py, body, extra)?,
+        body: AnswerBody::Text(body),
+        head_request: head,
+    })
 }
 
 impl Router {
@@ -188,13 +184,142 @@ impl Router {
         }
     }
 
-    fn dispatch(
+    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
+    pub fn run<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut Chain,
+    ) -> PyResult<Py<PyAny>> {
+        let compiled = self.compiled.get_or_init(py, || self.compile(py));
+        let environ = environ.cast::<PyDict>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "Router: environ must be a dict (PEP 3333), not {}",
+                type_name(environ)
+            ))
+        })?;
+        let get = |key| environ_str(environ, key);
+        let method = get(intern!(py, "REQUEST_METHOD"));
+        // A method with lone surrogates is no method a route names.
+        let method = method.as_ref().map_or(Ok("GET"), |m| utf8(m)).unwrap_or("");
+        let head = method == "HEAD";
+        let raw = get(intern!(py, "PATH_INFO"));
+        let script = get(intern!(py, "SCRIPT_NAME"));
+        let (raw, script) = match (
+            raw.as_ref().map_or(Ok(""), |p| utf8(p)),
+            script.as_ref().map_or(Ok(""), |s| utf8(s)),
+        ) {
+            (Ok(raw), Ok(script)) => (raw, script),
+            // Lone surrogates (no PEP 3333 server sends them): no route or mount can match,
+            // and no URL can be built from them.
+            _ => {
+                return match &self.default {
+                    Some(app) => chain.call(
+                        py,
+                        "Router",
+                        app.bind(py),
+                        environ.as_any(),
+                        start_response,
+                        None,
+                    ),
+                    None => chain.answer(
+                        py,
+                        environ.as_any(),
+                        start_response,
+                        respond(py, "404 Not Found", None, b"Not Found\n", head)?,
+                    ),
+                };
+            }
+        };
+        if !compiled.mounts.is_empty() {
+            if let Some((app, split)) = longest_prefix(raw, |prefix| compiled.mounts.get(prefix)) {
+                let prefix = raw.get(..split).unwrap_or("");
+                let rest = raw.get(split..).unwrap_or("");
+                let script_name = format!("{script}{prefix}");
+                let path_info = rest.to_owned();
+                environ.set_item(intern!(py, "SCRIPT_NAME"), script_name)?;
+                environ.set_item(intern!(py, "PATH_INFO"), path_info)?;
+                return chain.call(
+                    py,
+                    "Router",
+                    app.bind(py),
+                    environ.as_any(),
+                    start_response,
+                    None,
+                );
+            }
+        }
+        let path = decode_path(raw);
+        let not_found = |chain: &mut Chain| {
+            chain.answer(
+                py,
+                environ.as_any(),
+                start_response,
+                respond(py, "404 Not Found", None, b"Not Found\n", head)?,
+            )
+        };
+        match compiled.table.find(&path, method) {
+            Match::Found { route, values } => {
+                let Some(target) = compiled.targets.get(route) else {
+                    return not_found(chain);
+                };
+                return self.dispatch(py, target, &values, environ, start_response, chain);
+            }
+            Match::WrongMethod(allowed) => {
+                let allow = Some(("Allow", allowed.join(", ")));
+                return chain.answer(
+                    py,
+                    environ.as_any(),
+                    start_response,
+                    respond(
+                        py,
+                        "405 Method Not Allowed",
+                        allow,
+                        b"Method Not Allowed\n",
+                        head,
+                    )?,
+                );
+            }
+            Match::NotFound => {}
+        }
+        if self.redirect_slashes && raw.len() > 1 {
+            let toggled = match raw.strip_suffix('/') {
+                Some(without) => without.to_owned(),
+                None => format!("{raw}/"),
+            };
+            if let Match::Found { .. } = compiled.table.find(&decode_path(&toggled), method) {
+                let location = Some(("Location", Self::location(environ, script, &toggled)));
+                return chain.answer(
+                    py,
+                    environ.as_any(),
+                    start_response,
+                    respond(py, "308 Permanent Redirect", location, b"", head)?,
+                );
+            }
+        }
+        match &self.default {
+            Some(app) => chain.call(
+                py,
+                "Router",
+                app.bind(py),
+                environ.as_any(),
+                start_response,
+                None,
+            ),
+            None => not_found(chain),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch<'py>(
+        &self,
+        py: Python<'py>,
         target: &Target,
         values: &[&str],
-        environ: &Bound<'_, PyDict>,
-        start_response: &Bound<'_, PyAny>,
+        environ: &Bound<'py, PyDict>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut Chain,
     ) -> PyResult<Py<PyAny>> {
         let key = intern!(py, "wsgiorg.routing_args");
         let existing = environ
@@ -231,11 +356,14 @@ impl Router {
         }
         environ.set_item(key, (positional, named))?;
         environ.set_item(intern!(py, "wsgi_mw.route"), target.template.bind(py))?;
-        Ok(target
-            .app
-            .bind(py)
-            .call1((environ, start_response))?
-            .unbind())
+        chain.call(
+            py,
+            "Router",
+            target.app.bind(py),
+            environ.as_any(),
+            start_response,
+            None,
+        )
     }
 
     /// The absolute URL of `path` (raw PATH_INFO text) for a redirect (PEP 3333 URL
@@ -509,104 +637,7 @@ impl Router {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        let compiled = self.compiled.get_or_init(py, || self.compile(py));
-        let environ = environ.cast::<PyDict>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "Router: environ must be a dict (PEP 3333), not {}",
-                type_name(environ)
-            ))
-        })?;
-        let get = |key| environ_str(environ, key);
-        let method = get(intern!(py, "REQUEST_METHOD"));
-        // A method with lone surrogates is no method a route names.
-        let method = method.as_ref().map_or(Ok("GET"), |m| utf8(m)).unwrap_or("");
-        let head = method == "HEAD";
-        let raw = get(intern!(py, "PATH_INFO"));
-        let script = get(intern!(py, "SCRIPT_NAME"));
-        let (raw, script) = match (
-            raw.as_ref().map_or(Ok(""), |p| utf8(p)),
-            script.as_ref().map_or(Ok(""), |s| utf8(s)),
-        ) {
-            (Ok(raw), Ok(script)) => (raw, script),
-            // Lone surrogates (no PEP 3333 server sends them): no route or mount can match,
-            // and no URL can be built from them.
-            _ => {
-                return match &self.default {
-                    Some(app) => Ok(app.bind(py).call1((environ, start_response))?.unbind()),
-                    None => respond(
-                        py,
-                        start_response,
-                        "404 Not Found",
-                        None,
-                        b"Not Found\n",
-                        head,
-                    ),
-                };
-            }
-        };
-        if !compiled.mounts.is_empty() {
-            if let Some((app, split)) = longest_prefix(raw, |prefix| compiled.mounts.get(prefix)) {
-                let prefix = raw.get(..split).unwrap_or("");
-                let rest = raw.get(split..).unwrap_or("");
-                let script_name = format!("{script}{prefix}");
-                let path_info = rest.to_owned();
-                environ.set_item(intern!(py, "SCRIPT_NAME"), script_name)?;
-                environ.set_item(intern!(py, "PATH_INFO"), path_info)?;
-                return Ok(app.bind(py).call1((environ, start_response))?.unbind());
-            }
-        }
-        let path = decode_path(raw);
-        let not_found = || {
-            respond(
-                py,
-                start_response,
-                "404 Not Found",
-                None,
-                b"Not Found\n",
-                head,
-            )
-        };
-        match compiled.table.find(&path, method) {
-            Match::Found { route, values } => {
-                let Some(target) = compiled.targets.get(route) else {
-                    return not_found();
-                };
-                return self.dispatch(py, target, &values, environ, start_response);
-            }
-            Match::WrongMethod(allowed) => {
-                let allow = Some(("Allow", allowed.join(", ")));
-                return respond(
-                    py,
-                    start_response,
-                    "405 Method Not Allowed",
-                    allow,
-                    b"Method Not Allowed\n",
-                    head,
-                );
-            }
-            Match::NotFound => {}
-        }
-        if self.redirect_slashes && raw.len() > 1 {
-            let toggled = match raw.strip_suffix('/') {
-                Some(without) => without.to_owned(),
-                None => format!("{raw}/"),
-            };
-            if let Match::Found { .. } = compiled.table.find(&decode_path(&toggled), method) {
-                let location = Some(("Location", Self::location(environ, script, &toggled)));
-                return respond(
-                    py,
-                    start_response,
-                    "308 Permanent Redirect",
-                    location,
-                    b"",
-                    head,
-                );
-            }
-        }
-        match &self.default {
-            Some(app) => Ok(app.bind(py).call1((environ, start_response))?.unbind()),
-            None => not_found(),
-        }
+        enter(py, |chain| self.run(py, environ, start_response, chain))
     }
 
     /// The app for requests nothing matches (None: 404).

@@ -20,23 +20,35 @@ pub enum AnswerBody<'py> {
     NotModified,
 }
 
-/// Call `start_response` with the head and return the WSGI iterable for the server.
-/// `head_request`: a HEAD gets the same head and no body bytes.
+/// A response made without the app.
+pub struct Answer<'py> {
+    pub status: Bound<'py, PyAny>,
+    pub headers: Bound<'py, PyList>,
+    pub body: AnswerBody<'py>,
+    /// A HEAD gets the same head and no body bytes.
+    pub head_request: bool,
+}
+
+/// Call `start_response` with the head and return the WSGI iterable for the server (or for
+/// the fused layers outside, whose capture `start_response` then is).
 pub fn answer<'py>(
     py: Python<'py>,
     start_response: &Bound<'py, PyAny>,
-    status: &Bound<'py, PyAny>,
-    headers: Bound<'py, PyList>,
-    body: AnswerBody<'py>,
-    head_request: bool,
+    made: Answer<'py>,
 ) -> PyResult<Py<PyAny>> {
+    let Answer {
+        status,
+        headers,
+        body,
+        head_request,
+    } = made;
     match body {
         AnswerBody::NotModified => {
             start_response.call1((intern!(py, "304 Not Modified"), headers))?;
             no_body(py)
         }
         AnswerBody::Text(text) => {
-            start_response.call1((status, headers))?;
+            start_response.call1((&status, headers))?;
             if head_request || text.is_empty() {
                 return no_body(py);
             }
@@ -45,7 +57,7 @@ pub fn answer<'py>(
                 .unbind())
         }
         AnswerBody::Stored(stored) => {
-            start_response.call1((status, headers))?;
+            start_response.call1((&status, headers))?;
             if head_request {
                 return no_body(py);
             }

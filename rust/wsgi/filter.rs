@@ -10,6 +10,11 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
+// The pure contract is everything above `on_app_headers`: plain Rust types only. The three
+// Python hooks after it (`on_app_headers`, `on_pass_object`, `on_close`) exist for the two
+// layers that must keep Python objects: Cache (the final bytes and header tuples) and
+// Logger (its sink).
+
 use crate::http::head::ResponseHead;
 
 /// What the filter does with the body of this response, decided from the headers.
@@ -54,7 +59,7 @@ pub trait BodyFilter: Send + Sync {
     /// returns, otherwise during iteration. Called again, with a fresh response, if the app
     /// calls `start_response` with `exc_info` before any body byte left the middleware: the
     /// filter must start over.
-    fn on_headers(&mut self, py: Python<'_>, head: &mut ResponseHead, body: BodyInfo) -> Mode;
+    fn on_headers(&mut self, head: &mut ResponseHead, body: BodyInfo) -> Mode;
 
     /// Transform mode, once, before the first `on_chunk`: `complete` is true when the whole
     /// body is already in memory (the app returned a list or tuple), so the filter may hold
@@ -91,6 +96,12 @@ pub trait BodyFilter: Send + Sync {
     /// (unless `changed_body` says the body is the app's own), and removes it otherwise.
     fn on_commit(&mut self, _head: &mut ResponseHead, _ended: bool, _pending: &mut Vec<u8>) {}
 
+    /// The CPU work `on_commit` does on `pending` bytes, in GIL-threshold units (sizes the
+    /// GIL decision of the commit). Only a fused chain's stages do real work there.
+    fn commit_work(&self, _pending: usize) -> usize {
+        0
+    }
+
     /// Transform mode, asked when the whole input was seen before the head went out: false
     /// when the output is byte-identical to the input (nothing matched, a body too small to
     /// compress), so the plumbing leaves Content-Length exactly as the app set it.
@@ -98,15 +109,26 @@ pub trait BodyFilter: Send + Sync {
         true
     }
 
-    /// Observe mode, right after `on_headers` chose it: the app's own header list, when it
+    /// Python hook, Observe mode, right after `on_headers` chose it: the app's own header list, when it
     /// holds exact `(str, str)` tuples. The field whose `origin` is `i` is item `i`; Cache
     /// stores these tuples instead of building new ones. Valid for this call only (the app
     /// may change its list later): keep the items, not the list.
     fn on_app_headers(&mut self, _headers: &Bound<'_, PyList>) {}
 
-    /// Observe mode: a bytes object forwarded unchanged, as it is handed to the server (so
-    /// what the server never took because it closed the response early is not shown).
-    fn on_pass(&mut self, _chunk: &Bound<'_, PyBytes>) {}
+    /// Observe mode: body bytes forwarded unchanged, as they are handed on (so what the
+    /// server never took because it closed the response early is not shown).
+    fn on_pass(&mut self, _chunk: &[u8]) {}
+
+    /// Python hook, Observe mode: the same as `on_pass` when the bytes are a Python bytes
+    /// object that goes on as it is; Cache keeps the object instead of copying it.
+    fn on_pass_object(&mut self, chunk: &Bound<'_, PyBytes>) {
+        self.on_pass(chunk.as_bytes());
+    }
+
+    /// Transform mode: a bytes object the plumbing made from the output is handed to the
+    /// server. Only a chain of fused stages listens (its observers outside the last
+    /// transforming stage see the body here, as they would nested).
+    fn on_emit(&mut self, _chunk: &Bound<'_, PyBytes>) {}
 
     /// The first item went to the server after the head (servers transmit the head with
     /// it): a failure after this cannot change the status the client gets. Not called on
@@ -118,7 +140,14 @@ pub trait BodyFilter: Send + Sync {
         None
     }
 
-    /// Exactly once per request, whatever happened. Release resources here. Cache stores a
-    /// complete response here (building Python objects, hence the GIL token).
+    /// The next notice with the name of the layer that has it: `layer` for a single filter,
+    /// the stage's own name in a fused chain.
+    fn take_named_notice(&mut self, layer: &'static str) -> Option<(&'static str, String)> {
+        self.take_notice().map(|notice| (layer, notice))
+    }
+
+    /// Python hook: exactly once per request, whatever happened. Release resources here.
+    /// Cache stores a complete response here (building Python objects, hence the GIL token)
+    /// and Logger hands its line to the sink.
     fn on_close(&mut self, _py: Python<'_>, _outcome: Outcome) {}
 }

@@ -37,7 +37,6 @@ pub(crate) enum Flow {
 
 /// Show a head to the filter and turn its answer into what the plumbing does with the body.
 pub(crate) fn decide(
-    py: Python<'_>,
     filter: &mut dyn BodyFilter,
     head: &mut ResponseHead,
     head_request: bool,
@@ -47,7 +46,7 @@ pub(crate) fn decide(
         bodyless,
         head_request,
     };
-    match filter.on_headers(py, head, info) {
+    match filter.on_headers(head, info) {
         _ if bodyless => Flow::Drop,
         Mode::Untouched => Flow::Pass,
         Mode::Observe => Flow::Observe,

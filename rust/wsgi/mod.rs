@@ -2,6 +2,8 @@
 //! iterator, the body-filter contract and header helpers. No middleware re-implements any of
 //! this; see docs/architecture.md.
 pub mod answer;
+pub mod chain;
+pub mod composite;
 pub mod errors;
 pub mod filter;
 pub mod gil;

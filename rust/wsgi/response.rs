@@ -10,12 +10,22 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
+use super::answer::{answer, Answer};
 use super::errors::write_error_line;
 use super::filter::{BodyFilter, Outcome};
 use super::gil::detach_if_large;
 use super::head_out::{decide, send_head, Captured, Flow};
 use super::options::type_name;
 use super::start_response::StartResponse;
+
+/// Where a response comes from.
+pub enum Source<'py> {
+    /// A WSGI app, called with our capture.
+    App(Bound<'py, PyAny>),
+    /// A response a fused layer made without the app (a Cache hit, a Router 404): it goes
+    /// out through the filters of the layers outside it.
+    Answer(Answer<'py>),
+}
 
 /// Call `app` as the middleware named `middleware`, with `filter` deciding what happens to
 /// the body. Returns the WSGI iterable for the server: the app's own iterable when the filter
@@ -24,7 +34,7 @@ use super::start_response::StartResponse;
 pub fn call_app<'py>(
     py: Python<'py>,
     middleware: &'static str,
-    app: &Bound<'py, PyAny>,
+    source: Source<'py>,
     environ: &Bound<'py, PyAny>,
     start_response: &Bound<'py, PyAny>,
     filter: Box<dyn BodyFilter>,
@@ -48,7 +58,12 @@ pub fn call_app<'py>(
             filter,
         ),
     )?;
-    let called = app.call1((environ, &capture));
+    let called = match source {
+        Source::App(app) => app.call1((environ, &capture)),
+        Source::Answer(made) => {
+            answer(py, capture.as_any(), made).map(|result| result.into_bound(py))
+        }
+    };
     let (filter, forwarded) = {
         let mut capture = capture.try_borrow_mut()?;
         (capture.take_filter(), capture.forwarded())
@@ -201,12 +216,7 @@ impl ResponseIter {
         self.flow = match captured.flow {
             Some(flow) => flow,
             None => {
-                let flow = decide(
-                    py,
-                    self.filter.as_mut(),
-                    &mut captured.head,
-                    self.head_request,
-                );
+                let flow = decide(self.filter.as_mut(), &mut captured.head, self.head_request);
                 if flow == Flow::Observe && captured.exact {
                     if let Ok(list) = captured.headers.bind(py).cast::<PyList>() {
                         self.filter.on_app_headers(list);
@@ -273,8 +283,17 @@ impl ResponseIter {
             )));
         };
         if self.flow == Flow::Transform {
-            self.filter
-                .on_commit(&mut captured.head, ended, &mut self.pending);
+            let filter = &mut self.filter;
+            let pending = &mut self.pending;
+            let head = &mut captured.head;
+            let work = filter.commit_work(pending.len());
+            detach_if_large(py, work, || filter.on_commit(head, ended, pending));
+            report_notice(
+                py,
+                self.middleware,
+                self.environ.bind(py),
+                self.filter.as_mut(),
+            );
             // Rule 6: a changed body means a correct or absent Content-Length.
             if ended {
                 let wrong = self
@@ -306,12 +325,20 @@ impl ResponseIter {
                         self.filter.on_head_sent();
                     }
                     self.emitted = true;
-                    if self.flow == Flow::Observe {
-                        // Shown as it goes to the server, so an early close() leaves out
-                        // what never went (Logger counts the bytes sent).
-                        if let Ok(bytes) = item.bind(py).cast::<PyBytes>() {
-                            self.filter.on_pass(bytes);
+                    // Shown as it goes to the server, so an early close() leaves out what
+                    // never went (Logger counts the bytes sent).
+                    match self.flow {
+                        Flow::Observe => {
+                            if let Ok(bytes) = item.bind(py).cast::<PyBytes>() {
+                                self.filter.on_pass_object(bytes);
+                            }
                         }
+                        Flow::Transform => {
+                            if let Ok(bytes) = item.bind(py).cast::<PyBytes>() {
+                                self.filter.on_emit(bytes);
+                            }
+                        }
+                        Flow::Pass | Flow::Drop => {}
                     }
                     return Ok(Some(item));
                 }
@@ -633,14 +660,13 @@ impl ResponseIter {
 /// Write the filter's notice, if any, as one line on `wsgi.errors`.
 fn report_notice(
     py: Python<'_>,
-    middleware: &str,
+    middleware: &'static str,
     environ: &Bound<'_, PyAny>,
     filter: &mut dyn BodyFilter,
 ) {
-    let Some(notice) = filter.take_notice() else {
-        return;
-    };
-    write_error_line(py, environ, middleware, &notice);
+    while let Some((layer, notice)) = filter.take_named_notice(middleware) {
+        write_error_line(py, environ, layer, &notice);
+    }
 }
 
 fn is_empty_bytes(chunk: &Bound<'_, PyAny>) -> bool {

@@ -261,7 +261,7 @@ impl StartResponse {
             let Some(mut filter) = filter else {
                 return upstream.call1(py, (status, headers, exc_info));
             };
-            decide(py, filter.as_mut(), &mut captured.head, head_request);
+            decide(filter.as_mut(), &mut captured.head, head_request);
             slf.try_borrow_mut()?.filter = Some(filter);
             let exc_info = exc_info.map(|e| e.clone().unbind());
             return Ok(send_head(py, upstream.bind(py), &captured, exc_info)?.unbind());
@@ -269,7 +269,7 @@ impl StartResponse {
 
         // Decide now while the app is still running (the filter is ours until it returns).
         if let (Some(mut filter), Some(upstream)) = (filter, upstream) {
-            let flow = decide(py, filter.as_mut(), &mut captured.head, head_request);
+            let flow = decide(filter.as_mut(), &mut captured.head, head_request);
             if flow == Flow::Pass {
                 // The fast path: the server gets the head now and the app the server's write.
                 // exc_info goes along: legal on a first call, and needed when an earlier
