@@ -6,9 +6,12 @@ The helpers are independent oracles: they know PEP 3333 and wsgiref, never the R
 from __future__ import annotations
 
 import gc
+import http.client
+import importlib.util
 import io
 import sys
 import threading
+from pathlib import Path
 from typing import Callable, NamedTuple
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 from wsgiref.util import FileWrapper, setup_testing_defaults
@@ -495,3 +498,29 @@ def serve():
     assert QuietHandler.errors.getvalue() == "", (
         f"server-side errors:\n{QuietHandler.errors.getvalue()}"
     )
+
+
+# --------------------------------------------------------------------------- examples/
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load_example(name):
+    """Import examples/<name>.py as a module of its own (importing must not start a server)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_example", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def http_request(port, method, path, body=None, headers=None):
+    """One request to 127.0.0.1:port with http.client: (status, headers dict, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()

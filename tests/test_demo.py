@@ -3,38 +3,24 @@ all five classes, Router dispatching the seed's hello-style routes, the curl com
 doing what their comments say."""
 
 import gzip
-import http.client
-import importlib.util
 import io
-import pathlib
 import sys
 import time
 from urllib.parse import urlencode
 from wsgiref.validate import validator
 
-from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router
+from conftest import http_request, load_example
 
-EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "demo.py"
+from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router
 
 
 def load(monkeypatch, log):
     # The demo logs to sys.stdout: capture it, the log lines are part of what it shows.
     monkeypatch.setattr(sys, "stdout", log)
-    spec = importlib.util.spec_from_file_location("demo_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # importing must not start a server
-    return module
+    return load_example("demo")
 
 
-def request(port, method, path, body=None, headers=None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
+request = http_request
 
 
 def test_demo_stacks_all_five_classes(monkeypatch):

@@ -1,33 +1,19 @@
 """examples/hello_dispatch.py through a real wsgiref server and http.client: the seed's
 hello.py (GET / home, POST /sign sign-in form) dispatched by Router."""
 
-import http.client
-import importlib.util
-import pathlib
 from urllib.parse import urlencode
 from wsgiref.validate import validator
 
-from wsgi_mw import Router
+from conftest import http_request, load_example
 
-EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "hello_dispatch.py"
+from wsgi_mw import Router
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("hello_dispatch_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # importing must not start a server
-    return module
+    return load_example("hello_dispatch")
 
 
-def request(port, method, path, body=None, headers=None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
+request = http_request
 
 
 def test_hello_dispatch_end_to_end(serve):

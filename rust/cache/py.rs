@@ -23,7 +23,8 @@ use super::shared::{Counters, Looked, Shared, Stored};
 use crate::http::head::check_header;
 use crate::wsgi::answer::{Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
-use crate::wsgi::options::{str_arg, type_name, wsgi_app};
+use crate::wsgi::layer::{py_bool, Wrapped};
+use crate::wsgi::options::{str_arg, type_name};
 
 crate::int_option!(MaxBytes, "Cache", "max_bytes", 1, usize::MAX, "bytes");
 crate::int_option!(
@@ -94,7 +95,7 @@ crate::int_option!(
 ///     entry, coalesced by single-flight; max-age=N takes nothing older; no-store bypasses).
 #[pyclass(module = "wsgi_mw._native", name = "Cache", frozen)]
 pub struct Cache {
-    app: Py<PyAny>,
+    app: Wrapped,
     config: Arc<CacheConfig>,
     shared: Arc<Shared>,
     /// `(status_header, "HIT")`, one tuple shared by every hit (tuples are immutable).
@@ -553,7 +554,6 @@ impl Cache {
         single_flight_timeout: Timeout,
         request_directives: Directives,
     ) -> PyResult<Self> {
-        wsgi_app(app, "Cache(app=...): app")?;
         if max_entry_bytes.0 > max_bytes.0 {
             return Err(PyValueError::new_err(format!(
                 "Cache(max_entry_bytes={}): max_entry_bytes must be at most max_bytes ({})",
@@ -581,7 +581,7 @@ impl Cache {
             request_directives: request_directives.0,
         };
         Ok(Cache {
-            app: app.clone().unbind(),
+            app: Wrapped::new(app, "Cache")?,
             shared: Arc::new(Shared::new(config.max_bytes)),
             config: Arc::new(config),
             hit_header,
@@ -658,7 +658,7 @@ impl Cache {
     /// The wrapped WSGI application.
     #[getter]
     fn app(&self, py: Python<'_>) -> Py<PyAny> {
-        self.app.clone_ref(py)
+        self.app.get(py)
     }
 
     /// The store's memory budget in bytes.
@@ -711,7 +711,7 @@ impl Cache {
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         // Stored responses hold only str, bytes and tuples of them: no cycles to find there.
-        visit.call(&self.app)
+        self.app.traverse(&visit)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -724,7 +724,7 @@ impl Cache {
             .collect();
         Ok(format!(
             "Cache({}, max_bytes={}, max_entry_bytes={}, default_ttl={}, statuses=({}{}), status_header={}, single_flight={}, single_flight_timeout={}, request_directives='{}')",
-            self.app.bind(py).repr()?,
+            self.app.repr(py)?,
             self.config.max_bytes,
             self.config.max_entry_bytes,
             self.config.policy.default_ttl,
@@ -734,7 +734,7 @@ impl Cache {
                 Some(name) => PyString::new(py, name).repr()?.to_string(),
                 None => "None".to_owned(),
             },
-            if self.config.single_flight { "True" } else { "False" },
+            py_bool(self.config.single_flight),
             PyFloat::new(py, self.config.single_flight_timeout.as_secs_f64()).repr()?,
             self.config.request_directives.name(),
         ))

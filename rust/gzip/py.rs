@@ -13,7 +13,8 @@ use super::filter::{GzipFilter, DEFLATE_WORK_PER_BYTE};
 use crate::http::accept_encoding::accepts_gzip;
 use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::gil::detach_if_large;
-use crate::wsgi::options::{media_types, wsgi_app};
+use crate::wsgi::layer::Wrapped;
+use crate::wsgi::options::media_types;
 use crate::wsgi::text::utf8;
 
 crate::int_option!(Level, "Gzip", "level", 0, 9, "zlib level");
@@ -67,7 +68,7 @@ crate::int_option!(
 /// have a Content-Encoding or say ``Cache-Control: no-transform``, and other media types.
 #[pyclass(module = "wsgi_mw._native", name = "Gzip", frozen)]
 pub struct Gzip {
-    app: Py<PyAny>,
+    app: Wrapped,
     config: Arc<GzipConfig>,
 }
 
@@ -136,7 +137,6 @@ impl Gzip {
         stream_types: Option<&Bound<'_, PyAny>>,
         breach_padding: BreachPadding,
     ) -> PyResult<Self> {
-        wsgi_app(app, "Gzip(app=...): app")?;
         let config = GzipConfig {
             // 0..=9 was checked when the argument was extracted.
             level: u32::try_from(level.0).unwrap_or(6),
@@ -151,7 +151,7 @@ impl Gzip {
             breach_padding: breach_padding.0,
         };
         Ok(Gzip {
-            app: app.clone().unbind(),
+            app: Wrapped::new(app, "Gzip")?,
             config: Arc::new(config),
         })
     }
@@ -175,7 +175,7 @@ impl Gzip {
     /// The wrapped WSGI application.
     #[getter]
     fn app(&self, py: Python<'_>) -> Py<PyAny> {
-        self.app.clone_ref(py)
+        self.app.get(py)
     }
 
     /// The zlib compression level, 0 to 9.
@@ -209,13 +209,13 @@ impl Gzip {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.app)
+        self.app.traverse(&visit)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "Gzip({}, level={}, min_size={}, content_types={}, stream_types={}, breach_padding={})",
-            self.app.bind(py).repr()?,
+            self.app.repr(py)?,
             self.config.level,
             self.config.min_size,
             self.config.content_types.py_tuple_repr(),

@@ -15,7 +15,8 @@ use super::filter::LogFilter;
 use super::proxies::{Network, Trusted};
 use super::sink::{Emitter, Sink};
 use crate::wsgi::chain::{enter, Chain};
-use crate::wsgi::options::{type_name, wsgi_app};
+use crate::wsgi::layer::Wrapped;
+use crate::wsgi::options::type_name;
 
 /// Access logs for any WSGI app, written when the response really ended: Apache common or
 /// combined, any Apache ``LogFormat``, or JSON lines.
@@ -59,7 +60,7 @@ use crate::wsgi::options::{type_name, wsgi_app};
 ///     level name).
 #[pyclass(module = "wsgi_mw._native", name = "Logger", frozen)]
 pub struct Logger {
-    app: Py<PyAny>,
+    app: Wrapped,
     format: String,
     /// The sink as given (None for the default logging sink).
     sink_given: Py<PyAny>,
@@ -294,7 +295,6 @@ impl Logger {
         trusted_proxies: Option<&Bound<'_, PyAny>>,
         level: LevelArg,
     ) -> PyResult<Self> {
-        wsgi_app(app, "Logger(app=...): app")?;
         let (format, style, lookups, needs) =
             compile_format(format.0).map_err(PyValueError::new_err)?;
         let level = level.0;
@@ -312,7 +312,7 @@ impl Logger {
             _ => needs,
         };
         Ok(Logger {
-            app: app.clone().unbind(),
+            app: Wrapped::new(app, "Logger")?,
             format,
             sink_given: sink_given.clone().unbind(),
             emitter: Arc::new(Emitter::new(
@@ -368,7 +368,7 @@ impl Logger {
     /// The wrapped WSGI application.
     #[getter]
     fn app(&self, py: Python<'_>) -> Py<PyAny> {
-        self.app.clone_ref(py)
+        self.app.get(py)
     }
 
     /// The format as given (``"combined"``, ``"json"``, a LogFormat string).
@@ -406,7 +406,7 @@ impl Logger {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "Logger({}, format={}, sink={}, trusted_proxies={}, level={})",
-            self.app.bind(py).repr()?,
+            self.app.repr(py)?,
             PyString::new(py, &self.format).repr()?,
             self.sink_given.bind(py).repr()?,
             self.trusted_proxies(py)?.repr()?,
@@ -415,7 +415,7 @@ impl Logger {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.app)?;
+        self.app.traverse(&visit)?;
         visit.call(&self.sink_given)?;
         match &self.emitter.sink {
             Sink::Logging(obj) | Sink::Callable(obj) | Sink::Stream { stream: obj, .. } => {

@@ -12,7 +12,8 @@ use super::codecs::PYTHON_CODECS;
 use super::filter::RewriteFilter;
 use super::rules::{RuleBook, Side, DEFAULT_CONTENT_TYPES, DEFAULT_MAX_BUFFER};
 use crate::wsgi::chain::{enter, Chain};
-use crate::wsgi::options::{media_types, type_name, wsgi_app};
+use crate::wsgi::layer::{py_bool, Wrapped};
+use crate::wsgi::options::{media_types, type_name};
 
 /// Replace text in WSGI response bodies, literal or regex, streaming.
 ///
@@ -54,7 +55,7 @@ use crate::wsgi::options::{media_types, type_name, wsgi_app};
 /// chunk that reaches the declared Content-Length), none when it streams; a strong ETag becomes weak when the body may have changed.
 #[pyclass(module = "wsgi_mw._native", name = "Rewrite", frozen)]
 pub struct Rewrite {
-    app: Py<PyAny>,
+    app: Wrapped,
     rules: Py<PyAny>,
     book: Arc<RuleBook>,
 }
@@ -182,7 +183,6 @@ impl Rewrite {
         content_types: Option<&Bound<'_, PyAny>>,
         max_buffer: MaxBuffer,
     ) -> PyResult<Self> {
-        wsgi_app(app, "Rewrite(app=...): app")?;
         let (parsed, shown) = parse_rules(rules)?;
         let content_types = media_types(
             "Rewrite",
@@ -194,7 +194,7 @@ impl Rewrite {
         let book = RuleBook::new(parsed, regex, content_types, max_buffer)
             .map_err(PyValueError::new_err)?;
         Ok(Rewrite {
-            app: app.clone().unbind(),
+            app: Wrapped::new(app, "Rewrite")?,
             rules: shown,
             book: Arc::new(book),
         })
@@ -220,7 +220,7 @@ impl Rewrite {
     /// The wrapped WSGI application.
     #[getter]
     fn app(&self, py: Python<'_>) -> Py<PyAny> {
-        self.app.clone_ref(py)
+        self.app.get(py)
     }
 
     /// The rules as given, as a tuple of ``(old, new)`` pairs.
@@ -250,16 +250,16 @@ impl Rewrite {
     // `app.wsgi_app = Rewrite(app.wsgi_app, ...)` (Flask) is a cycle through us: let the
     // garbage collector see it.
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.app)?;
+        self.app.traverse(&visit)?;
         visit.call(&self.rules)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let app = self.app.bind(py).repr()?;
+        let app = self.app.repr(py)?;
         let rules = self.rules.bind(py).repr()?;
         Ok(format!(
             "Rewrite({app}, rules={rules}, regex={}, content_types={}, max_buffer={})",
-            if self.book.regex() { "True" } else { "False" },
+            py_bool(self.book.regex()),
             self.book.content_types().py_tuple_repr(),
             self.book.max_buffer()
         ))

@@ -13,7 +13,7 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::pattern::{Converter, Pattern, Segment};
-use super::routes::{check_prefix, Builder};
+use super::routes::Builder;
 use super::table::{Match, Methods, Table};
 use super::url::{
     decode_path, encode_query, is_authority, is_scheme, longest_prefix, percent_encode,
@@ -21,6 +21,7 @@ use super::url::{
 };
 use crate::wsgi::answer::{text_headers, Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
+use crate::wsgi::layer::py_bool;
 use crate::wsgi::options::{str_arg, type_name, wsgi_app};
 use crate::wsgi::text::{display_text, environ_str, request_host, utf8};
 
@@ -538,7 +539,6 @@ impl Router {
     /// rest. The longest matching prefix wins; mounts are tried before routes.
     fn mount(&self, prefix: &Bound<'_, PyAny>, app: &Bound<'_, PyAny>) -> PyResult<()> {
         let prefix = str_arg(prefix, "Router.mount(prefix=...): prefix")?;
-        check_prefix(&prefix).map_err(PyValueError::new_err)?;
         let app = wsgi_app(app, "Router.mount(app=...): app")?;
         let mut builder = self.change("mount")?;
         builder.mount(prefix, app).map_err(PyValueError::new_err)
@@ -672,11 +672,7 @@ impl Router {
             "<wsgi_mw.Router: {}, {}, default={default}, redirect_slashes={}>",
             plural(routes, "route"),
             plural(mounts, "mount"),
-            if self.redirect_slashes {
-                "True"
-            } else {
-                "False"
-            },
+            py_bool(self.redirect_slashes),
         ))
     }
 

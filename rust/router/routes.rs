@@ -43,7 +43,7 @@ pub fn show(methods: &Methods) -> String {
 }
 
 /// A mount prefix starts with "/" and does not end with one. The error is the whole message.
-pub fn check_prefix(prefix: &str) -> Result<(), String> {
+fn check_prefix(prefix: &str) -> Result<(), String> {
     if !prefix.starts_with('/') || prefix.ends_with('/') {
         return Err(format!(
             "Router.mount(prefix={prefix:?}): prefix must start with '/' and not end with '/' (like \"/api\"); use default= for the root"

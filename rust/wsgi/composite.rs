@@ -376,3 +376,7 @@ impl BodyFilter for Composite {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "composite_tests.rs"]
+mod tests;

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod filter;
 pub mod gil;
 pub mod head_out;
+pub mod layer;
 pub mod options;
 pub mod response;
 pub mod start_response;
