@@ -54,7 +54,17 @@ from runner import (
     section,
     time_threads,
 )
-from stack_apps import CHECKED_PATHS, KINDS, PYTHON, RUST, Stack, build_stack
+from stack_apps import (
+    BARE,
+    CHECKED_PATHS,
+    KINDS,
+    PYTHON,
+    RUST,
+    SERVED_KINDS,
+    Stack,
+    bare_app,
+    build_stack,
+)
 
 import wsgi_mw
 
@@ -64,6 +74,19 @@ BENCHES_DIR = Path(__file__).resolve().parent
 # mix through gunicorn; its p99 latency no worse (ratio ≤ 1).
 HIT_RPS_TARGET = 2.0
 P99_TARGET = 1.0
+# Targets (issue 14) under granian, whose own per-request cost is small enough for the
+# middleware's to show: the hit mix at least 4x the Python stack's requests/s and at least
+# 0.9x a bare app sending the same bytes; p99 no worse than the Python stack's.
+GRANIAN_HIT_RPS_TARGET = 4.0
+# In-process targets (issue 14): the Rust stack's time per request over the Python stack's;
+# the Rust stack's hit overhead (over the bare app) over one Cache layer's.
+IN_PROCESS_TARGETS = {"hit": 0.15, "miss": 0.3}
+HIT_OVERHEAD_TARGET = 1.5
+GRANIAN_BARE_TARGET = 0.9
+GUNICORN = "gunicorn"
+GRANIAN = "granian"
+# What each server runs: gunicorn the two stacks; granian the bare app too (hit mix only).
+SERVER_KINDS = {GUNICORN: ("rust", "python"), GRANIAN: ("rust", "python", "bare")}
 
 HIT = "hit"
 MISS = "miss"
@@ -270,23 +293,52 @@ def calibrate(stack: Stack, mix: str) -> int:
         requests *= 2
 
 
-def in_process_table(settings: Settings) -> tuple[list[str], dict[str, tuple[str, bytes]]]:
-    """µs per request of each stack, one thread and two; returns the table and legend, and
-    the expected responses (for the server runs)."""
+ONE_CACHE = "one Cache layer"
+
+
+def floor_stacks(directory: Path) -> dict[str, Stack]:
+    """What the hit overhead is measured against: the bare app (the Rust stack's responses,
+    sent as they are) and one Cache layer around it."""
+    bare = bare_app()
+    cache = wsgi_mw.Cache(bare)
+    noop = lambda: None
+    return {
+        BARE: Stack(BARE, bare, directory / "none.log", noop, noop, lambda: 0, noop),
+        ONE_CACHE: Stack(
+            ONE_CACHE,
+            cache,
+            directory / "none.log",
+            noop,
+            cache.clear,
+            lambda: cache.stats()["entries"],
+            noop,
+        ),
+    }
+
+
+def in_process_table(
+    settings: Settings,
+) -> tuple[list[str], dict[str, tuple[str, bytes]], int]:
+    """µs per request of each stack, one thread and two; returns the table and legend, the
+    expected responses (for the server runs) and the number of missed targets."""
     rounds = max(1, settings.repetitions // REPETITIONS_PER_ROUND)
     per_request: dict[tuple[str, str, int], list[float]] = {}
     started = time.perf_counter()
     with temporary_directory() as directory, in_process_stacks(directory) as stacks:
         expected = expected_responses(stacks)
+        floors = floor_stacks(directory)
         for name, stack in stacks.items():  # warm the hit mix's entries up
             run_threads(stack, HIT, 1, 2 * len(MIX_PATHS))
             stack.flush()
             check_log(stack.log_path, stack.served, f"{name}, warm-up")
+        for stack in floors.values():
+            run_threads(stack, HIT, 1, 2 * len(MIX_PATHS))
         for mix in MIXES:
-            requests = {name: calibrate(stack, mix) for name, stack in stacks.items()}
+            timed = dict(stacks) if mix == MISS else {**stacks, **floors}
+            requests = {name: calibrate(stack, mix) for name, stack in timed.items()}
             for _ in range(rounds):
-                for name, stack in stacks.items():
-                    for threads in (1, 2):
+                for name, stack in timed.items():
+                    for threads in (1, 2) if name in stacks else (1,):
                         elapsed = run_threads(stack, mix, threads, requests[name])
                         key = (mix, name, threads)
                         per_request.setdefault(key, []).append(elapsed / (threads * requests[name]))
@@ -297,25 +349,65 @@ def in_process_table(settings: Settings) -> tuple[list[str], dict[str, tuple[str
 
     headers = ["mix", "threads", f"{RUST} (µs)", f"{PYTHON} (µs)", "Rust/Python"]
     rows = []
+    misses = 0
     for mix in MIXES:
         for threads in (1, 2):
             rust, python = (per_request[mix, name, threads] for name in (RUST, PYTHON))
+            ratio = statistics.median(rust) / statistics.median(python)
+            cell = f"{ratio:.2f}"
+            if threads == 1:
+                target = IN_PROCESS_TARGETS[mix]
+                cell += f" (target ≤ {target:g})"
+                if ratio > target:
+                    cell += " MISS"
+                    misses += 1
             rows.append(
                 [
                     mix,
                     str(threads),
                     f"{statistics.median(rust) / 1000:.2f} / {min(rust) / 1000:.2f}",
                     f"{statistics.median(python) / 1000:.2f} / {min(python) / 1000:.2f}",
-                    f"{statistics.median(rust) / statistics.median(python):.2f}",
+                    cell,
                 ]
             )
+    median_us = {
+        name: statistics.median(per_request[HIT, name, 1]) / 1000
+        for name in (RUST, BARE, ONE_CACHE)
+    }
+    stack_overhead = median_us[RUST] - median_us[BARE]
+    cache_overhead = median_us[ONE_CACHE] - median_us[BARE]
+    overhead_ratio = stack_overhead / cache_overhead if cache_overhead > 0 else float("inf")
+    overhead_cell = f"{overhead_ratio:.1f} (target ≤ {HIT_OVERHEAD_TARGET:g})"
+    if overhead_ratio > HIT_OVERHEAD_TARGET:
+        overhead_cell += " MISS"
+        misses += 1
+    overhead_table = markdown_table(
+        ["hit mix, 1 thread", "µs per request", "overhead over the bare app (µs)"],
+        [
+            [BARE, f"{median_us[BARE]:.2f}", "0"],
+            [ONE_CACHE, f"{median_us[ONE_CACHE]:.2f}", f"{cache_overhead:.2f}"],
+            [RUST, f"{median_us[RUST]:.2f}", f"{stack_overhead:.2f}"],
+            ["stack overhead / one Cache's", "", overhead_cell],
+        ],
+    )
     legend = (
         "Times are µs of wall-clock time per request, all threads together, `median / min` "
         f"over {rounds} interleaved runs of ~{RUN_SECONDS * 1000:g} ms of work per thread "
         "(requests per thread calibrated per stack and mix on one thread, the same for both "
         "thread counts). The ratio is median(Rust) / median(Python): below 1, Rust is faster."
     )
-    return [markdown_table(headers, rows), legend], expected
+    overhead_legend = (
+        "The hit overhead: the same hit mix through the bare app (the Rust stack's own "
+        "responses, prepared once and sent as they are: `stack_apps.bare_app`) and through "
+        "one `Cache` layer around it, interleaved with the rows above. The stack's overhead "
+        "over the bare app against one Cache layer's says how much the observing layers "
+        "around a hit (Logger, the fused Gzip/Rewrite/Router stages it skips) cost."
+    )
+    return (
+        [markdown_table(headers, rows), legend, overhead_table, overhead_legend],
+        expected,
+        misses,
+    )
 
 
 # --- through gunicorn -----------------------------------------------------------------
@@ -365,7 +457,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_command(kind: str, log_path: Path, port: int) -> list[str]:
+def server_command(server: str, kind: str, log_path: Path, port: int) -> list[str]:
+    if server == GRANIAN:
+        # One worker; granian's factory reads the stack and log path from the environment
+        # (server_environment).
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "wsgi",
+            "--workers",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-ws",
+            "--factory",
+            "stack_apps:create_from_env",
+        ]
     return [
         sys.executable,
         "-m",
@@ -388,30 +501,46 @@ def gunicorn_command(kind: str, log_path: Path, port: int) -> list[str]:
     ]
 
 
+def server_environment(kind: str, log_path: Path) -> dict[str, str]:
+    env = dict(os.environ, WSGI_MW_BENCH_STACK=kind, WSGI_MW_BENCH_LOG=str(log_path))
+    env["PYTHONPATH"] = os.pathsep.join(
+        part for part in (str(BENCHES_DIR), env.get("PYTHONPATH", "")) if part
+    )
+    return env
+
+
 @contextmanager
-def gunicorn(kind: str, log_path: Path, directory: Path) -> Iterator[tuple[int, list[str]]]:
-    """A gunicorn serving the ``kind`` stack: (port, command); always stopped afterwards.
+def serving(
+    server: str, kind: str, log_path: Path, directory: Path
+) -> Iterator[tuple[int, list[str]]]:
+    """``server`` (gunicorn or granian) serving the ``kind`` stack: (port, command); always
+    stopped afterwards.
 
     Ready once a request through it is answered. Stopped with SIGTERM (graceful: the workers
     run ``atexit``, so every log line is written), then SIGKILL after 20 s.
     """
     port = free_port()
-    command = gunicorn_command(kind, log_path, port)
-    output = open(directory / f"gunicorn_{kind}_{port}.out", "wb")  # noqa: SIM115
+    command = server_command(server, kind, log_path, port)
+    output = open(directory / f"{server}_{kind}_{port}.out", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        command,
+        cwd=REPO_ROOT,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=server_environment(kind, log_path),
     )
     try:
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {process.returncode}: {tail(output)}")
+                raise RuntimeError(f"{server} exited with {process.returncode}: {tail(output)}")
             try:
                 fetch(port, "/")
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn not ready in {READY_TIMEOUT:g} s") from None
+                    raise RuntimeError(f"{server} not ready in {READY_TIMEOUT:g} s") from None
                 time.sleep(0.05)
         yield port, command
     finally:
@@ -442,13 +571,15 @@ def fetch(port: int, path: str) -> tuple[str, bytes]:
         connection.close()
 
 
-def check_server(port: int, name: str, expected: dict[str, tuple[str, bytes]]) -> int:
+def check_server(
+    port: int, name: str, expected: dict[str, tuple[str, bytes]], server: str = GUNICORN
+) -> int:
     """Every checked path through the server answers as in-process; returns the requests."""
     for path in CHECKED_PATHS:
         answer = fetch(port, path)
         if answer != expected[path]:
             raise AssertionError(
-                f"{name} through gunicorn: {path} answered {answer[0]} {answer[1][:60]!r}..., "
+                f"{name} through {server}: {path} answered {answer[0]} {answer[1][:60]!r}..., "
                 f"expected {expected[path][0]} {expected[path][1][:60]!r}..."
             )
     return len(CHECKED_PATHS)
@@ -565,6 +696,7 @@ class ServerRun:
 
 
 def server_run(
+    server_name: str,
     kind: str,
     mix: str,
     directory: Path,
@@ -572,14 +704,14 @@ def server_run(
     server: ServerSettings,
     use_wrk: bool,
 ) -> ServerRun:
-    """A fresh gunicorn (empty caches, new log file), checked, warmed up, loaded, stopped."""
-    name = KINDS[kind]
+    """A fresh server (empty caches, new log file), checked, warmed up, loaded, stopped."""
+    name = SERVED_KINDS[kind]
     log_path = directory / f"{kind}_{mix}_{time.monotonic_ns()}.log"
     script = directory / f"{mix}.lua"
     served = 0
-    with gunicorn(kind, log_path, directory) as (port, command):
+    with serving(server_name, kind, log_path, directory) as (port, command):
         served += 1  # the readiness request
-        served += check_server(port, name, expected)
+        served += check_server(port, name, expected, server_name)
         if use_wrk:
             served += run_wrk(wrk_command(script, port, WARM_UP_SECONDS, "warm")).requests
             measured = wrk_command(script, port, server.seconds, "run")
@@ -598,17 +730,24 @@ def server_run(
                 ),
             ]
     served += load.requests
-    # wrk counts the requests it completed; gunicorn has logged at least those.
-    check_log(log_path, served, f"{name}, {mix} mix through gunicorn", at_least=True)
-    log_path.unlink()
+    if kind != "bare":  # the bare app logs nothing
+        # wrk counts the requests it completed; the server has logged at least those.
+        check_log(log_path, served, f"{name}, {mix} mix through {server_name}", at_least=True)
+        log_path.unlink()
+    if server_name == GRANIAN:
+        commands[0] = (
+            f"WSGI_MW_BENCH_STACK={kind} WSGI_MW_BENCH_LOG=<log> PYTHONPATH=benches " + commands[0]
+        )
     return ServerRun(mix, name, load, commands)
 
 
 def server_table(
-    settings: Settings, expected: dict[str, tuple[str, bytes]]
+    settings: Settings, expected: dict[str, tuple[str, bytes]], server_name: str = GUNICORN
 ) -> tuple[list[str], int]:
     server = server_settings(settings)
     use_wrk = shutil.which("wrk") is not None
+    kinds = SERVER_KINDS[server_name]
+    granian = server_name == GRANIAN
     runs: list[ServerRun] = []
     started = time.perf_counter()
     with temporary_directory() as directory:
@@ -616,15 +755,20 @@ def server_table(
             (directory / f"{mix}.lua").write_text(wrk_script(mix), encoding="utf-8")
         for _ in range(server.rounds):
             for mix in MIXES:
-                for kind in KINDS:  # Rust, Python, Rust, Python, ...
-                    runs.append(server_run(kind, mix, directory, expected, server, use_wrk))
+                for kind in kinds:  # Rust, Python(, bare), Rust, ...
+                    if kind == "bare" and mix != HIT:
+                        continue
+                    runs.append(
+                        server_run(server_name, kind, mix, directory, expected, server, use_wrk)
+                    )
                     load = runs[-1].load
                     print(
-                        f"  {mix} {kind}: {load.rps:.0f} req/s, p99 {load.p99_ms:.2f} ms",
+                        f"  {server_name} {mix} {kind}: {load.rps:.0f} req/s, "
+                        f"p99 {load.p99_ms:.2f} ms",
                         file=sys.stderr,
                     )
         scripts = {mix: (directory / f"{mix}.lua").read_text() for mix in MIXES}
-    print(f"  through gunicorn: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(f"  through {server_name}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
     headers = [
         "mix",
@@ -636,12 +780,16 @@ def server_table(
         "requests/s Rust/Python",
         "p99 Rust/Python",
     ]
+    if granian:
+        headers.append("requests/s Rust/bare app")
     rows = []
     misses = 0
     commands_block = []
+    rps_target = GRANIAN_HIT_RPS_TARGET if granian else HIT_RPS_TARGET
     for mix in MIXES:
         stats = {}
-        for name in (RUST, PYTHON):
+        names = [SERVED_KINDS[kind] for kind in kinds if kind != "bare" or mix == HIT]
+        for name in names:
             own = [run for run in runs if run.mix == mix and run.name == name]
             stats[name] = (
                 [run.load.requests for run in own],
@@ -657,37 +805,50 @@ def server_table(
         p99_ratio = stats[RUST][3] / stats[PYTHON][3]
         rps_cell = f"{rps_ratio:.2f}"
         p99_cell = f"{p99_ratio:.2f}"
+        bare_cell = ""
         if mix == HIT:
-            rps_cell += f" (target ≥ {HIT_RPS_TARGET:g})"
-            if rps_ratio < HIT_RPS_TARGET:
+            rps_cell += f" (target ≥ {rps_target:g})"
+            if rps_ratio < rps_target:
                 rps_cell += " MISS"
                 misses += 1
             p99_cell += f" (target ≤ {P99_TARGET:g})"
             if p99_ratio > P99_TARGET:
                 p99_cell += " MISS"
                 misses += 1
-        for name in (RUST, PYTHON):
+            if granian:
+                bare_ratio = stats[RUST][1] / stats[BARE][1]
+                bare_cell = f"{bare_ratio:.2f} (target ≥ {GRANIAN_BARE_TARGET:g})"
+                if bare_ratio < GRANIAN_BARE_TARGET:
+                    bare_cell += " MISS"
+                    misses += 1
+        for name in names:
             counts, rps, p50, p99 = stats[name]
             first = name == RUST
-            rows.append(
-                [
-                    mix,
-                    name,
-                    ", ".join(str(count) for count in counts),
-                    f"{rps:.0f}",
-                    f"{p50:.2f}",
-                    f"{p99:.2f}",
-                    rps_cell if first else "",
-                    p99_cell if first else "",
-                ]
-            )
+            row = [
+                mix,
+                name,
+                ", ".join(str(count) for count in counts),
+                f"{rps:.0f}",
+                f"{p50:.2f}",
+                f"{p99:.2f}",
+                rps_cell if first else "",
+                p99_cell if first else "",
+            ]
+            if granian:
+                row.append(bare_cell if first else "")
+            rows.append(row)
+    per_server = (
+        "one connection per gunicorn thread"
+        if not granian
+        else f"{WRK_CONNECTIONS} connections to granian's one worker"
+    )
     if use_wrk:
         load_text = (
             f"Load: `wrk` ({wrk_version()}), {WRK_THREADS} threads, {WRK_CONNECTIONS} "
-            f"keep-alive connections (one per gunicorn thread). wrk runs for a fixed "
+            f"keep-alive connections ({per_server}). wrk runs for a fixed "
             f"duration ({server.seconds} s), not a fixed request count: the requests it "
-            "completed in each run are in the table. Each run has its own gunicorn, started "
-            f"for it (empty caches, a new log file), checked (every path answers as "
+            f"completed in each run are in the table. Each run has its own {server_name}, "
+            f"started for it (empty caches, a new log file), checked (every path answers as "
             f"in-process), then warmed up with a {WARM_UP_SECONDS} s wrk run of the same "
             "mix, not counted."
         )
@@ -696,15 +857,24 @@ def server_table(
             "Load: `wrk` is not installed; a bounded Python client instead: "
             f"{WRK_CONNECTIONS} threads, one keep-alive `http.client` connection each, "
             f"{server.client_requests} GETs each (a fixed request count). The client shares "
-            "the CPU and the GIL of one process: its numbers are lower than wrk's. Each run "
-            "has its own gunicorn (empty caches, a new log file), checked, then warmed up."
+            "the CPU and the GIL of one process: its numbers are lower than wrk's, and on a "
+            "small machine it competes with the server for the cores, which compresses the "
+            f"ratios towards 1. Each run has its own {server_name} (empty caches, a new log "
+            "file), checked, then warmed up."
         )
+    bare_text = (
+        " The bare app sends the Rust stack's own responses (status, headers, the compressed "
+        "and rewritten bytes, prepared once at start-up: `stack_apps.bare_app`) with no "
+        "middleware: the floor the stack is measured against. It runs the hit mix only."
+        if granian
+        else ""
+    )
     legend = (
         f"{load_text} Requests/s and latencies are medians over {server.rounds} interleaved "
         "runs (hit: Rust, Python, ...; then miss); p50 and p99 are the latency percentiles "
         "of each run, as the load generator reports them. After each run the access log "
         "holds at least one line per request completed. Ratios: median(Rust) / "
-        "median(Python)."
+        f"median(Python).{bare_text}"
     )
     script_blocks = [
         f"The `{mix}.lua` script:\n\n```lua\n{scripts[mix].rstrip()}\n```" for mix in MIXES
@@ -713,7 +883,7 @@ def server_table(
         markdown_table(headers, rows),
         legend,
         "Exact command lines (run from the repository root):\n\n" + "\n".join(commands_block),
-        *script_blocks,
+        *(script_blocks if use_wrk and not granian else []),
     ]
     return blocks, misses
 
@@ -729,8 +899,10 @@ def wrk_version() -> str:
 
 def run(settings: Settings = FULL) -> str:
     """Time the whole Rust stack against the same stack of pure-Python peers."""
-    in_process, expected = in_process_table(settings)
-    server, misses = server_table(settings, expected)
+    in_process, expected, in_process_misses = in_process_table(settings)
+    server, gunicorn_misses = server_table(settings, expected, GUNICORN)
+    granian, granian_misses = server_table(settings, expected, GRANIAN)
+    misses = in_process_misses + gunicorn_misses + granian_misses
     return section(
         "Whole stack: Rust against pure Python",
         f"The five wsgi_mw {wsgi_mw.__version__} middlewares stacked as "
@@ -761,6 +933,12 @@ def run(settings: Settings = FULL) -> str:
         f"{GUNICORN_THREADS} threads, on 127.0.0.1 with the load generator on the same "
         f"machine ({os.cpu_count()} cores shared by the server and the load).",
         *server,
+        f"### Through granian {version('granian')}",
+        "granian's WSGI interface (`--interface wsgi`), one worker process, on 127.0.0.1 with "
+        f"the load generator on the same machine ({os.cpu_count()} cores). granian's own cost "
+        "per request is small enough for the middleware's to show. Same two stacks, plus a "
+        "bare app that sends the Rust stack's responses without any middleware.",
+        *granian,
         f"Ratios marked MISS in this section: {misses}."
         if misses
         else "Every ratio in this section meets its target.",

@@ -28,7 +28,10 @@ from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router
 
 RUST = "Rust stack"
 PYTHON = "Python stack"
+BARE = "bare app"
 KINDS = {"rust": RUST, "python": PYTHON}
+# Served by granian too: an app that sends the Rust stack's own responses, prepared once.
+SERVED_KINDS = {**KINDS, "bare": BARE}
 
 RULES = [("Hello", "Goodbye")]
 HTML = "text/html; charset=utf-8"
@@ -132,6 +135,60 @@ def build_stack(kind: str, log_path: Path) -> Stack:
     if kind == "python":
         return python_stack(log_path)
     raise ValueError(f"unknown stack {kind!r}")
+
+
+def bare_app() -> WSGIApp:
+    """The floor under the stacks: the Rust stack's responses to every checked path (status,
+    headers, the already compressed and rewritten bytes), computed once and returned as they
+    are, without any middleware. Paths it does not know get the 404 page's response."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        stack = rust_stack(Path(directory) / "prepare.log")
+        answers = {}
+        for path in CHECKED_PATHS:
+            captured: list = []
+            environ = {
+                "REQUEST_METHOD": "GET",
+                "PATH_INFO": path,
+                "QUERY_STRING": "",
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": "80",
+                "SERVER_PROTOCOL": "HTTP/1.1",
+                "HTTP_ACCEPT_ENCODING": "gzip",
+                "wsgi.url_scheme": "http",
+                "wsgi.errors": None,
+            }
+
+            def start_response(status: str, headers: list, *_: object) -> None:
+                captured.extend((status, headers))  # noqa: B023 - called before the loop goes on
+
+            result = stack.app(environ, start_response)
+            body = b"".join(result)
+            getattr(result, "close", lambda: None)()
+            status, headers = captured
+            headers = [(k, v) for k, v in headers if k.lower() not in ("x-cache", "age")]
+            answers[path] = (status, headers, [body])
+        stack.close()
+    fallback = answers["/nope"]
+
+    def app(environ: dict, start_response: Callable) -> list[bytes]:
+        status, headers, body = answers.get(environ.get("PATH_INFO", ""), fallback)
+        start_response(status, list(headers))
+        return body
+
+    return app
+
+
+def create_from_env() -> WSGIApp:
+    """granian's factory (``--factory``): the stack ``WSGI_MW_BENCH_STACK`` names ("rust",
+    "python" or "bare") logging to ``WSGI_MW_BENCH_LOG``, flushed at exit."""
+    import os
+
+    kind = os.environ["WSGI_MW_BENCH_STACK"]
+    if kind == "bare":
+        return bare_app()
+    return create(kind, os.environ["WSGI_MW_BENCH_LOG"])
 
 
 def create(kind: str, log_path: str) -> WSGIApp:
