@@ -331,8 +331,9 @@ def in_process_table(
             run_threads(stack, HIT, 1, 2 * len(MIX_PATHS))
             stack.flush()
             check_log(stack.log_path, stack.served, f"{name}, warm-up")
-        for stack in floors.values():
-            run_threads(stack, HIT, 1, 2 * len(MIX_PATHS))
+        for stack in floors.values():  # one Cache layer stores the hit mix's entries
+            for path in MIX_PATHS:
+                serve(stack.app, base_environ(path))
         for mix in MIXES:
             timed = dict(stacks) if mix == MISS else {**stacks, **floors}
             requests = {name: calibrate(stack, mix) for name, stack in timed.items()}
@@ -729,6 +730,10 @@ def server_run(
                     "keep-alive GETs (bench_stack.run_python_client)"
                 ),
             ]
+        if server_name == GRANIAN:
+            # granian's workers do not run atexit when stopped (docs/logger.md): let the
+            # Logger's writer thread (at least once a second) write every line first.
+            time.sleep(1.5)
     served += load.requests
     if kind != "bare":  # the bare app logs nothing
         # wrk counts the requests it completed; the server has logged at least those.
