@@ -1,58 +1,159 @@
 //! A gzip stream that hands out compressed bytes as soon as the encoder produces them, and the
 //! "Heal the BREACH" file name that pads the header by a random length.
 
+use std::cell::RefCell;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::io::Write;
 
-use flate2::write::GzEncoder;
-use flate2::{Compression, GzBuilder};
+use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+
+/// Deflate states kept per thread and level for reuse. A new zlib-rs state allocates and
+/// zeroes about 270 KiB (window, hash chains, pending buffer); that setup was ~20 µs, the
+/// larger part of compressing a 4 KiB page (perf: memset, page faults and clear_page were a
+/// fifth of a whole-stack miss). `reset()` keeps the allocations. Only the state of a stream
+/// that was finished goes back: a state reset in the middle of a block (a response closed
+/// early) gave a corrupt stream at level 1 (rust/gzip/encoder_tests.rs).
+const POOLED_PER_THREAD: usize = 4;
+
+thread_local! {
+    static POOL: RefCell<Vec<(u32, Compress)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn take_state(level: u32) -> Compress {
+    let pooled = POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let at = pool.iter().position(|(l, _)| *l == level)?;
+        Some(pool.swap_remove(at).1)
+    });
+    match pooled {
+        Some(mut state) => {
+            state.reset();
+            state
+        }
+        // Raw deflate: the gzip header and trailer are ours.
+        None => Compress::new(Compression::new(level), false),
+    }
+}
+
+fn give_back(level: u32, state: Compress) {
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < POOLED_PER_THREAD {
+            pool.push((level, state));
+        }
+    });
+}
+
+/// The 10-byte gzip header (RFC 1952) as flate2's `GzBuilder` writes it: no mtime, XFL from
+/// the level, OS unknown; with `name`, the FNAME field (BREACH padding).
+fn header(level: u32, name: Option<&[u8]>, out: &mut Vec<u8>) {
+    const FNAME: u8 = 0x08;
+    let xfl = match level {
+        9.. => 2,
+        1 => 4,
+        _ => 0,
+    };
+    let flags = if name.is_some() { FNAME } else { 0 };
+    out.extend_from_slice(&[0x1f, 0x8b, 8, flags, 0, 0, 0, 0, xfl, 0xff]);
+    if let Some(name) = name {
+        out.extend_from_slice(name);
+        out.push(0);
+    }
+}
 
 pub struct GzipStream {
-    encoder: GzEncoder<Vec<u8>>,
+    level: u32,
+    /// `None` only after `finish` gave it back.
+    state: Option<Compress>,
+    crc: Crc,
+    /// The header, until the first output goes out with it.
+    header: Vec<u8>,
+    /// `finish` ran: the state ended cleanly and may serve another stream.
+    finished: bool,
 }
 
 impl GzipStream {
-    /// `name`: the FNAME header field (BREACH padding); must not contain a NUL byte.
+    /// `name`: the FNAME header field (BREACH padding); a name with a NUL byte is left out.
     pub fn new(level: u32, name: Option<Vec<u8>>) -> Self {
-        let builder = match name {
-            // An empty name still sets FNAME (just its NUL): with padding on, every response
-            // carries the field, 1 to N + 1 bytes. flate2 panics on a NUL inside the name;
-            // `breach_name` only makes alphanumerics.
-            Some(name) if !name.contains(&0) => GzBuilder::new().filename(name),
-            _ => GzBuilder::new(),
-        };
+        let level = level.min(9);
+        let mut head = Vec::with_capacity(10 + name.as_ref().map_or(0, |n| n.len() + 1));
+        // An empty name still sets FNAME (just its NUL): with padding on, every response
+        // carries the field, 1 to N + 1 bytes. `breach_name` only makes alphanumerics.
+        header(
+            level,
+            name.as_deref().filter(|n| !n.contains(&0)),
+            &mut head,
+        );
         GzipStream {
-            encoder: builder.write(Vec::new(), Compression::new(level.min(9))),
+            level,
+            state: Some(take_state(level)),
+            crc: Crc::new(),
+            header: head,
+            finished: false,
+        }
+    }
+
+    fn deflate(&mut self, mut input: &[u8], out: &mut Vec<u8>, flush: FlushCompress) {
+        if !self.header.is_empty() {
+            out.append(&mut self.header);
+        }
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        loop {
+            // Text compresses 4-8x: a quarter of the input (plus room for a block's end)
+            // avoids most regrowth.
+            out.reserve(input.len() / 4 + 256);
+            let before = state.total_in();
+            let room = out.capacity() - out.len();
+            let written = out.len();
+            let status = state.compress_vec(input, out, flush);
+            let consumed = usize::try_from(state.total_in() - before).unwrap_or(input.len());
+            input = input.get(consumed..).unwrap_or_default();
+            match status {
+                Ok(Status::StreamEnd) | Err(_) => return,
+                Ok(_) => {}
+            }
+            // Done when the input is taken and the encoder did not fill the room it had
+            // (a flush or finish with more to say fills it).
+            let filled = out.len() - written >= room;
+            if input.is_empty() && !filled && !matches!(flush, FlushCompress::Finish) {
+                return;
+            }
         }
     }
 
     /// Compress `chunk`; whatever the encoder emitted is appended to `out`.
     pub fn write(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        // Writing into a Vec cannot fail.
-        let _ = self.encoder.write_all(chunk);
-        out.append(self.encoder.get_mut());
+        self.crc.update(chunk);
+        self.deflate(chunk, out, FlushCompress::None);
     }
 
     /// Sync flush: everything written so far becomes decodable by the client now
     /// (server-sent events must not wait in the encoder).
     pub fn flush(&mut self, out: &mut Vec<u8>) {
-        let _ = self.encoder.flush();
-        out.append(self.encoder.get_mut());
+        self.deflate(&[], out, FlushCompress::Sync);
     }
 
     /// End the stream: the last deflate block and the gzip trailer.
-    pub fn finish(self, out: &mut Vec<u8>) {
-        if let Ok(mut rest) = self.encoder.finish() {
-            out.append(&mut rest);
+    pub fn finish(mut self, out: &mut Vec<u8>) {
+        self.deflate(&[], out, FlushCompress::Finish);
+        self.finished = true;
+        out.extend_from_slice(&self.crc.sum().to_le_bytes());
+        out.extend_from_slice(&self.crc.amount().to_le_bytes());
+    }
+}
+
+impl Drop for GzipStream {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take().filter(|_| self.finished) {
+            give_back(self.level, state);
         }
     }
 }
 
 /// One whole body, compressed.
 pub fn gzip_all(body: &[u8], level: u32, name: Option<Vec<u8>>, out: &mut Vec<u8>) {
-    // Text compresses 4-8x; reserving a quarter avoids most regrowth.
-    out.reserve(body.len() / 4 + 64);
     let mut stream = GzipStream::new(level, name);
     stream.write(body, out);
     stream.finish(out);
