@@ -296,3 +296,23 @@ def test_cache_hit_skips_inner_stages_and_goes_through_outer_ones():
     assert gzip.decompress(first.body) == gzip.decompress(second.body) == b"<p>Goodbye</p>" * 100
     assert [r["status"] for r in records] == [200, 200]
     assert records[1]["bytes"] == len(second.body)
+
+
+def test_a_router_mounted_inside_itself_is_refused_not_a_crash():
+    """A cycle of fused layers, followed as deep as a client's path goes: a RecursionError
+    (what the nested form gives too), never an overflow of the thread's stack; the next
+    request is served."""
+    router = Router(
+        [("GET", "/", lambda e, s: (s("200 OK", [("Content-Type", "text/plain")]), [b"ok"])[1])]
+    )
+    router.mount("/a", router)
+    stack = Logger(Gzip(router), sink=lambda r: None)
+    with pytest.raises(RecursionError, match="more than 64 wsgi_mw layers"):
+        run(stack, make_environ(PATH_INFO="/a" * 100_000 + "/"))
+    assert run(stack, make_environ(PATH_INFO="/a/a/")).body == b"ok"
+    wsgi_mw.set_fusion(False)
+    try:  # nested, Python's own recursion limit refuses it
+        with pytest.raises(RecursionError):
+            run(stack, make_environ(PATH_INFO="/a" * 100_000 + "/"))
+    finally:
+        wsgi_mw.set_fusion(True)

@@ -368,6 +368,9 @@ PROBE = textwrap.dedent(
     fresh = ("Cache-Control", "max-age=600")
     router = Router()
     router.add("GET", "/dir/", page())
+    mounted = Router()
+    mounted.add("GET", "/dir/", page())
+    mounted.mount("/api/v1", page())
     text_body = lambda e: [b"a" * e["n"]]
     def body_app(make):
         def app(environ, start_response):
@@ -411,6 +414,9 @@ PROBE = textwrap.dedent(
             ),
         ),
         "router_404_path": (lambda: router, lambda n: environ(PATH_INFO="/" + "p" * n)),
+        # Many segments through a Router with mounts: the mount lookup once hashed every
+        # prefix of the path, longest first (quadratic).
+        "router_mount_segments": (lambda: mounted, lambda n: environ(PATH_INFO="/a" * (n // 2))),
         "router_308_query": (
             lambda: router,
             lambda n: environ(PATH_INFO="/dir", QUERY_STRING="a=\r\n\x00" * (n // 5)),
@@ -459,6 +465,7 @@ LINEAR = [
     "vary_names",
     "x_forwarded_for",
     "router_404_path",
+    "router_mount_segments",
     "router_308_query",
     "regex_pathological",
     "regex_word_boundary_non_ascii",

@@ -250,7 +250,6 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Timeout {
 }
 
 impl Cache {
-    /// Call the app for a request the cache does not answer.
     /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
     pub fn run<'py>(
         &self,
@@ -401,6 +400,7 @@ impl Cache {
         }
     }
 
+    /// Call the app for a request the cache does not answer.
     #[allow(clippy::too_many_arguments)]
     fn forward<'py>(
         &self,

@@ -37,6 +37,8 @@ struct Compiled {
     table: Table,
     targets: Vec<Target>,
     mounts: HashMap<String, Py<PyAny>, lru::DefaultHasher>,
+    /// The length of the longest mount prefix (as PATH_INFO text).
+    longest_mount: usize,
 }
 
 /// Dispatch requests by method and path to WSGI apps, with prefix mounts.
@@ -173,15 +175,17 @@ impl Router {
                     .collect(),
             })
             .collect();
-        let mounts = builder
+        let mounts: HashMap<String, Py<PyAny>, lru::DefaultHasher> = builder
             .mounts
             .iter()
             .map(|(prefix, app)| (wsgi_path(prefix).into_owned(), app.clone_ref(py)))
             .collect();
+        let longest_mount = mounts.keys().map(String::len).max().unwrap_or(0);
         Compiled {
             table,
             targets,
             mounts,
+            longest_mount,
         }
     }
 
@@ -234,7 +238,9 @@ impl Router {
             }
         };
         if !compiled.mounts.is_empty() {
-            if let Some((app, split)) = longest_prefix(raw, |prefix| compiled.mounts.get(prefix)) {
+            if let Some((app, split)) = longest_prefix(raw, compiled.longest_mount, |prefix| {
+                compiled.mounts.get(prefix)
+            }) {
                 let prefix = raw.get(..split).unwrap_or("");
                 let rest = raw.get(split..).unwrap_or("");
                 let script_name = format!("{script}{prefix}");

@@ -32,12 +32,25 @@ pub fn wsgi_path(text: &str) -> Cow<'_, str> {
 }
 
 /// The longest of `prefixes` that `path` starts with on a segment boundary (Werkzeug's
-/// DispatcherMiddleware rule), found by `lookup`, with its length in `path`.
+/// DispatcherMiddleware rule), found by `lookup`, with its length in `path`. `longest` is the
+/// length of the longest prefix there is: only candidates no longer are looked up, so the
+/// cost is bounded by the mounts, whatever the path's length (a path of n segments looked
+/// up whole, then one segment shorter each time, cost O(n^2) in hashing).
 pub fn longest_prefix<'a, T>(
     path: &str,
+    longest: usize,
     mut lookup: impl FnMut(&str) -> Option<&'a T>,
 ) -> Option<(&'a T, usize)> {
     let mut script = path;
+    if script.len() > longest {
+        // The longest candidate that fits ends at a "/" at or before `longest`.
+        let mut end = longest.saturating_add(1);
+        while end > 0 && !path.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = path.get(..end).and_then(|head| head.rfind('/'));
+        script = cut.and_then(|i| path.get(..i)).unwrap_or("");
+    }
     while script.contains('/') {
         if let Some(found) = lookup(script) {
             return Some((found, script.len()));

@@ -82,7 +82,7 @@ fn wsgi_path_is_the_inverse_of_decode_path() {
 #[test]
 fn longest_prefix_stops_on_segment_boundaries() {
     let mounts = ["/api", "/api/v2"];
-    let find = |path: &str| longest_prefix(path, |p| mounts.iter().find(|m| **m == p));
+    let find = |path: &str| longest_prefix(path, 7, |p| mounts.iter().find(|m| **m == p));
     assert_eq!(
         find("/api/v2/z").map(|(m, n)| (*m, n)),
         Some(("/api/v2", 7))
@@ -91,4 +91,23 @@ fn longest_prefix_stops_on_segment_boundaries() {
     assert_eq!(find("/api/").map(|(m, n)| (*m, n)), Some(("/api", 4)));
     assert_eq!(find("/apix"), None);
     assert_eq!(find(""), None);
+    // Longer than any prefix: cut at the last "/" that fits.
+    assert_eq!(
+        find("/api/v2/a/b/c/d").map(|(m, n)| (*m, n)),
+        Some(("/api/v2", 7))
+    );
+    assert_eq!(find("/api/v23/x").map(|(m, n)| (*m, n)), Some(("/api", 4)));
+}
+
+#[test]
+fn longest_prefix_looks_up_only_what_could_match() {
+    let path = "/a".repeat(10_000);
+    let mut looked = 0usize;
+    let found: Option<(&(), usize)> = longest_prefix(&path, 4, |candidate| {
+        looked += candidate.len();
+        None
+    });
+    assert_eq!(found, None);
+    // "/a/a" and "/a": bytes hashed bounded by the mounts, not the path.
+    assert_eq!(looked, 6);
 }

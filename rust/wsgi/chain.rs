@@ -11,7 +11,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-use pyo3::exceptions::PyTypeError;
+use std::cell::Cell;
+
+use pyo3::exceptions::{PyRecursionError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -32,6 +34,39 @@ pub type Resolver = for<'py> fn(
 ) -> Option<PyResult<Py<PyAny>>>;
 
 static RESOLVER: OnceLock<Resolver> = OnceLock::new();
+
+/// Most fused layers one thread may be inside at once. Real stacks have a handful; more is a
+/// cycle (a Router mounted inside itself) that a path such as `/a/a/a/...` (any length a
+/// client sends) would follow, one Rust stack frame set per layer: refused with the
+/// RecursionError Python gives the nested form, before the thread's stack could overflow.
+const MAX_FUSED_DEPTH: usize = 64;
+
+thread_local! {
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Counts a fused layer in for as long as it runs.
+struct Deeper;
+
+impl Deeper {
+    fn enter(layer: &str) -> PyResult<Deeper> {
+        let depth = DEPTH.with(Cell::get);
+        if depth >= MAX_FUSED_DEPTH {
+            return Err(PyRecursionError::new_err(format!(
+                "{layer}: more than {MAX_FUSED_DEPTH} wsgi_mw layers for one request (is a \
+                 layer mounted or routed inside itself?)"
+            )));
+        }
+        DEPTH.with(|d| d.set(depth + 1));
+        Ok(Deeper)
+    }
+}
+
+impl Drop for Deeper {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
 static FUSION: AtomicBool = AtomicBool::new(true);
 
 /// Called once at import with the function that recognises our layers.
@@ -92,6 +127,7 @@ impl Chain {
         }
         if fusion() {
             if let Some(resolve) = RESOLVER.get() {
+                let _deeper = Deeper::enter(layer)?;
                 if let Some(result) = resolve(app, environ, start_response, self) {
                     return result;
                 }
