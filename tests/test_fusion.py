@@ -25,13 +25,10 @@ import pytest
 from conftest import Server, make_environ, run
 from test_conformance import (
     LAYERS,
-    MIN_SIZE,
     REQUESTS,
-    BaseApp,
     Req,
     Tracker,
-    routed_app,
-    submit_app,
+    build_stack,
 )
 
 import wsgi_mw
@@ -51,29 +48,16 @@ class PyPass:
 
 
 def build(order, tracker, records, wrap):
-    """`order` outermost first; `wrap` goes around every layer and leaf app."""
-    app = wrap(BaseApp(tracker))
+    """test_conformance's stack, `wrap` around every layer and leaf app (its oracle slot);
+    returns it and its Cache layers."""
     caches = []
-    for name in reversed(order):
-        if name == "gzip":
-            app = Gzip(app, min_size=MIN_SIZE)
-        elif name == "cache":
-            app = Cache(app)
+
+    def wrapping(app):
+        if isinstance(app, Cache):
             caches.append(app)
-        elif name == "rewrite":
-            app = Rewrite(app, [("Hello", "Goodbye")])
-        elif name == "logger":
-            app = Logger(app, sink=records.append)
-        else:
-            app = Router(
-                [
-                    ("GET", "/routed", wrap(routed_app(tracker))),
-                    ("POST", "/submit", wrap(submit_app(tracker))),
-                ],
-                default=app,
-            )
-        app = wrap(app)
-    return app, caches
+        return wrap(app)
+
+    return build_stack(order, wrapping, tracker, records), caches
 
 
 def identity(app):
