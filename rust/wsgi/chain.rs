@@ -35,10 +35,11 @@ pub type Resolver = for<'py> fn(
 
 static RESOLVER: OnceLock<Resolver> = OnceLock::new();
 
-/// Most fused layers one thread may be inside at once. Real stacks have a handful; more is a
-/// cycle (a Router mounted inside itself) that a path such as `/a/a/a/...` (any length a
-/// client sends) would follow, one Rust stack frame set per layer: refused with the
-/// RecursionError Python gives the nested form, before the thread's stack could overflow.
+/// Most wsgi_mw layers one thread may be inside at once, fused or called through Python.
+/// Real stacks have a handful; more is a cycle (a Router mounted inside itself) that a path
+/// such as `/a/a/a/...` (any length a client sends) would follow, one set of Rust frames per
+/// layer: refused with a RecursionError before the thread's stack could overflow (Python's
+/// own recursion limit of 1000 calls comes too late for the frames of a debug build).
 const MAX_FUSED_DEPTH: usize = 64;
 
 thread_local! {
@@ -97,6 +98,7 @@ pub fn enter<F>(py: Python<'_>, run: F) -> PyResult<Py<PyAny>>
 where
     F: FnOnce(&mut Chain) -> PyResult<Py<PyAny>>,
 {
+    let _deeper = Deeper::enter("wsgi_mw")?;
     let mut chain = Chain::default();
     let result = run(&mut chain);
     for (_, mut filter) in chain.stages.drain(..) {
