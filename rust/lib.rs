@@ -35,7 +35,7 @@ fn fuse<'py>(
     app: &Bound<'py, PyAny>,
     environ: &Bound<'py, PyAny>,
     start_response: &Bound<'py, PyAny>,
-    chain: &mut wsgi::chain::Chain,
+    chain: &mut wsgi::chain::Chain<'py>,
 ) -> Option<PyResult<Py<PyAny>>> {
     let py = app.py();
     if let Ok(layer) = app.cast::<gzip::py::Gzip>() {

@@ -106,6 +106,31 @@ pub struct Cache {
 
 /// The `status_header` values (HIT is a shared tuple, see `Cache::hit_header`).
 const MISS: &str = "MISS";
+
+/// Where one request goes (see `Cache::route`).
+enum Route {
+    /// The app answers.
+    App(Forward),
+    /// The store answers, with the entry's age in seconds.
+    Serve { stored: Arc<Stored>, seconds: u64 },
+}
+
+/// A request the app answers: labelled, maybe stored, maybe invalidating what its URI stored.
+struct Forward {
+    label: &'static str,
+    invalidate: Option<Key>,
+    plan: Option<StorePlan>,
+}
+
+impl Forward {
+    fn bypass() -> Forward {
+        Forward {
+            label: BYPASS,
+            invalidate: None,
+            plan: None,
+        }
+    }
+}
 const BYPASS: &str = "BYPASS";
 
 /// Ages (seconds) whose header tuple is kept: covers the default TTL many times over.
@@ -256,34 +281,61 @@ impl Cache {
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
         start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain,
+        chain: &mut Chain<'py>,
     ) -> PyResult<Py<PyAny>> {
-        let Ok(dict) = environ.cast::<PyDict>() else {
-            // call_app reports the broken environ with the PEP 3333 wording.
-            return self.forward(py, environ, start_response, chain, BYPASS, None, None);
+        let Some(dict) = chain.request.environ().cloned() else {
+            // The plumbing reports the broken environ with the PEP 3333 wording.
+            return self.forward(py, environ, start_response, chain, Forward::bypass());
         };
-        let request = Request::read(dict);
+        let request = Request::read(&mut chain.request);
+        match self.route(py, &dict, &request) {
+            Route::Serve { stored, seconds } => self.serve(
+                py,
+                environ,
+                start_response,
+                chain,
+                &request,
+                &stored,
+                seconds,
+            ),
+            Route::App(forward) => self.forward(py, environ, start_response, chain, forward),
+        }
+    }
+
+    /// Where this request goes: the store answers it, or the app does (with what to label,
+    /// store or invalidate). Waits, GIL released, for a flight another request leads.
+    fn route(&self, py: Python<'_>, dict: &Bound<'_, PyDict>, request: &Request<'_>) -> Route {
+        let forward = |label, plan| {
+            Route::App(Forward {
+                label,
+                invalidate: None,
+                plan,
+            })
+        };
         match request.method {
             Method::Get | Method::Head => {}
-            Method::OtherSafe => {
-                return self.forward(py, environ, start_response, chain, BYPASS, None, None)
-            }
+            Method::OtherSafe => return Route::App(Forward::bypass()),
             Method::Unsafe => {
-                return self.forward(
-                    py,
-                    environ,
-                    start_response,
-                    chain,
-                    BYPASS,
-                    Some(request.uri.clone()),
-                    None,
-                )
+                return Route::App(Forward {
+                    label: BYPASS,
+                    invalidate: Some(request.uri.clone()),
+                    plan: None,
+                })
             }
         }
         let is_get = request.method == Method::Get;
-        // Only a GET's response is stored (a HEAD response has no body to serve GETs with).
+        let lookup = lookup(&request.facts, self.config.request_directives);
+        if lookup == Lookup::Bypass {
+            return Route::App(Forward::bypass());
+        }
+        // A miss whose response must not be stored leads no flight (it may wait for one):
+        // an ignored no-store, and a Range request, whose response (a 206, or a 200 an
+        // encoding layer below left uncompressed because of the Range) must not be found by
+        // requests without Range. Only a GET's response is stored (a HEAD response has no
+        // body to serve GETs with).
+        let stores = is_get && lookup != Lookup::UseOnly && !request.has_range;
         let plan = |guard, now| {
-            is_get.then(|| StorePlan {
+            stores.then(|| StorePlan {
                 uri: request.uri.clone(),
                 request: request.facts,
                 environ: dict.clone().unbind(),
@@ -291,16 +343,6 @@ impl Cache {
                 now,
             })
         };
-        let lookup = lookup(&request.facts, self.config.request_directives);
-        if lookup == Lookup::Bypass {
-            return self.forward(py, environ, start_response, chain, BYPASS, None, None);
-        }
-        // A miss whose response must not be stored leads no flight (it may wait for one):
-        // an ignored no-store, and a Range request, whose response (a 206, or a 200 an
-        // encoding layer below left uncompressed because of the Range) must not be found by
-        // requests without Range.
-        let stores = lookup != Lookup::UseOnly && !request.has_range;
-        let plan = |guard, now| plan(guard, now).filter(|_| stores);
         let ask = Ask {
             lookup,
             authorization: request.facts.authorization,
@@ -315,68 +357,31 @@ impl Cache {
         let mut waited = false;
         loop {
             let now = now_ms();
-            let (found, key) = self.find(dict, &request, now);
+            let (found, key) = self.find(dict, request, now);
             let seen = found.as_ref().map(|(stored, stored_at)| Seen {
                 shareable: stored.shareable,
                 seconds: age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000)),
                 refused_before: refused.as_ref().is_some_and(|old| Arc::ptr_eq(old, stored)),
             });
-            match next(&ask, seen, waited) {
-                Next::Serve => {
-                    if let (Some((stored, _)), Some(seen)) = (&found, seen) {
-                        return self.serve(
-                            py,
-                            environ,
-                            start_response,
-                            chain,
-                            &request,
-                            stored,
-                            seen.seconds,
-                        );
+            match (next(&ask, seen, waited), found) {
+                (Next::Serve, Some((stored, _))) => {
+                    let seconds = seen.map_or(0, |seen| seen.seconds);
+                    return Route::Serve { stored, seconds };
+                }
+                (Next::Serve, None) => {}
+                (Next::Bypass, _) => return forward(BYPASS, plan(None, now)),
+                (Next::Miss, _) => return forward(MISS, plan(None, now)),
+                (Next::Flight, found) => {
+                    if let Some((stored, _)) = found {
+                        refused = Some(stored);
                     }
                 }
-                Next::Bypass => {
-                    return self.forward(
-                        py,
-                        environ,
-                        start_response,
-                        chain,
-                        BYPASS,
-                        None,
-                        plan(None, now),
-                    )
-                }
-                Next::Miss => {
-                    return self.forward(
-                        py,
-                        environ,
-                        start_response,
-                        chain,
-                        MISS,
-                        None,
-                        plan(None, now),
-                    )
-                }
-                Next::Flight => {}
-            }
-            if let Some((stored, _)) = found {
-                refused = Some(stored);
             }
             // Only a plain GET whose response is stored leads a flight. HEAD, conditional
             // and Range requests may wait for one.
-            let flight = if is_get && stores && !request.is_conditional() {
+            let flight = if stores && !request.is_conditional() {
                 match self.shared.flights.join(&key) {
-                    Join::Lead(guard) => {
-                        return self.forward(
-                            py,
-                            environ,
-                            start_response,
-                            chain,
-                            MISS,
-                            None,
-                            plan(Some(guard), now),
-                        )
-                    }
+                    Join::Lead(guard) => return forward(MISS, plan(Some(guard), now)),
                     Join::Wait(flight) => Some(flight),
                     Join::Own => None,
                 }
@@ -384,15 +389,7 @@ impl Cache {
                 self.shared.flights.in_progress(&key)
             };
             let Some(flight) = flight else {
-                return self.forward(
-                    py,
-                    environ,
-                    start_response,
-                    chain,
-                    MISS,
-                    None,
-                    plan(None, now),
-                );
+                return forward(MISS, plan(None, now));
             };
             let timeout = self.config.single_flight_timeout;
             py.detach(|| flight.wait(timeout));
@@ -401,17 +398,19 @@ impl Cache {
     }
 
     /// Call the app for a request the cache does not answer.
-    #[allow(clippy::too_many_arguments)]
     fn forward<'py>(
         &self,
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
         start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain,
-        label: &'static str,
-        invalidate: Option<Key>,
-        plan: Option<StorePlan>,
+        chain: &mut Chain<'py>,
+        forward: Forward,
     ) -> PyResult<Py<PyAny>> {
+        let Forward {
+            label,
+            invalidate,
+            plan,
+        } = forward;
         let counter = match label {
             MISS => &self.shared.counters.misses,
             _ => &self.shared.counters.bypasses,
@@ -446,7 +445,7 @@ impl Cache {
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
         start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain,
+        chain: &mut Chain<'py>,
         request: &Request<'_>,
         stored: &Stored,
         seconds: u64,
@@ -595,7 +594,9 @@ impl Cache {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        enter(py, |chain| self.run(py, environ, start_response, chain))
+        enter(py, environ, |chain| {
+            self.run(py, environ, start_response, chain)
+        })
     }
 
     /// Remove every stored response for ``path`` (SCRIPT_NAME + PATH_INFO, e.g.

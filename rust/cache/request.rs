@@ -2,7 +2,6 @@
 //! request directives and the preconditions. Values are borrowed from the environ's str
 //! objects (no copies on the hit path); a value that is not a str counts as absent.
 
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -12,7 +11,8 @@ use crate::http::cache_control::CacheControl;
 use crate::http::http_date::parse_http_date;
 use std::borrow::Cow;
 
-use crate::wsgi::text::{code_point_bytes, display_text, environ_str, request_host, utf8};
+use crate::wsgi::request::{Field, RequestView};
+use crate::wsgi::text::{code_point_bytes, display_text, environ_str, utf8};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -46,10 +46,8 @@ pub struct Request<'py> {
 }
 
 impl<'py> Request<'py> {
-    pub fn read(environ: &Bound<'py, PyDict>) -> Self {
-        let py = environ.py();
-        let get = |key: &Bound<'py, PyString>| environ_str(environ, key);
-        let method = match get(intern!(py, "REQUEST_METHOD")) {
+    pub fn read(view: &mut RequestView<'py>) -> Self {
+        let method = match view.get(Field::Method) {
             Some(m) => match utf8(&m).unwrap_or("") {
                 "GET" => Method::Get,
                 "HEAD" => Method::Head,
@@ -58,9 +56,9 @@ impl<'py> Request<'py> {
             },
             None => Method::Get,
         };
-        let cache_control = get(intern!(py, "HTTP_CACHE_CONTROL"));
+        let cache_control = view.get(Field::CacheControl);
         let cache_control_text = cache_control.as_ref().and_then(|v| utf8(v).ok());
-        let pragma_no_cache = get(intern!(py, "HTTP_PRAGMA")).is_some_and(|p| {
+        let pragma_no_cache = view.get(Field::Pragma).is_some_and(|p| {
             utf8(&p).is_ok_and(|p| {
                 p.split(',')
                     .any(|d| d.trim().eq_ignore_ascii_case("no-cache"))
@@ -70,17 +68,15 @@ impl<'py> Request<'py> {
             cache_control: CacheControl::parse(cache_control_text),
             pragma_no_cache,
             has_cache_control: cache_control.is_some(),
-            authorization: environ
-                .contains(intern!(py, "HTTP_AUTHORIZATION"))
-                .unwrap_or(false),
+            authorization: view.has(Field::Authorization),
         };
         Request {
             method,
             facts,
-            if_none_match: get(intern!(py, "HTTP_IF_NONE_MATCH")),
-            if_modified_since: get(intern!(py, "HTTP_IF_MODIFIED_SINCE")),
-            uri: uri_key(environ),
-            has_range: environ.contains(intern!(py, "HTTP_RANGE")).unwrap_or(false),
+            if_none_match: view.get(Field::IfNoneMatch),
+            if_modified_since: view.get(Field::IfModifiedSince),
+            uri: uri_key(view),
+            has_range: view.has(Field::Range),
         }
     }
 
@@ -104,24 +100,19 @@ impl<'py> Request<'py> {
 
 /// The URI part of the key (PEP 3333 URL reconstruction: Host, else the server name with
 /// its port unless it is the scheme's default).
-fn uri_key<'py>(environ: &Bound<'py, PyDict>) -> Key {
-    let py = environ.py();
-    let get = |key: &Bound<'py, PyString>| environ_str(environ, key);
-    let scheme = get(intern!(py, "wsgi.url_scheme"));
+fn uri_key(view: &mut RequestView<'_>) -> Key {
+    let scheme = view.get(Field::UrlScheme);
     let scheme_bytes = bytes(&scheme);
     // The default port depends on the scheme as text; an unencodable one has none.
     let scheme_text = std::str::from_utf8(&scheme_bytes).unwrap_or("");
-    let host = request_host(
-        environ,
-        if scheme.is_some() {
-            scheme_text
-        } else {
-            "http"
-        },
-    );
-    let script = get(intern!(py, "SCRIPT_NAME"));
-    let path = get(intern!(py, "PATH_INFO"));
-    let query = get(intern!(py, "QUERY_STRING"));
+    let host = view.host(if scheme.is_some() {
+        scheme_text
+    } else {
+        "http"
+    });
+    let script = view.get(Field::ScriptName);
+    let path = view.get(Field::PathInfo);
+    let query = view.get(Field::QueryString);
     let scheme_bytes: &[u8] = if scheme.is_some() {
         &scheme_bytes
     } else {

@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 
-use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::config::{GzipConfig, DEFAULT_CONTENT_TYPES, DEFAULT_STREAM_TYPES, MAX_BREACH_PADDING};
@@ -15,6 +14,7 @@ use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::gil::detach_if_large;
 use crate::wsgi::layer::Wrapped;
 use crate::wsgi::options::media_types;
+use crate::wsgi::request::Field;
 use crate::wsgi::text::utf8;
 
 crate::int_option!(Level, "Gzip", "level", 0, 9, "zlib level");
@@ -72,19 +72,6 @@ pub struct Gzip {
     config: Arc<GzipConfig>,
 }
 
-/// The request header `name` (an environ key such as HTTP_ACCEPT_ENCODING) as text.
-fn header<'py>(
-    environ: &Bound<'py, PyDict>,
-    name: &Bound<'py, PyString>,
-) -> Option<Bound<'py, PyString>> {
-    environ
-        .get_item(name)
-        .ok()
-        .flatten()?
-        .cast_into::<PyString>()
-        .ok()
-}
-
 impl Gzip {
     /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
     pub fn run<'py>(
@@ -92,20 +79,16 @@ impl Gzip {
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
         start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain,
+        chain: &mut Chain<'py>,
     ) -> PyResult<Py<PyAny>> {
-        let (accepted, range_request) = match environ.cast::<PyDict>() {
-            Ok(dict) => {
-                let accept = header(dict, intern!(py, "HTTP_ACCEPT_ENCODING"));
-                let accepted = accept
-                    .as_ref()
-                    .and_then(|a| utf8(a).ok())
-                    .is_some_and(|a| accepts_gzip(Some(a)));
-                (accepted, header(dict, intern!(py, "HTTP_RANGE")).is_some())
-            }
-            // call_app reports a non-dict environ.
-            Err(_) => (false, false),
-        };
+        // A non-dict environ has no fields; the plumbing reports it.
+        let accepted = chain
+            .request
+            .get(Field::AcceptEncoding)
+            .as_ref()
+            .and_then(|a| utf8(a).ok())
+            .is_some_and(|a| accepts_gzip(Some(a)));
+        let range_request = chain.request.get(Field::Range).is_some();
         let filter = Box::new(GzipFilter::new(
             self.config.clone(),
             accepted,
@@ -169,7 +152,9 @@ impl Gzip {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        enter(py, |chain| self.run(py, environ, start_response, chain))
+        enter(py, environ, |chain| {
+            self.run(py, environ, start_response, chain)
+        })
     }
 
     /// The wrapped WSGI application.

@@ -16,6 +16,7 @@ use super::render::Fields;
 use super::sink::Emitter;
 use crate::http::head::ResponseHead;
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode, Outcome};
+use crate::wsgi::request::{Field, RequestView};
 use crate::wsgi::text::{display_text, environ_str};
 
 /// Request facts read when the call starts (an app that rewrites them later does not change
@@ -47,13 +48,13 @@ pub struct LogFilter {
     bytes: u64,
 }
 
-fn take(environ: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> Option<Py<PyString>> {
-    environ_str(environ, key).map(Bound::unbind)
-}
-
 impl LogFilter {
-    pub fn new(emitter: Arc<Emitter>, environ: &Bound<'_, PyDict>) -> LogFilter {
-        let py = environ.py();
+    pub fn new<'py>(
+        py: Python<'py>,
+        emitter: Arc<Emitter>,
+        view: &mut RequestView<'py>,
+    ) -> LogFilter {
+        let mut take = |field| view.get(field).map(Bound::unbind);
         let wall_us = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
@@ -61,20 +62,26 @@ impl LogFilter {
         let needs = &emitter.config.needs;
         let mut request = Request::default();
         if needs.request_line {
-            request.method = take(environ, intern!(py, "REQUEST_METHOD"));
-            request.script_name = take(environ, intern!(py, "SCRIPT_NAME"));
-            request.path_info = take(environ, intern!(py, "PATH_INFO"));
-            request.query = take(environ, intern!(py, "QUERY_STRING"));
-            request.protocol = take(environ, intern!(py, "SERVER_PROTOCOL"));
+            request.method = take(Field::Method);
+            request.script_name = take(Field::ScriptName);
+            request.path_info = take(Field::PathInfo);
+            request.query = take(Field::QueryString);
+            request.protocol = take(Field::Protocol);
         }
         if needs.remote {
-            request.remote = take(environ, intern!(py, "REMOTE_ADDR"));
+            request.remote = take(Field::RemoteAddr);
             if !emitter.config.trusted.is_empty() {
-                request.forwarded_for = take(environ, intern!(py, "HTTP_X_FORWARDED_FOR"));
+                request.forwarded_for = take(Field::ForwardedFor);
             }
         }
+        // A non-dict environ: the plumbing refuses it with the PEP 3333 wording before
+        // anything runs, so this filter is never asked to log.
+        let environ = match view.environ() {
+            Some(environ) => environ.clone(),
+            None => PyDict::new(py),
+        };
         LogFilter {
-            environ: environ.clone().unbind(),
+            environ: environ.unbind(),
             request,
             started: Instant::now(),
             wall_us,

@@ -6,7 +6,7 @@ use std::sync::{Arc, Weak};
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBool, PyInt, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::appender::Appender;
@@ -256,19 +256,9 @@ impl Logger {
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
         start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain,
+        chain: &mut Chain<'py>,
     ) -> PyResult<Py<PyAny>> {
-        // A non-dict environ: call_app refuses it with the PEP 3333 wording before anything
-        // runs, so this filter is never asked to log.
-        let empty;
-        let dict = match environ.cast::<PyDict>() {
-            Ok(dict) => dict,
-            Err(_) => {
-                empty = PyDict::new(py);
-                &empty
-            }
-        };
-        let filter = LogFilter::new(Arc::clone(&self.emitter), dict);
+        let filter = LogFilter::new(py, Arc::clone(&self.emitter), &mut chain.request);
         chain.call(
             py,
             "Logger",
@@ -335,7 +325,9 @@ impl Logger {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        enter(py, |chain| self.run(py, environ, start_response, chain))
+        enter(py, environ, |chain| {
+            self.run(py, environ, start_response, chain)
+        })
     }
 
     /// Write buffered lines now. File sink: blocks (without the GIL) until the lines are in

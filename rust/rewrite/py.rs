@@ -155,7 +155,7 @@ impl Rewrite {
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
         start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain,
+        chain: &mut Chain<'py>,
     ) -> PyResult<Py<PyAny>> {
         let filter = Box::new(RewriteFilter::new(self.book.clone(), &PYTHON_CODECS));
         chain.call(
@@ -214,7 +214,9 @@ impl Rewrite {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        enter(py, |chain| self.run(py, environ, start_response, chain))
+        enter(py, environ, |chain| {
+            self.run(py, environ, start_response, chain)
+        })
     }
 
     /// The wrapped WSGI application.

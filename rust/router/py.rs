@@ -23,7 +23,8 @@ use crate::wsgi::answer::{text_headers, Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::layer::py_bool;
 use crate::wsgi::options::{str_arg, type_name, wsgi_app};
-use crate::wsgi::text::{display_text, environ_str, request_host, utf8};
+use crate::wsgi::request::{Field, RequestView};
+use crate::wsgi::text::{display_text, utf8};
 
 /// What one matched route needs at dispatch time, as ready Python objects.
 struct Target {
@@ -195,47 +196,45 @@ impl Router {
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
         start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain,
+        chain: &mut Chain<'py>,
     ) -> PyResult<Py<PyAny>> {
         let compiled = self.compiled.get_or_init(py, || self.compile(py));
-        let environ = environ.cast::<PyDict>().map_err(|_| {
-            PyTypeError::new_err(format!(
+        let Some(environ) = chain.request.environ().cloned() else {
+            return Err(PyTypeError::new_err(format!(
                 "Router: environ must be a dict (PEP 3333), not {}",
                 type_name(environ)
-            ))
-        })?;
-        let get = |key| environ_str(environ, key);
-        let method = get(intern!(py, "REQUEST_METHOD"));
+            )));
+        };
+        let environ = &environ;
+        let method = chain.request.get(Field::Method);
         // A method with lone surrogates is no method a route names.
         let method = method.as_ref().map_or(Ok("GET"), |m| utf8(m)).unwrap_or("");
         let head = method == "HEAD";
-        let raw = get(intern!(py, "PATH_INFO"));
-        let script = get(intern!(py, "SCRIPT_NAME"));
-        let (raw, script) = match (
+        // Every response Router makes itself goes out through the fused layers outside.
+        let refuse = |chain: &mut Chain<'py>, status, header, body: &'static [u8]| {
+            let made = respond(py, status, header, body, head)?;
+            chain.answer(py, environ.as_any(), start_response, made)
+        };
+        let not_found = |chain: &mut Chain<'py>| match &self.default {
+            Some(app) => chain.call(
+                py,
+                "Router",
+                app.bind(py),
+                environ.as_any(),
+                start_response,
+                None,
+            ),
+            None => refuse(chain, "404 Not Found", None, b"Not Found\n"),
+        };
+        let raw = chain.request.get(Field::PathInfo);
+        let script = chain.request.get(Field::ScriptName);
+        let (Ok(raw), Ok(script)) = (
             raw.as_ref().map_or(Ok(""), |p| utf8(p)),
             script.as_ref().map_or(Ok(""), |s| utf8(s)),
-        ) {
-            (Ok(raw), Ok(script)) => (raw, script),
+        ) else {
             // Lone surrogates (no PEP 3333 server sends them): no route or mount can match,
             // and no URL can be built from them.
-            _ => {
-                return match &self.default {
-                    Some(app) => chain.call(
-                        py,
-                        "Router",
-                        app.bind(py),
-                        environ.as_any(),
-                        start_response,
-                        None,
-                    ),
-                    None => chain.answer(
-                        py,
-                        environ.as_any(),
-                        start_response,
-                        respond(py, "404 Not Found", None, b"Not Found\n", head)?,
-                    ),
-                };
-            }
+            return not_found(chain);
         };
         if !compiled.mounts.is_empty() {
             if let Some((app, split)) = longest_prefix(raw, compiled.longest_mount, |prefix| {
@@ -243,10 +242,11 @@ impl Router {
             }) {
                 let prefix = raw.get(..split).unwrap_or("");
                 let rest = raw.get(split..).unwrap_or("");
-                let script_name = format!("{script}{prefix}");
-                let path_info = rest.to_owned();
-                environ.set_item(intern!(py, "SCRIPT_NAME"), script_name)?;
-                environ.set_item(intern!(py, "PATH_INFO"), path_info)?;
+                let script_name = PyString::new(py, &format!("{script}{prefix}"));
+                chain.request.set(Field::ScriptName, script_name)?;
+                chain
+                    .request
+                    .set(Field::PathInfo, PyString::new(py, rest))?;
                 return chain.call(
                     py,
                     "Router",
@@ -258,34 +258,20 @@ impl Router {
             }
         }
         let path = decode_path(raw);
-        let not_found = |chain: &mut Chain| {
-            chain.answer(
-                py,
-                environ.as_any(),
-                start_response,
-                respond(py, "404 Not Found", None, b"Not Found\n", head)?,
-            )
-        };
         match compiled.table.find(&path, method) {
             Match::Found { route, values } => {
                 let Some(target) = compiled.targets.get(route) else {
-                    return not_found(chain);
+                    return refuse(chain, "404 Not Found", None, b"Not Found\n");
                 };
                 return self.dispatch(py, target, &values, environ, start_response, chain);
             }
             Match::WrongMethod(allowed) => {
                 let allow = Some(("Allow", allowed.join(", ")));
-                return chain.answer(
-                    py,
-                    environ.as_any(),
-                    start_response,
-                    respond(
-                        py,
-                        "405 Method Not Allowed",
-                        allow,
-                        b"Method Not Allowed\n",
-                        head,
-                    )?,
+                return refuse(
+                    chain,
+                    "405 Method Not Allowed",
+                    allow,
+                    b"Method Not Allowed\n",
                 );
             }
             Match::NotFound => {}
@@ -296,26 +282,16 @@ impl Router {
                 None => format!("{raw}/"),
             };
             if let Match::Found { .. } = compiled.table.find(&decode_path(&toggled), method) {
-                let location = Some(("Location", Self::location(environ, script, &toggled)));
-                return chain.answer(
-                    py,
-                    environ.as_any(),
-                    start_response,
-                    respond(py, "308 Permanent Redirect", location, b"", head)?,
+                let location = Self::location(&mut chain.request, script, &toggled);
+                return refuse(
+                    chain,
+                    "308 Permanent Redirect",
+                    Some(("Location", location)),
+                    b"",
                 );
             }
         }
-        match &self.default {
-            Some(app) => chain.call(
-                py,
-                "Router",
-                app.bind(py),
-                environ.as_any(),
-                start_response,
-                None,
-            ),
-            None => not_found(chain),
-        }
+        not_found(chain)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -326,7 +302,7 @@ impl Router {
         values: &[&str],
         environ: &Bound<'py, PyDict>,
         start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain,
+        chain: &mut Chain<'py>,
     ) -> PyResult<Py<PyAny>> {
         let key = intern!(py, "wsgiorg.routing_args");
         let existing = environ
@@ -379,12 +355,10 @@ impl Router {
     /// Nothing from the request reaches the header raw: the path and query are
     /// percent-encoded, and a scheme or Host that is not URL syntax (CR, LF, NUL, spaces,
     /// "/", "@", non-ASCII...) gives a relative Location (RFC 9110 §10.2.2 allows one).
-    fn location(environ: &Bound<'_, PyDict>, script: &str, path: &str) -> String {
-        let py = environ.py();
-        let get = |key| environ_str(environ, key);
-        let scheme = get(intern!(py, "wsgi.url_scheme"));
+    fn location(request: &mut RequestView<'_>, script: &str, path: &str) -> String {
+        let scheme = request.get(Field::UrlScheme);
         let scheme = scheme.as_ref().map_or(Cow::Borrowed("http"), display_text);
-        let host = request_host(environ, &scheme);
+        let host = request.host(&scheme);
         let host = host.as_bytes();
         let target = format!("{}{}", quote_latin1(script), quote_latin1(path));
         let mut url = match std::str::from_utf8(&host) {
@@ -395,7 +369,7 @@ impl Router {
             _ if target.starts_with("//") => format!("/.{target}"),
             _ => target,
         };
-        let query = get(intern!(py, "QUERY_STRING"));
+        let query = request.get(Field::QueryString);
         if let Some(query) = query.as_ref().map(display_text).filter(|q| !q.is_empty()) {
             url.push('?');
             url.push_str(&quote_query(&query));
@@ -643,7 +617,9 @@ impl Router {
         environ: &Bound<'_, PyAny>,
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        enter(py, |chain| self.run(py, environ, start_response, chain))
+        enter(py, environ, |chain| {
+            self.run(py, environ, start_response, chain)
+        })
     }
 
     /// The app for requests nothing matches (None: 404).

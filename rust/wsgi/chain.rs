@@ -21,6 +21,7 @@ use super::answer::{answer, Answer};
 use super::composite::Composite;
 use super::filter::{BodyFilter, Outcome};
 use super::options::type_name;
+use super::request::RequestView;
 use super::response::{call_app, Source};
 
 /// Runs `app` as a fused stage of `chain` when it is one of our layers: `None` when it is not
@@ -30,7 +31,7 @@ pub type Resolver = for<'py> fn(
     app: &Bound<'py, PyAny>,
     environ: &Bound<'py, PyAny>,
     start_response: &Bound<'py, PyAny>,
-    chain: &mut Chain,
+    chain: &mut Chain<'py>,
 ) -> Option<PyResult<Py<PyAny>>>;
 
 static RESOLVER: OnceLock<Resolver> = OnceLock::new();
@@ -85,21 +86,25 @@ pub fn fusion() -> bool {
     FUSION.load(Ordering::Relaxed)
 }
 
-/// The filters of the fused layers met so far, outermost first, with their layers' names.
-#[derive(Default)]
-pub struct Chain {
+/// One request's chain: the request view every stage reads, and the filters of the fused
+/// layers met so far, outermost first, with their layers' names.
+pub struct Chain<'py> {
     stages: Vec<(&'static str, Box<dyn BodyFilter>)>,
+    pub request: RequestView<'py>,
 }
 
 /// The call entry every layer shares: `__call__` runs the layer's stage on a new chain. A
 /// filter that never reached the plumbing (a layer inside raised before the app was called)
 /// is closed as failed, as the layer's own `call_app` would have.
-pub fn enter<F>(py: Python<'_>, run: F) -> PyResult<Py<PyAny>>
+pub fn enter<'py, F>(py: Python<'py>, environ: &Bound<'py, PyAny>, run: F) -> PyResult<Py<PyAny>>
 where
-    F: FnOnce(&mut Chain) -> PyResult<Py<PyAny>>,
+    F: FnOnce(&mut Chain<'py>) -> PyResult<Py<PyAny>>,
 {
     let _deeper = Deeper::enter("wsgi_mw")?;
-    let mut chain = Chain::default();
+    let mut chain = Chain {
+        stages: Vec::new(),
+        request: RequestView::new(environ),
+    };
     let result = run(&mut chain);
     for (_, mut filter) in chain.stages.drain(..) {
         filter.on_close(py, Outcome::Failed);
@@ -107,11 +112,11 @@ where
     result
 }
 
-impl Chain {
+impl<'py> Chain<'py> {
     /// Go on to `app`, with this layer's body filter if it has one. `app` runs fused when it
     /// is one of our layers (and fusion is on); otherwise it is called with every filter
     /// collected so far.
-    pub fn call<'py>(
+    pub fn call(
         &mut self,
         py: Python<'py>,
         layer: &'static str,
@@ -140,6 +145,7 @@ impl Chain {
             Some((layer, filter)) => call_app(
                 py,
                 layer,
+                self.request.is_head(),
                 Source::App(app.clone()),
                 environ,
                 start_response,
@@ -150,7 +156,7 @@ impl Chain {
 
     /// Answer without the app: straight to `start_response` when no fused layer outside
     /// has a filter, otherwise through their filters as if an app had answered.
-    pub fn answer<'py>(
+    pub fn answer(
         &mut self,
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
@@ -162,6 +168,7 @@ impl Chain {
             Some((layer, filter)) => call_app(
                 py,
                 layer,
+                self.request.is_head(),
                 Source::Answer(made),
                 environ,
                 start_response,

@@ -10,6 +10,7 @@ pub mod gil;
 pub mod head_out;
 pub mod layer;
 pub mod options;
+pub mod request;
 pub mod response;
 pub mod start_response;
 pub mod text;

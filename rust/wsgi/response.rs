@@ -34,21 +34,18 @@ pub enum Source<'py> {
 pub fn call_app<'py>(
     py: Python<'py>,
     middleware: &'static str,
+    head_request: bool,
     source: Source<'py>,
     environ: &Bound<'py, PyAny>,
     start_response: &Bound<'py, PyAny>,
     filter: Box<dyn BodyFilter>,
 ) -> PyResult<Py<PyAny>> {
-    let environ_dict = environ.cast::<PyDict>().map_err(|_| {
-        PyTypeError::new_err(format!(
+    if environ.cast::<PyDict>().is_err() {
+        return Err(PyTypeError::new_err(format!(
             "{middleware}: environ must be a dict (PEP 3333), not {}",
             type_name(environ)
-        ))
-    })?;
-    let head_request = match environ_dict.get_item(intern!(py, "REQUEST_METHOD"))? {
-        Some(method) => method.eq(intern!(py, "HEAD"))?,
-        None => false,
-    };
+        )));
+    }
     let capture = Bound::new(
         py,
         StartResponse::new(

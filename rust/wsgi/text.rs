@@ -138,21 +138,3 @@ impl Host<'_> {
         }
     }
 }
-
-pub fn request_host<'py>(environ: &Bound<'py, PyDict>, scheme: &str) -> Host<'py> {
-    let py = environ.py();
-    let header = environ_str(environ, pyo3::intern!(py, "HTTP_HOST"));
-    if let Some(host) = header.filter(|h| h.len().is_ok_and(|n| n > 0)) {
-        return Host::Header(host);
-    }
-    let name = environ_str(environ, pyo3::intern!(py, "SERVER_NAME"));
-    let port = environ_str(environ, pyo3::intern!(py, "SERVER_PORT"));
-    let name = name.as_ref().and_then(|n| utf8(n).ok()).unwrap_or("");
-    let port = port.as_ref().and_then(|p| utf8(p).ok()).unwrap_or("");
-    let default = matches!((scheme, port), ("http", "80") | ("https", "443"));
-    Host::Built(if port.is_empty() || default {
-        name.to_owned()
-    } else {
-        format!("{name}:{port}")
-    })
-}
