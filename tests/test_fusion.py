@@ -300,3 +300,36 @@ def test_a_router_mounted_inside_itself_is_refused_not_a_crash():
             run(stack, make_environ(PATH_INFO="/a" * 100_000 + "/"))
     finally:
         wsgi_mw.set_fusion(True)
+
+
+def test_stages_inside_a_mount_see_the_mounted_paths_and_outer_ones_the_original():
+    """The request view is read once per chain, but a mount changes SCRIPT_NAME and
+    PATH_INFO for the stages inside it: a fused Cache inside keys on the mounted paths (its
+    purge names them), a fused Router inside routes on the rest of the path, and the Logger
+    outside logs the path the client sent. The same as nested, where every layer reads the
+    environ itself."""
+
+    def echo(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Cache-Control", "max-age=60")])
+        return [f"{environ['SCRIPT_NAME']}|{environ['PATH_INFO']}".encode()]
+
+    def outcome(fused):
+        records = []
+        inner = Router([("GET", "/item/{n:int}", echo)])
+        cache = Cache(PyPass(inner) if not fused else inner)
+        router = Router([], default=lambda e, s: (s("404 Not Found", []), [b""])[1])
+        router.mount("/api", cache if fused else PyPass(cache))
+        stack = Logger(router if fused else PyPass(router), sink=records.append)
+        environ = make_environ(PATH_INFO="/api/item/7", SCRIPT_NAME="/app")
+        first = run(stack, dict(environ))
+        second = run(stack, dict(environ))
+        purged = cache.purge("/app/api/item/7")
+        return first.body, second.headers, [(r["path"], r["status"]) for r in records], purged
+
+    fused = outcome(True)
+    nested = outcome(False)
+    assert fused[0] == b"/app/api|/item/7"
+    assert dict(fused[1])["X-Cache"] == "HIT"
+    assert fused[2] == [("/app/api/item/7", 200)] * 2
+    assert fused[3] == 1
+    assert fused == nested
