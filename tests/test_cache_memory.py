@@ -65,7 +65,8 @@ PROBE = textwrap.dedent(
         body = cache(environ, lambda status, headers, exc_info=None: None)
         for _ in body:
             pass
-        body.close()
+        if hasattr(body, "close"):
+            body.close()
 
     for i in range(5):
         get(-1 - i)

@@ -194,7 +194,8 @@ def drive(wsgi, environ) -> Server:
         for chunk in result:
             server.take(chunk)
     finally:
-        result.close()
+        if hasattr(result, "close"):  # PEP 3333: close() only when the iterable has one
+            result.close()
     return server
 
 
@@ -1776,7 +1777,8 @@ CHILD_PRELUDE = textwrap.dedent(
             for _ in result:
                 pass
         finally:
-            result.close()
+            if hasattr(result, "close"):
+                result.close()
     """
 )
 

@@ -149,7 +149,8 @@ def serve(app, environ, *, close_after=None):
             if close_after is not None and n >= close_after:
                 break
     finally:
-        result.close()
+        if hasattr(result, "close"):  # PEP 3333: only when it has one
+            result.close()
     return server
 
 

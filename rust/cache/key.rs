@@ -102,18 +102,19 @@ impl KeyBuilder {
     /// where equivalent values must share an entry (Accept-Encoding: the accepted set).
     /// `value` is the exact code points of the request's value (see `KeyBuilder::new`).
     pub fn vary(&mut self, name: &str, value: Option<&[u8]>) {
-        let name = name.trim().to_ascii_lowercase();
+        let name = name.trim();
+        // The name lowercased in place, without a temporary string.
+        let start = self.0.len() + 8;
         self.part(name.as_bytes());
+        if let Some(name) = self.0.get_mut(start..) {
+            name.make_ascii_lowercase();
+        }
         match value {
             None => self.0.extend_from_slice(&ABSENT.to_be_bytes()),
-            Some(value) if name == "accept-encoding" => {
+            Some(value) if name.eq_ignore_ascii_case("accept-encoding") => {
                 // Not UTF-8 (a lone surrogate): not a list of tokens, so it accepts nothing.
-                let value = std::str::from_utf8(value).ok();
-                self.part(
-                    accepted_set(Some(value.unwrap_or("\0")))
-                        .join(",")
-                        .as_bytes(),
-                )
+                let value = std::str::from_utf8(value).unwrap_or("\0");
+                accepted_part(value, |part| self.part(part.as_bytes()));
             }
             Some(value) => self.part(value.trim_ascii()),
         }
@@ -122,6 +123,44 @@ impl KeyBuilder {
     pub fn finish(self) -> Key {
         Key(self.0)
     }
+}
+
+/// Accept-Encoding values kept per thread with their accepted sets, and the longest kept.
+const KEPT_VALUES: usize = 8;
+const KEPT_LENGTH: usize = 256;
+
+thread_local! {
+    static ACCEPTED: std::cell::RefCell<Vec<(String, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Hand `use_part` the accepted set of an Accept-Encoding value, as the key writes it.
+/// Clients send a handful of distinct values, so the last few short ones are kept per thread
+/// and a hit of a varied entry does not parse the header again; any other value is parsed
+/// as before (linear in its length).
+fn accepted_part(value: &str, use_part: impl FnOnce(&str)) {
+    let mut use_part = Some(use_part);
+    ACCEPTED.with(|kept| {
+        if let Some((_, joined)) = kept.borrow().iter().find(|(raw, _)| raw == value) {
+            if let Some(use_part) = use_part.take() {
+                use_part(joined);
+            }
+        }
+    });
+    let Some(use_part) = use_part else {
+        return;
+    };
+    let joined = accepted_set(Some(value)).join(",");
+    if value.len() <= KEPT_LENGTH {
+        ACCEPTED.with(|kept| {
+            let mut kept = kept.borrow_mut();
+            if kept.len() == KEPT_VALUES {
+                kept.remove(0);
+            }
+            kept.push((value.to_owned(), joined.clone()));
+        });
+    }
+    use_part(&joined);
 }
 
 #[cfg(test)]

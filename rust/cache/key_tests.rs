@@ -134,3 +134,34 @@ fn parts_are_exact_bytes_so_unencodable_values_stay_distinct() {
     empty.vary("x-custom", Some(b""));
     assert_ne!(with.finish(), empty.finish());
 }
+
+#[test]
+fn kept_accept_encoding_sets_give_the_parsed_key() {
+    // The expected part is built by hand from the accepted set, not by the memo under test.
+    let expected = |set: &str| {
+        let mut builder = KeyBuilder::extend(&key(URI, &[]));
+        builder.part(b"accept-encoding");
+        builder.part(set.as_bytes());
+        builder.finish()
+    };
+    let long = format!("gzip, {}br", "x-custom;q=0.1, ".repeat(30));
+    assert!(long.len() > KEPT_LENGTH);
+    // Every value twice (parsed, then kept), and more distinct values than are kept, so
+    // earlier ones are parsed again after being dropped.
+    let values: Vec<(String, &str)> = (0..KEPT_VALUES + 3)
+        .map(|i| (format!("gzip;q=0.{}, zstd", i + 1), "gzip,zstd"))
+        .chain([
+            ("gzip;q=0, br".to_owned(), "br"),
+            (long.clone(), "br,gzip,x-custom"),
+        ])
+        .collect();
+    for _ in 0..2 {
+        for (value, set) in &values {
+            assert_eq!(
+                key(URI, &[("accept-encoding", Some(value))]),
+                expected(set),
+                "{value}"
+            );
+        }
+    }
+}

@@ -479,7 +479,7 @@ impl Cache {
         let body = if conditional {
             AnswerBody::NotModified
         } else {
-            AnswerBody::Stored(stored.body.bind(py).clone().into_any())
+            AnswerBody::Stored(stored.body.bind(py).clone())
         };
         let head_request = request.method == Method::Head;
         let made = Answer {

@@ -2,6 +2,7 @@
 //! request directives and the preconditions. Values are borrowed from the environ's str
 //! objects (no copies on the hit path); a value that is not a str counts as absent.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -138,9 +139,14 @@ fn bytes<'a>(value: &'a Option<Bound<'_, PyString>>) -> Cow<'a, [u8]> {
 /// The key of one variant: the URI key plus the request's values of the Vary headers.
 pub fn variant_key(environ: &Bound<'_, PyDict>, uri: &Key, vary: &[String]) -> Key {
     let mut builder = KeyBuilder::extend(uri);
+    let py = environ.py();
     for name in vary {
-        let key = PyString::new(environ.py(), &environ_key(name));
-        let value = environ_str(environ, &key);
+        // The common one without building its environ key.
+        let value = if name == "accept-encoding" {
+            environ_str(environ, intern!(py, "HTTP_ACCEPT_ENCODING"))
+        } else {
+            environ_str(environ, &PyString::new(py, &environ_key(name)))
+        };
         builder.vary(name, value.as_ref().map(code_point_bytes).as_deref());
     }
     builder.finish()

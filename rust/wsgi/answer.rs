@@ -14,8 +14,8 @@ pub const PLAIN_TEXT: &str = "text/plain; charset=utf-8";
 pub enum AnswerBody<'py> {
     /// A body of our own (Router's short texts).
     Text(&'static [u8]),
-    /// A stored iterable of bytes objects, sent as it is (a Cache hit).
-    Stored(Bound<'py, PyAny>),
+    /// A stored tuple of bytes objects, sent as it is (a Cache hit).
+    Stored(Bound<'py, PyTuple>),
     /// A 304: the head of the stored response, no body.
     NotModified,
 }
@@ -29,40 +29,52 @@ pub struct Answer<'py> {
     pub head_request: bool,
 }
 
-/// Call `start_response` with the head and return the WSGI iterable for the server (or for
-/// the fused layers outside, whose capture `start_response` then is).
+/// An answer as a server would get it: status, headers, and the body items (`None`: no
+/// body, for a HEAD, a 304 or an empty text).
+pub struct AnswerParts<'py> {
+    pub status: Bound<'py, PyAny>,
+    pub headers: Bound<'py, PyList>,
+    pub body: Option<Bound<'py, PyTuple>>,
+}
+
+impl<'py> Answer<'py> {
+    pub fn into_parts(self, py: Python<'py>) -> PyResult<AnswerParts<'py>> {
+        let Answer {
+            status,
+            headers,
+            body,
+            head_request,
+        } = self;
+        let (status, body) = match body {
+            AnswerBody::NotModified => (intern!(py, "304 Not Modified").clone().into_any(), None),
+            AnswerBody::Text(text) if head_request || text.is_empty() => (status, None),
+            AnswerBody::Text(text) => (status, Some(PyTuple::new(py, [PyBytes::new(py, text)])?)),
+            AnswerBody::Stored(_) if head_request => (status, None),
+            AnswerBody::Stored(stored) => (status, Some(stored)),
+        };
+        Ok(AnswerParts {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Call `start_response` with the head and return the WSGI iterable for the server.
 pub fn answer<'py>(
     py: Python<'py>,
     start_response: &Bound<'py, PyAny>,
     made: Answer<'py>,
 ) -> PyResult<Py<PyAny>> {
-    let Answer {
+    let AnswerParts {
         status,
         headers,
         body,
-        head_request,
-    } = made;
+    } = made.into_parts(py)?;
+    start_response.call1((status, headers))?;
     match body {
-        AnswerBody::NotModified => {
-            start_response.call1((intern!(py, "304 Not Modified"), headers))?;
-            no_body(py)
-        }
-        AnswerBody::Text(text) => {
-            start_response.call1((&status, headers))?;
-            if head_request || text.is_empty() {
-                return no_body(py);
-            }
-            Ok(PyTuple::new(py, [PyBytes::new(py, text)])?
-                .into_any()
-                .unbind())
-        }
-        AnswerBody::Stored(stored) => {
-            start_response.call1((&status, headers))?;
-            if head_request {
-                return no_body(py);
-            }
-            Ok(stored.unbind())
-        }
+        Some(body) => Ok(body.into_any().unbind()),
+        None => no_body(py),
     }
 }
 
@@ -83,7 +95,7 @@ pub fn text_headers<'py>(
 
 /// One empty item and no len(): servers send the head as it is, without adding a
 /// "Content-Length: 0" that would misstate the representation (RFC 9110 §8.6, §9.3.2).
-fn no_body(py: Python<'_>) -> PyResult<Py<PyAny>> {
+pub fn no_body(py: Python<'_>) -> PyResult<Py<PyAny>> {
     let empty = PyTuple::new(py, [PyBytes::new(py, b"")])?;
     Ok(empty.try_iter()?.into_any().unbind())
 }

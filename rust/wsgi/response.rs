@@ -10,13 +10,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
-use super::answer::{answer, Answer};
+use super::answer::{no_body, Answer, AnswerParts};
 use super::errors::write_error_line;
 use super::filter::{BodyFilter, Outcome};
 use super::gil::detach_if_large;
 use super::head_out::{decide, send_head, Captured, Flow};
 use super::options::type_name;
-use super::start_response::StartResponse;
+use super::start_response::{capture, StartResponse};
 
 /// Where a response comes from.
 pub enum Source<'py> {
@@ -46,19 +46,37 @@ pub fn call_app<'py>(
             type_name(environ)
         )));
     }
-    let capture = Bound::new(
-        py,
-        StartResponse::new(
-            middleware,
-            start_response.clone().unbind(),
-            head_request,
-            filter,
-        ),
-    )?;
-    let called = match source {
-        Source::App(app) => app.call1((environ, &capture)),
+    let upstream = start_response.clone().unbind();
+    let (capture, called) = match source {
+        Source::App(app) => {
+            let capture = StartResponse::new(middleware, upstream, head_request, filter);
+            let capture = Bound::new(py, capture)?;
+            let called = app.call1((environ, &capture));
+            (capture, called)
+        }
         Source::Answer(made) => {
-            answer(py, capture.as_any(), made).map(|result| result.into_bound(py))
+            let head_request = head_request || made.head_request;
+            match answer_through(
+                py,
+                middleware,
+                head_request,
+                made,
+                environ,
+                start_response,
+                filter,
+            )? {
+                Through::Done(result) => return Ok(result),
+                Through::Transform(captured, filter, body) => {
+                    let capture = StartResponse::decided(
+                        middleware,
+                        upstream,
+                        head_request,
+                        filter,
+                        captured,
+                    );
+                    (Bound::new(py, capture)?, Ok(body))
+                }
+            }
         }
     };
     let (filter, forwarded) = {
@@ -133,12 +151,105 @@ pub fn call_app<'py>(
     let response = Bound::new(py, response)?;
     {
         let mut iter = response.try_borrow_mut()?;
-        if let Err(err) = iter.commit_early(py) {
-            iter.fail(py);
-            return Err(err);
+        let handed = iter
+            .commit_early(py)
+            .and_then(|()| iter.hand_over_whole(py));
+        match handed {
+            Ok(Some(whole)) => return Ok(whole),
+            Ok(None) => {}
+            Err(err) => {
+                iter.fail(py);
+                return Err(err);
+            }
         }
     }
     Ok(response.into_any().unbind())
+}
+
+/// Where an answer went after its head was shown to the filter.
+enum Through<'py> {
+    /// Out to the server, with this iterable.
+    Done(Py<PyAny>),
+    /// The filter transforms the body: the response iterator drives it, from this decided
+    /// head and these body items.
+    Transform(Captured, Box<dyn BodyFilter>, Bound<'py, PyAny>),
+}
+
+/// A response made without the app (a Cache hit, a Router 404) going out through the filters
+/// of the fused layers outside it. Its head is decided here, without a `start_response`
+/// capture. When the filters only watch the body (Logger, the Cache outside), the head goes
+/// to the server at once and the body items are shown to them as they are handed over, in
+/// one piece: the answer is in memory, so no iterator of ours stays in the server's loop
+/// (Logger logs it as sent whole, the outer Cache stores it). A transforming filter (Gzip)
+/// gets the response iterator, from the decided head.
+fn answer_through<'py>(
+    py: Python<'py>,
+    middleware: &'static str,
+    head_request: bool,
+    made: Answer<'py>,
+    environ: &Bound<'py, PyAny>,
+    start_response: &Bound<'py, PyAny>,
+    mut filter: Box<dyn BodyFilter>,
+) -> PyResult<Through<'py>> {
+    let parts = match made.into_parts(py) {
+        Ok(parts) => parts,
+        Err(err) => {
+            filter.on_close(py, Outcome::Failed);
+            return Err(err);
+        }
+    };
+    let AnswerParts {
+        status,
+        headers,
+        body,
+    } = parts;
+    let mut captured = match capture(middleware, &status, headers.as_any()) {
+        Ok(captured) => captured,
+        Err(err) => {
+            filter.on_close(py, Outcome::Failed);
+            return Err(err);
+        }
+    };
+    let flow = decide(filter.as_mut(), &mut captured.head, head_request);
+    report_notice(py, middleware, environ, filter.as_mut());
+    if flow == Flow::Transform {
+        captured.flow = Some(flow);
+        let body = body.unwrap_or_else(|| PyTuple::empty(py));
+        return Ok(Through::Transform(captured, filter, body.into_any()));
+    }
+    if flow == Flow::Observe && captured.exact {
+        filter.on_app_headers(&headers);
+    }
+    if let Err(err) = send_head(py, start_response, &captured, None) {
+        filter.on_close(py, Outcome::Failed);
+        return Err(err);
+    }
+    let result = match (flow, body) {
+        (Flow::Drop, _) | (_, None) => {
+            if flow != Flow::Pass {
+                filter.on_head_sent();
+            }
+            no_body(py)
+        }
+        (Flow::Observe, Some(items)) => {
+            filter.on_head_sent();
+            for item in items.iter() {
+                if let Ok(bytes) = item.cast::<PyBytes>() {
+                    filter.on_pass_object(bytes);
+                }
+            }
+            Ok(items.into_any().unbind())
+        }
+        (_, Some(items)) => Ok(items.into_any().unbind()),
+    };
+    let outcome = match (&result, flow) {
+        (Err(_), _) => Outcome::Failed,
+        (Ok(_), Flow::Pass) => Outcome::HandedBack,
+        (Ok(_), _) => Outcome::Complete,
+    };
+    filter.on_close(py, outcome);
+    report_notice(py, middleware, environ, filter.as_mut());
+    Ok(Through::Done(result?))
 }
 
 /// The iterable the server sees when a middleware stays in the loop.
@@ -258,6 +369,31 @@ impl ResponseIter {
             self.commit(py, false)?;
         }
         Ok(())
+    }
+
+    /// A body in memory (the app returned a list or tuple, or a Cache hit answered) whose
+    /// filters only watch it, once `commit_early` queued all of it behind a head already
+    /// sent: hand the server every item at once, as a tuple, instead of staying in its loop.
+    /// The filters see each item go and the response complete now (Logger logs the whole
+    /// body as sent, Cache stores it), and the server iterates a plain tuple. A HEAD or
+    /// bodyless response gets its one empty item as an iterator, so that no server adds a
+    /// Content-Length: 0 from a len() of one. Streamed bodies and transformed ones keep the
+    /// iterator.
+    fn hand_over_whole(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let watched = matches!(self.flow, Flow::Observe | Flow::Pass | Flow::Drop);
+        if !(self.in_memory && watched && self.committed && self.finished) {
+            return Ok(None);
+        }
+        let mut items = Vec::with_capacity(self.queue.len());
+        while let Some(item) = self.next_item(py)? {
+            items.push(item);
+        }
+        self.close_inner(py)?;
+        let items = PyTuple::new(py, items)?;
+        if self.flow == Flow::Drop {
+            return Ok(Some(items.try_iter()?.into_any().unbind()));
+        }
+        Ok(Some(items.into_any().unbind()))
     }
 
     fn require_head(&mut self, py: Python<'_>, fault: &str) -> PyResult<()> {

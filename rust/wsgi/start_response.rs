@@ -77,6 +77,22 @@ impl StartResponse {
         }
     }
 
+    /// A capture whose head was already shown to the filter (an answer made without the
+    /// app, see `call_app`): as if the app had called start_response with it and returned.
+    pub(crate) fn decided(
+        middleware: &'static str,
+        upstream: Py<PyAny>,
+        head_request: bool,
+        filter: Box<dyn BodyFilter>,
+        captured: Captured,
+    ) -> Self {
+        let mut capture = StartResponse::new(middleware, upstream, head_request, filter);
+        capture.captured = Some(captured);
+        capture.head_set = true;
+        capture.generation = 1;
+        capture
+    }
+
     pub(crate) fn generation(&self) -> u64 {
         self.generation
     }
@@ -116,7 +132,7 @@ impl StartResponse {
 }
 
 /// Validate the arguments of a `start_response` call (PEP 3333 rule 6).
-fn capture(
+pub(crate) fn capture(
     middleware: &str,
     status: &Bound<'_, PyAny>,
     headers: &Bound<'_, PyAny>,
