@@ -37,7 +37,11 @@ test: check-tools build
 	$(PY) -m pytest
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
+# The server rows of bench_stack load the servers with wrk (Debian package `wrk`: 'sudo
+# apt-get install wrk', or 'brew install wrk'); without it they fall back to a Python client,
+# which then bounds the figures (docs/benchmarks.md says which one ran).
 bench: build-release
+	@command -v wrk >/dev/null || echo "note: wrk is missing ('sudo apt-get install wrk'); the server rows use a Python client instead" >&2
 	$(PY) benches/run_all.py --output docs/benchmarks.md
 
 # Only what the demo needs: the extension and the standard library (no test or bench extras).

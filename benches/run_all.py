@@ -24,7 +24,8 @@ driven in-process (no server, no sockets), so the numbers are the middleware's o
 Reproduce with `make bench`: it builds the extension in release mode, then runs
 `benches/run_all.py`; the numbers below come from a release build (a debug build is
 several times slower). A smoke run: `python benches/run_all.py --quick --output
-/tmp/bench.md`. How the runner measures: `benches/README.md`.
+/tmp/bench.md`. How the runner measures: `benches/README.md`. Where the time goes in the
+rows that miss their targets, from CPU profiles: [Where the time goes](where-time-goes.md).
 """
 
 
