@@ -1220,7 +1220,14 @@ AE_PAIRS = [
     pytest.param("gzip, deflate, br", "deflate,br,gzip", True, id="order_no_spaces"),
     pytest.param("gzip", "gzip;q=1", True, id="q_one"),
     pytest.param("gzip", "gzip, br;q=0", True, id="refused_coding_ignored"),
-    pytest.param("gzip, br", "br;q=0.5, gzip;q=0.8", True, id="q_values"),
+    pytest.param("gzip;q=0.8, br;q=0.5", "br;q=0.50, gzip;q=0.800", True, id="q_values"),
+    # Different weights can negotiate differently (br or gzip first): separate entries.
+    pytest.param("gzip, br", "br;q=0.5, gzip;q=0.8", False, id="q_values_differ"),
+    pytest.param("gzip, *", "gzip, zstd, br, *;q=1", True, id="star_and_what_it_covers"),
+    # `*` also accepts codings an app may produce itself (deflate): kept apart.
+    pytest.param("gzip, *", "gzip, zstd, br", False, id="star_is_not_only_our_codings"),
+    pytest.param("gzip, deflate;q=0", "gzip", True, id="refused_unknown"),
+    pytest.param("gzip, deflate", "gzip", False, id="accepted_unknown"),
     pytest.param("gzip", "GZIP", True, id="coding_case"),
     pytest.param("gzip", "gzip, br", False, id="superset"),
     pytest.param("gzip", "br", False, id="different"),

@@ -3,7 +3,7 @@
 //! header values with a separator that could occur inside them, and two different requests
 //! shared an entry.
 
-use crate::http::accept_encoding::accepted_set;
+use crate::http::accept_encoding::normal_form;
 
 /// Marks a header the request did not send, distinct from every length (and so from "").
 const ABSENT: u64 = u64::MAX;
@@ -99,7 +99,8 @@ impl KeyBuilder {
     }
 
     /// One request header named by the response's Vary: its name and its value, normalised
-    /// where equivalent values must share an entry (Accept-Encoding: the accepted set).
+    /// where equivalent values must share an entry (Accept-Encoding: its normal form, what of
+    /// it decides the coding a response gets).
     /// `value` is the exact code points of the request's value (see `KeyBuilder::new`).
     pub fn vary(&mut self, name: &str, value: Option<&[u8]>) {
         let name = name.trim();
@@ -125,7 +126,7 @@ impl KeyBuilder {
     }
 }
 
-/// Accept-Encoding values kept per thread with their accepted sets, and the longest kept.
+/// Accept-Encoding values kept per thread with their normal forms, and the longest kept.
 const KEPT_VALUES: usize = 8;
 const KEPT_LENGTH: usize = 256;
 
@@ -134,7 +135,7 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Hand `use_part` the accepted set of an Accept-Encoding value, as the key writes it.
+/// Hand `use_part` the normal form of an Accept-Encoding value, as the key writes it.
 /// Clients send a handful of distinct values, so the last few short ones are kept per thread
 /// and a hit of a varied entry does not parse the header again; any other value is parsed
 /// as before (linear in its length).
@@ -150,7 +151,7 @@ fn accepted_part(value: &str, use_part: impl FnOnce(&str)) {
     let Some(use_part) = use_part else {
         return;
     };
-    let joined = accepted_set(Some(value)).join(",");
+    let joined = normal_form(Some(value));
     if value.len() <= KEPT_LENGTH {
         ACCEPTED.with(|kept| {
             let mut kept = kept.borrow_mut();

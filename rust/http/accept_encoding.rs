@@ -1,10 +1,10 @@
-//! Accept-Encoding per RFC 9110 §12.5.3, q-values included: does the client accept gzip
-//! (Gzip), and which codings does it accept (Cache keys its variants on that set).
+//! Accept-Encoding per RFC 9110 §12.5.3, q-values included: which of the codings we produce
+//! a client gets (Compress, Gzip), and what of the header decides that (Cache keys its
+//! variants on it).
 //!
-//! Peers' bugs this avoids: `gzip;q=0` taken as a yes (substring checks), `*` ignored, and
-//! exceptions on malformed headers. A header we cannot parse means "no compression".
-
-use std::collections::BTreeMap;
+//! Peers' bugs this avoids: `gzip;q=0` taken as a yes (substring checks), q-values ignored
+//! (starlette-compress), `*` ignored, and exceptions on malformed headers. A malformed
+//! element is ignored; the others still count.
 
 /// q-values in thousandths (RFC 9110 §12.4.2: at most three decimals, 0 to 1).
 fn parse_qvalue(text: &str) -> Option<u16> {
@@ -39,10 +39,39 @@ fn is_token(text: &str) -> bool {
 /// header can be hundreds of KiB under some servers).
 pub const MAX_CODINGS: usize = 64;
 
-/// Every coding the header names with its weight (codings lowercased, `x-gzip` as `gzip`,
-/// `*` kept), in order, or None when the header is malformed. Only the first
-/// [`MAX_CODINGS`] elements are read, so the cost is linear in the header and bounded.
-pub fn weighted_codings(header: &str) -> Option<Vec<(String, u16)>> {
+/// The content codings wsgi_mw produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Coding {
+    Zstd,
+    Br,
+    Gzip,
+}
+
+impl Coding {
+    pub const ALL: [Coding; 3] = [Coding::Zstd, Coding::Br, Coding::Gzip];
+
+    /// The coding's name in Accept-Encoding and Content-Encoding.
+    pub fn token(self) -> &'static str {
+        match self {
+            Coding::Zstd => "zstd",
+            Coding::Br => "br",
+            Coding::Gzip => "gzip",
+        }
+    }
+
+    /// The coding a name (any case) stands for.
+    pub fn from_token(name: &str) -> Option<Coding> {
+        Coding::ALL
+            .into_iter()
+            .find(|coding| coding.token().eq_ignore_ascii_case(name))
+    }
+}
+
+/// Every well-formed element of the header with its weight (codings lowercased, `x-gzip`
+/// as `gzip`, `*` kept), in order. A malformed element (a coding that is no token, a bad
+/// q-value, a parameter without `=`) is ignored. Only the first [`MAX_CODINGS`] elements are
+/// read, so the cost is linear in the header and bounded.
+pub fn weighted_codings(header: &str) -> Vec<(String, u16)> {
     let mut codings = Vec::new();
     for element in header.split(',') {
         let element = element.trim();
@@ -53,6 +82,15 @@ pub fn weighted_codings(header: &str) -> Option<Vec<(String, u16)>> {
         if codings.len() == MAX_CODINGS {
             break;
         }
+        if let Some(weighted) = weighted_element(element) {
+            codings.push(weighted);
+        }
+    }
+    codings
+}
+
+fn weighted_element(element: &str) -> Option<(String, u16)> {
+    {
         let mut parts = element.split(';');
         let coding = parts.next().unwrap_or("").trim();
         if coding != "*" && !is_token(coding) {
@@ -75,9 +113,8 @@ pub fn weighted_codings(header: &str) -> Option<Vec<(String, u16)>> {
         } else {
             coding
         };
-        codings.push((coding, q));
+        Some((coding, q))
     }
-    Some(codings)
 }
 
 /// The highest weight given to `coding` (already normalised), if it is named.
@@ -89,36 +126,80 @@ fn weight_of(codings: &[(String, u16)], coding: &str) -> Option<u16> {
         .max()
 }
 
-/// The codings a client accepts (weight > 0), sorted and deduplicated: `gzip, deflate, br`
-/// and `br;q=0.5, gzip` name the same set when they accept the same codings. A malformed
-/// header accepts nothing. Used to key cached variants (Vary: Accept-Encoding).
-pub fn accepted_set(header: Option<&str>) -> Vec<String> {
-    let Some(codings) = header.and_then(weighted_codings) else {
-        return Vec::new();
-    };
-    // One pass: each coding's highest weight (a coding listed twice keeps its best).
-    let mut best: BTreeMap<String, u16> = BTreeMap::new();
-    for (name, q) in codings {
-        let weight = best.entry(name).or_insert(q);
-        *weight = (*weight).max(q);
+/// The weight the client gives `coding`: its own element's (the highest, if named twice),
+/// else that of `*`, else 0 (not acceptable).
+fn effective_weight(codings: &[(String, u16)], coding: &str) -> u16 {
+    weight_of(codings, coding)
+        .or_else(|| weight_of(codings, "*"))
+        .unwrap_or(0)
+}
+
+/// The coding of `offered` (the server's order of preference) a client with this
+/// Accept-Encoding gets, RFC 9110 §12.5.3: the one it weighs highest; a tie goes to the
+/// earlier in `offered`. A coding the header does not name has the weight of `*`, and q=0
+/// refuses. `identity` named with a higher weight than every offered coding wins (None);
+/// not named, it never competes (it is acceptable, not preferred). No header, or nothing
+/// acceptable: None, the body as it is.
+pub fn negotiate(header: Option<&str>, offered: &[Coding]) -> Option<Coding> {
+    let codings = weighted_codings(header?);
+    let mut best: Option<(Coding, u16)> = None;
+    for &coding in offered {
+        let weight = effective_weight(&codings, coding.token());
+        if weight > 0 && best.is_none_or(|(_, best)| weight > best) {
+            best = Some((coding, weight));
+        }
     }
-    best.into_iter()
-        .filter(|(_, q)| *q > 0)
-        .map(|(name, _)| name)
-        .collect()
+    let (coding, weight) = best?;
+    match weight_of(&codings, "identity") {
+        Some(identity) if identity > weight => None,
+        _ => Some(coding),
+    }
+}
+
+/// What of an Accept-Encoding header decides the response, as one normalised string, for
+/// Cache to key its variants on (Vary: Accept-Encoding): the weights the client gives the
+/// codings we produce (zstd, br, gzip) and `identity`, and the set of any other codings it
+/// accepts (an app may produce those itself). Two headers with the same normal form get the
+/// same coding from every Compress and Gzip, whatever their order, spelling or weights of
+/// codings nobody produces; two that could get different ones never share it.
+pub fn normal_form(header: Option<&str>) -> String {
+    let Some(header) = header else {
+        return String::new();
+    };
+    let codings = weighted_codings(header);
+    let mut normal = String::new();
+    for coding in Coding::ALL {
+        normal.push_str(coding.token());
+        normal.push('=');
+        normal.push_str(&effective_weight(&codings, coding.token()).to_string());
+        normal.push(';');
+    }
+    normal.push_str("identity=");
+    if let Some(identity) = weight_of(&codings, "identity") {
+        normal.push_str(&identity.to_string());
+    }
+    let mut others: Vec<&str> = codings
+        .iter()
+        .filter(|(name, q)| {
+            *q > 0
+                && name != "identity"
+                && Coding::from_token(name).is_none()
+                && weight_of(&codings, name) == Some(*q)
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    for other in others {
+        normal.push(';');
+        normal.push_str(other);
+    }
+    normal
 }
 
 /// True when the request's Accept-Encoding allows a gzip response.
 pub fn accepts_gzip(header: Option<&str>) -> bool {
-    let Some(codings) = header.and_then(weighted_codings) else {
-        return false;
-    };
-    // An explicit gzip weight wins over `*`, so `gzip;q=0, *` refuses; a coding listed
-    // twice keeps its highest weight.
-    match weight_of(&codings, "gzip").or_else(|| weight_of(&codings, "*")) {
-        Some(q) => q > 0,
-        None => false,
-    }
+    negotiate(header, &[Coding::Gzip]).is_some()
 }
 
 #[cfg(test)]
