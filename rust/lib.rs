@@ -2,7 +2,7 @@
 use pyo3::prelude::*;
 
 pub mod cache;
-pub mod gzip;
+pub mod compress;
 pub mod http;
 pub mod logger;
 pub mod rewrite;
@@ -14,7 +14,8 @@ pub mod wsgi;
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<cache::py::Cache>()?;
-    m.add_class::<gzip::py::Gzip>()?;
+    m.add_class::<compress::py::Compress>()?;
+    m.add_class::<compress::py::Gzip>()?;
     m.add_class::<logger::py::Logger>()?;
     m.add_class::<rewrite::py::Rewrite>()?;
     m.add_class::<router::py::Router>()?;
@@ -38,7 +39,10 @@ fn fuse<'py>(
     chain: &mut wsgi::chain::Chain<'py>,
 ) -> Option<PyResult<Py<PyAny>>> {
     let py = app.py();
-    if let Ok(layer) = app.cast::<gzip::py::Gzip>() {
+    if let Ok(layer) = app.cast::<compress::py::Gzip>() {
+        return Some(layer.get().run(py, environ, start_response, chain));
+    }
+    if let Ok(layer) = app.cast::<compress::py::Compress>() {
         return Some(layer.get().run(py, environ, start_response, chain));
     }
     if let Ok(layer) = app.cast::<cache::py::Cache>() {
@@ -77,6 +81,6 @@ fn bench_hooks(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     let bench = PyModule::new(py, "_bench")?;
     // Read by benches/bench_gil.py, so the bench measures the threshold actually compiled in.
     bench.add("GIL_RELEASE_THRESHOLD", wsgi::gil::GIL_RELEASE_THRESHOLD)?;
-    bench.add_function(wrap_pyfunction!(gzip::py::gzip_floor, &bench)?)?;
+    bench.add_function(wrap_pyfunction!(compress::py::gzip_floor, &bench)?)?;
     Ok(bench)
 }

@@ -15,7 +15,7 @@ import pytest
 from conftest import ListApp, header, make_environ, run
 
 import wsgi_mw
-from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router, build
+from wsgi_mw import Cache, Compress, Gzip, Logger, Rewrite, Router, build
 from wsgi_mw._build import LAYERS
 
 TEXT = "text/plain; charset=utf-8"
@@ -45,8 +45,9 @@ def test_table_matches_the_constructor_signature(name):
     assert set(layer.required) == required
 
 
-def test_table_names_the_five_classes():
+def test_table_names_the_six_classes():
     assert {name: layer.cls for name, layer in LAYERS.items()} == {
+        "compress": Compress,
         "gzip": Gzip,
         "cache": Cache,
         "rewrite": Rewrite,
@@ -195,7 +196,7 @@ def test_unknown_name_is_named_with_the_known_ones(name):
         build(text_app(), [name])
     message = str(info.value)
     assert f"unknown middleware {name!r}" in message
-    assert "known: cache, gzip, logger, rewrite, router" in message
+    assert "known: cache, compress, gzip, logger, rewrite, router" in message
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))

@@ -132,8 +132,8 @@ def test_init_app_without_a_spec_wraps_nothing(config):
 
 def test_init_app_bad_spec_names_the_culprit():
     app = Flask(__name__)
-    app.config["WSGI_MW"] = ["gzip", "compress"]
-    with pytest.raises(ValueError, match="unknown middleware 'compress'"):
+    app.config["WSGI_MW"] = ["gzip", "compres"]
+    with pytest.raises(ValueError, match="unknown middleware 'compres'"):
         wsgi_mw.flask.init_app(app)
 
 

@@ -2,13 +2,13 @@
 
 Every class wraps a WSGI application and is itself a WSGI application, so they stack::
 
-    from wsgi_mw import Cache, Gzip, Logger, Rewrite
-    application = Logger(Cache(Gzip(Rewrite(app, [("Hello", "Goodbye")]))))
+    from wsgi_mw import Cache, Compress, Logger, Rewrite
+    application = Logger(Cache(Compress(Rewrite(app, [("Hello", "Goodbye")]))))
 
 or, from data (a config file, Flask config, Django settings), outermost first::
 
     from wsgi_mw import build
-    application = build(app, ["logger", "cache", ("gzip", {"level": 9})])
+    application = build(app, ["logger", "cache", ("compress", {"zstd_level": 5})])
 
 Nested wsgi_mw layers run as one Rust pipeline per request ("fusion"): one start_response
 capture and one response iterator however many layers there are. ``set_fusion(False)`` (or
@@ -19,6 +19,7 @@ again, for A/B runs and bisecting; behaviour is the same either way.
 from ._build import build
 from ._native import (
     Cache,
+    Compress,
     Gzip,
     Logger,
     Rewrite,
@@ -30,6 +31,7 @@ from ._native import (
 
 __all__ = [
     "Cache",
+    "Compress",
     "Gzip",
     "Logger",
     "Rewrite",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Callable, NamedTuple, Union
 
-from ._native import Cache, Gzip, Logger, Rewrite, Router
+from ._native import Cache, Compress, Gzip, Logger, Rewrite, Router
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # One entry of a spec: a name, or a (name, options) pair given as a tuple or a list.
@@ -30,6 +30,20 @@ class Layer(NamedTuple):
 
 
 LAYERS: dict[str, Layer] = {
+    "compress": Layer(
+        Compress,
+        "app",
+        (
+            "encodings",
+            "min_size",
+            "gzip_level",
+            "brotli_quality",
+            "zstd_level",
+            "content_types",
+            "stream_types",
+            "breach_padding",
+        ),
+    ),
     "gzip": Layer(
         Gzip, "app", ("level", "min_size", "content_types", "stream_types", "breach_padding")
     ),
@@ -67,7 +81,7 @@ def build(app: WSGIApp, spec: Sequence[Entry]) -> WSGIApp:
         application = build(app, ["logger", ("gzip", {"level": 9}), "cache"])
         # the same as Logger(Gzip(Cache(app), level=9))
 
-    Names: ``"gzip"`` (Gzip), ``"cache"`` (Cache), ``"logger"`` (Logger), ``"rewrite"``
+    Names: ``"compress"`` (Compress), ``"gzip"`` (Gzip), ``"cache"`` (Cache), ``"logger"`` (Logger), ``"rewrite"``
     (Rewrite: its ``rules`` are the required option ``"rules"``), ``"router"`` (Router: the
     inner app becomes its ``default``, options ``routes`` and ``redirect_slashes``).
     An empty spec returns ``app`` itself.

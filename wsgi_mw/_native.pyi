@@ -11,6 +11,7 @@ from typing_extensions import Self, TypeAlias
 
 __all__ = [
     "Cache",
+    "Compress",
     "Gzip",
     "Logger",
     "Rewrite",
@@ -91,6 +92,47 @@ class Cache:
     def single_flight_timeout(self) -> float: ...
     @property
     def request_directives(self) -> Literal["ignore", "honor"]: ...
+
+@final
+class Compress:
+    """Compress WSGI responses with zstd, brotli or gzip, whichever the client prefers."""
+
+    DEFAULT_CONTENT_TYPES: tuple[str, ...]
+
+    def __new__(
+        cls,
+        app: _WSGIApp,
+        *,
+        encodings: Iterable[Literal["zstd", "br", "gzip"]] = ("zstd", "br", "gzip"),
+        min_size: int = 500,
+        gzip_level: int = 6,
+        brotli_quality: int = 4,
+        zstd_level: int = 3,
+        content_types: Iterable[str] | None = None,
+        stream_types: Iterable[str] | None = None,
+        breach_padding: int = 0,
+    ) -> Self: ...
+    def __call__(
+        self, environ: dict[str, Any], start_response: _StartResponse
+    ) -> Iterable[bytes]: ...
+    @property
+    def app(self) -> _WSGIApp: ...
+    @property
+    def encodings(self) -> list[str]: ...
+    @property
+    def min_size(self) -> int: ...
+    @property
+    def gzip_level(self) -> int: ...
+    @property
+    def brotli_quality(self) -> int: ...
+    @property
+    def zstd_level(self) -> int: ...
+    @property
+    def content_types(self) -> list[str]: ...
+    @property
+    def stream_types(self) -> list[str]: ...
+    @property
+    def breach_padding(self) -> int: ...
 
 @final
 class Gzip:

@@ -14,7 +14,7 @@ def get_wsgi_application() -> WSGIApp:
         application = wsgi_mw.django.get_wsgi_application()
 
     ``WSGI_MW`` is a :func:`wsgi_mw.build` spec, outermost first, e.g.
-    ``WSGI_MW = ["logger", "cache", "gzip"]``. Without the setting (or with an empty one) the
+    ``WSGI_MW = ["logger", "cache", "compress"]``. Without the setting (or with an empty one) the
     plain Django handler is returned. These are WSGI middleware around the whole site, not
     entries of Django's ``MIDDLEWARE`` (see docs/frameworks.md).
     """

@@ -18,7 +18,7 @@ def init_app(app: Flask) -> Flask:
 
     ``WSGI_MW`` is a :func:`wsgi_mw.build` spec, outermost first::
 
-        app.config["WSGI_MW"] = ["logger", ("cache", {"default_ttl": 30}), "gzip"]
+        app.config["WSGI_MW"] = ["logger", ("cache", {"default_ttl": 30}), "compress"]
         wsgi_mw.flask.init_app(app)
 
     A missing or empty ``WSGI_MW`` wraps nothing. Wrapping ``wsgi_app`` rather than the app

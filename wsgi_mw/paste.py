@@ -129,6 +129,16 @@ _Converter = Callable[[str, str, str], Any]
 
 # How each option's .ini text becomes a value, per middleware name of LAYERS.
 CONVERTERS: dict[str, dict[str, _Converter]] = {
+    "compress": {
+        "encodings": _str_list,
+        "min_size": _int,
+        "gzip_level": _int,
+        "brotli_quality": _int,
+        "zstd_level": _int,
+        "content_types": _str_list_or_none,
+        "stream_types": _str_list_or_none,
+        "breach_padding": _int,
+    },
     "gzip": {
         "level": _int,
         "min_size": _int,
@@ -178,6 +188,11 @@ def convert(name: str, local_conf: dict[str, Any]) -> dict[str, Any]:
 
 def _filter(name: str, app: WSGIApp, local_conf: dict[str, Any]) -> WSGIApp:
     return build(app, [(name, convert(name, local_conf))])
+
+
+def compress_filter(app: WSGIApp, global_conf: dict[str, Any], **local_conf: Any) -> WSGIApp:
+    """``paste.filter_app_factory`` for :class:`wsgi_mw.Compress` (``encodings`` as words)."""
+    return _filter("compress", app, local_conf)
 
 
 def gzip_filter(app: WSGIApp, global_conf: dict[str, Any], **local_conf: Any) -> WSGIApp:

@@ -1,31 +1,28 @@
-//! Gzip's body filter: decides from the request and response heads whether to compress,
-//! then compresses the body (whole when it is in memory, chunk by chunk when it streams).
+//! The body filter of Compress and Gzip: decides from the request and response heads whether
+//! and how to compress, then compresses the body (whole when it is in memory, chunk by chunk
+//! when it streams).
 
 use std::sync::Arc;
 
-use super::config::GzipConfig;
-use super::encoder::{breach_name, gzip_all, GzipStream};
+use super::config::CompressConfig;
+use super::encoder::{compress_all, work_per_byte, Stream};
+use crate::http::accept_encoding::Coding;
 use crate::http::head::ResponseHead;
 use crate::http::media_type::ContentType;
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode};
-
-/// Deflate at level 6 costs ~30-60x a literal scan per input byte (measured: zlib-rs about
-/// 50 MB/s here against >1.5 GB/s for the Rewrite scan), so its work is counted 32 per byte
-/// against the GIL threshold.
-pub const DEFLATE_WORK_PER_BYTE: usize = 32;
 
 enum Body {
     Idle,
     /// The whole body is in memory: gather it, decide on its size in `on_end`.
     Gathering(Vec<u8>),
     /// Boxed: the encoder state is large and most responses never need one.
-    Streaming(Box<GzipStream>),
+    Streaming(Box<Stream>),
 }
 
-pub struct GzipFilter {
-    config: Arc<GzipConfig>,
-    /// The request's Accept-Encoding allows gzip.
-    accepted: bool,
+pub struct CompressFilter {
+    config: Arc<CompressConfig>,
+    /// The coding the request's Accept-Encoding gets (None: the body as it is).
+    coding: Option<Coding>,
     /// The request asked for a byte range: answer with the plain representation.
     range_request: bool,
     /// A `stream_types` response: sync flush after every chunk, no `min_size`.
@@ -36,28 +33,27 @@ pub struct GzipFilter {
     chunk_seen: bool,
     /// `on_commit` ran: the head (with or without Content-Encoding) is final.
     committed: bool,
+    /// What the stream wrote before any input (brotli's padding), sent with the first output.
+    prefix: Vec<u8>,
 }
 
-impl GzipFilter {
-    pub fn new(config: Arc<GzipConfig>, accepted: bool, range_request: bool) -> Self {
-        GzipFilter {
+impl CompressFilter {
+    pub fn new(config: Arc<CompressConfig>, coding: Option<Coding>, range_request: bool) -> Self {
+        CompressFilter {
             config,
-            accepted,
+            coding,
             range_request,
             flush_each_chunk: false,
             body: Body::Idle,
             compressed: false,
             chunk_seen: false,
             committed: false,
+            prefix: Vec::new(),
         }
-    }
-
-    fn stream(&self) -> GzipStream {
-        GzipStream::new(self.config.level, breach_name(self.config.breach_padding))
     }
 }
 
-impl BodyFilter for GzipFilter {
+impl BodyFilter for CompressFilter {
     fn on_headers(&mut self, head: &mut ResponseHead, body: BodyInfo) -> Mode {
         self.body = Body::Idle;
         self.compressed = false;
@@ -78,9 +74,9 @@ impl BodyFilter for GzipFilter {
             return Mode::Untouched;
         }
         // Compressible: the answer depends on Accept-Encoding for every client, whether or
-        // not this one gets gzip, so shared caches must keep the variants apart.
+        // not this one gets a coding, so shared caches must keep the variants apart.
         head.merge_vary("Accept-Encoding");
-        if !self.accepted || self.range_request {
+        if self.coding.is_none() || self.range_request {
             return Mode::Untouched;
         }
         if !streamed_type
@@ -109,15 +105,24 @@ impl BodyFilter for GzipFilter {
     fn on_body(&mut self, complete: bool) {
         // A streamed body's head goes out with its first chunk (PEP 3333 never blocks), so
         // its size cannot decide: it is compressed from the start, as Starlette does.
-        self.body = if complete && !self.flush_each_chunk {
-            Body::Gathering(Vec::new())
-        } else {
-            self.compressed = true;
-            Body::Streaming(Box::new(self.stream()))
+        self.body = match self.coding {
+            Some(_) if complete && !self.flush_each_chunk => Body::Gathering(Vec::new()),
+            Some(coding) => {
+                self.compressed = true;
+                Body::Streaming(Box::new(Stream::new(
+                    coding,
+                    &self.config,
+                    &mut self.prefix,
+                )))
+            }
+            None => Body::Idle,
         };
     }
 
     fn on_chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        if !self.prefix.is_empty() {
+            out.append(&mut self.prefix);
+        }
         self.chunk_seen = true;
         match &mut self.body {
             Body::Idle => out.extend_from_slice(chunk),
@@ -138,26 +143,37 @@ impl BodyFilter for GzipFilter {
                 out.extend_from_slice(&gathered);
             }
             Body::Gathering(gathered) => {
-                gzip_all(
-                    &gathered,
-                    self.config.level,
-                    breach_name(self.config.breach_padding),
-                    out,
-                );
-                self.compressed = true;
+                let Some(coding) = self.coding else {
+                    return out.extend_from_slice(&gathered);
+                };
+                let start = out.len();
+                compress_all(coding, &self.config, &gathered, out);
+                if out.len() - start >= gathered.len() {
+                    // Never larger than the original: it goes as it is (with Vary).
+                    out.truncate(start);
+                    out.extend_from_slice(&gathered);
+                } else {
+                    self.compressed = true;
+                }
             }
             // A stream that ended before its first chunk: the head has not gone out, and an
-            // empty body is not worth a 20-byte gzip frame. (A head already committed says
-            // gzip: then the frame is owed.)
+            // empty body is not worth an encoder's frame. (A head already committed says
+            // the coding: then the frame is owed.)
             Body::Streaming(_) if !self.chunk_seen && !self.flush_each_chunk && !self.committed => {
                 self.compressed = false;
             }
-            Body::Streaming(stream) => stream.finish(out),
+            Body::Streaming(stream) => {
+                if !self.prefix.is_empty() {
+                    out.append(&mut self.prefix);
+                }
+                stream.finish(out);
+            }
         }
     }
 
     fn work_per_byte(&self) -> usize {
-        DEFLATE_WORK_PER_BYTE
+        self.coding
+            .map_or(1, |coding| work_per_byte(coding, self.config.level(coding)))
     }
 
     fn held_back(&self) -> usize {
@@ -173,8 +189,8 @@ impl BodyFilter for GzipFilter {
 
     fn on_commit(&mut self, head: &mut ResponseHead, _ended: bool, _pending: &mut Vec<u8>) {
         self.committed = true;
-        if self.compressed {
-            head.set("Content-Encoding", "gzip");
+        if let (true, Some(coding)) = (self.compressed, self.coding) {
+            head.set("Content-Encoding", coding.token());
             // Different bytes from the same representation: only weakly equal (RFC 9110 §8.8.1).
             head.weaken_etag();
             // Ranges would address the compressed bytes, which we do not serve.

@@ -1,19 +1,25 @@
-//! The `Gzip` Python class: options, per-request negotiation, wiring into the plumbing.
+//! The `Compress` and `Gzip` Python classes: options, per-request negotiation, wiring into
+//! the plumbing.
 
 use std::sync::Arc;
 
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
-use super::config::{GzipConfig, DEFAULT_CONTENT_TYPES, DEFAULT_STREAM_TYPES, MAX_BREACH_PADDING};
-use super::encoder::gzip_all;
-use super::filter::{GzipFilter, DEFLATE_WORK_PER_BYTE};
-use crate::http::accept_encoding::accepts_gzip;
+use super::config::{
+    CompressConfig, DEFAULT_CONTENT_TYPES, DEFAULT_ENCODINGS, DEFAULT_STREAM_TYPES,
+    MAX_BREACH_PADDING,
+};
+use super::encoder::work_per_byte;
+use super::filter::CompressFilter;
+use super::gzip::gzip_all;
+use crate::http::accept_encoding::{negotiate, Coding};
 use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::gil::detach_if_large;
 use crate::wsgi::layer::Wrapped;
-use crate::wsgi::options::media_types;
+use crate::wsgi::options::{media_types, type_name};
 use crate::wsgi::request::Field;
 use crate::wsgi::text::utf8;
 
@@ -69,7 +75,26 @@ crate::int_option!(
 #[pyclass(module = "wsgi_mw._native", name = "Gzip", frozen)]
 pub struct Gzip {
     app: Wrapped,
-    config: Arc<GzipConfig>,
+    config: Arc<CompressConfig>,
+}
+
+/// The stage both classes share: the coding this request gets, and the filter.
+fn run_stage<'py>(
+    py: Python<'py>,
+    layer: &'static str,
+    app: &Bound<'py, PyAny>,
+    config: &Arc<CompressConfig>,
+    environ: &Bound<'py, PyAny>,
+    start_response: &Bound<'py, PyAny>,
+    chain: &mut Chain<'py>,
+) -> PyResult<Py<PyAny>> {
+    // A non-dict environ has no fields; the plumbing reports it.
+    let accept = chain.request.get(Field::AcceptEncoding);
+    let accept = accept.as_ref().and_then(|a| utf8(a).ok());
+    let coding = negotiate(accept, &config.encodings);
+    let range_request = chain.request.get(Field::Range).is_some();
+    let filter = Box::new(CompressFilter::new(config.clone(), coding, range_request));
+    chain.call(py, layer, app, environ, start_response, Some(filter))
 }
 
 impl Gzip {
@@ -81,26 +106,15 @@ impl Gzip {
         start_response: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
     ) -> PyResult<Py<PyAny>> {
-        // A non-dict environ has no fields; the plumbing reports it.
-        let accepted = chain
-            .request
-            .get(Field::AcceptEncoding)
-            .as_ref()
-            .and_then(|a| utf8(a).ok())
-            .is_some_and(|a| accepts_gzip(Some(a)));
-        let range_request = chain.request.get(Field::Range).is_some();
-        let filter = Box::new(GzipFilter::new(
-            self.config.clone(),
-            accepted,
-            range_request,
-        ));
-        chain.call(
+        let app = self.app.bind(py);
+        run_stage(
             py,
             "Gzip",
-            self.app.bind(py),
+            app,
+            &self.config,
             environ,
             start_response,
-            Some(filter),
+            chain,
         )
     }
 }
@@ -120,9 +134,12 @@ impl Gzip {
         stream_types: Option<&Bound<'_, PyAny>>,
         breach_padding: BreachPadding,
     ) -> PyResult<Self> {
-        let config = GzipConfig {
+        let config = CompressConfig {
+            encodings: vec![Coding::Gzip],
             // 0..=9 was checked when the argument was extracted.
-            level: u32::try_from(level.0).unwrap_or(6),
+            gzip_level: u32::try_from(level.0).unwrap_or(6),
+            brotli_quality: 4,
+            zstd_level: 3,
             min_size: min_size.0,
             content_types: media_types(
                 "Gzip",
@@ -166,7 +183,7 @@ impl Gzip {
     /// The zlib compression level, 0 to 9.
     #[getter]
     fn level(&self) -> u32 {
-        self.config.level
+        self.config.gzip_level
     }
 
     /// Bodies known to be smaller than this many bytes are sent uncompressed.
@@ -201,7 +218,7 @@ impl Gzip {
         Ok(format!(
             "Gzip({}, level={}, min_size={}, content_types={}, stream_types={}, breach_padding={})",
             self.app.repr(py)?,
-            self.config.level,
+            self.config.gzip_level,
             self.config.min_size,
             self.config.content_types.py_tuple_repr(),
             self.config.stream_types.py_tuple_repr(),
@@ -210,8 +227,9 @@ impl Gzip {
     }
 }
 
-/// The benchmark floor: gzip `data` with flate2/zlib-rs, no WSGI around it (GIL released).
-/// Not public API: benches/bench_gzip.py compares Gzip against it.
+/// The benchmark floor: gzip `data` with the encoder Gzip uses for a whole body (libdeflate),
+/// no WSGI around it (GIL released). Not public API: benches/bench_gzip.py compares Gzip
+/// against it.
 #[pyfunction]
 #[pyo3(name = "gzip_floor", signature = (data, level = 6))]
 pub fn gzip_floor<'py>(
@@ -224,8 +242,289 @@ pub fn gzip_floor<'py>(
     // Counted like Gzip counts a whole in-memory body against the GIL threshold.
     detach_if_large(
         py,
-        bytes.len().saturating_mul(DEFLATE_WORK_PER_BYTE),
+        bytes.len().saturating_mul(work_per_byte(Coding::Gzip, 6)),
         || gzip_all(bytes, level.min(9), None, &mut out),
     );
     PyBytes::new(py, &out)
+}
+
+crate::int_option!(GzipLevel, "Compress", "gzip_level", 0, 9, "zlib level");
+crate::int_option!(
+    BrotliQuality,
+    "Compress",
+    "brotli_quality",
+    0,
+    11,
+    "brotli quality"
+);
+crate::int_option!(ZstdLevel, "Compress", "zstd_level", 1, 22, "zstd level");
+crate::int_option!(
+    CompressMinSize,
+    "Compress",
+    "min_size",
+    0,
+    usize::MAX,
+    "bytes"
+);
+crate::int_option!(
+    CompressPadding,
+    "Compress",
+    "breach_padding",
+    0,
+    MAX_BREACH_PADDING,
+    "bytes"
+);
+
+/// `encodings=`: a non-empty sequence of "zstd", "br" and "gzip", each at most once.
+fn encodings(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Coding>> {
+    let Some(given) = given else {
+        return Ok(DEFAULT_ENCODINGS.to_vec());
+    };
+    let wrong = || {
+        PyTypeError::new_err(format!(
+            "Compress(encodings=...): encodings must be a sequence of str such as (\"zstd\", \"br\", \"gzip\"), not {}",
+            type_name(given)
+        ))
+    };
+    if given.is_instance_of::<PyString>() || given.is_instance_of::<PyBytes>() {
+        return Err(wrong());
+    }
+    let mut codings = Vec::new();
+    for item in given.try_iter().map_err(|_| wrong())? {
+        let item = item?;
+        let name = item.cast::<PyString>().map_err(|_| wrong())?;
+        let name = utf8(name).map_err(|_| wrong())?;
+        let coding = Coding::from_token(name.trim()).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "Compress(encodings=...): unknown encoding {name:?}; use \"zstd\", \"br\" or \"gzip\""
+            ))
+        })?;
+        if codings.contains(&coding) {
+            return Err(PyValueError::new_err(format!(
+                "Compress(encodings=...): {name:?} is given twice"
+            )));
+        }
+        codings.push(coding);
+    }
+    if codings.is_empty() {
+        return Err(PyValueError::new_err(
+            "Compress(encodings=...): encodings is empty; give at least one of \"zstd\", \"br\", \"gzip\" (or leave Compress out)",
+        ));
+    }
+    Ok(codings)
+}
+
+/// Compress WSGI responses with zstd, brotli or gzip, whichever the client prefers, streaming
+/// and off the GIL.
+///
+/// Negotiates Accept-Encoding by RFC 9110: the client's q-values decide, ties go to the order
+/// of ``encodings``, ``*`` stands for what the client did not name and ``q=0`` refuses; a
+/// malformed element is ignored. Adds ``Vary: Accept-Encoding``, weakens strong ETags. A whole
+/// body (a list, or a first chunk that reaches the declared Content-Length) is compressed in
+/// one shot, with the GIL released, and gets an exact Content-Length; when the encoded body
+/// would not be smaller the original is sent. Streamed bodies are compressed chunk by chunk;
+/// ``stream_types`` (server-sent events, NDJSON) are flushed after every chunk.
+///
+///     from wsgi_mw import Compress
+///     application = Compress(app)
+///     application = Compress(app, encodings=("br", "gzip"), brotli_quality=5)
+///
+/// Parameters
+/// ----------
+/// app:
+///     The WSGI application to wrap.
+/// encodings:
+///     Default ``("zstd", "br", "gzip")``: the codings offered, in the server's order of
+///     preference.
+/// min_size:
+///     Default 500. Bodies known to be smaller are sent as they are.
+/// gzip_level:
+///     Default 6, 0 to 9.
+/// brotli_quality:
+///     Default 4, 0 to 11 (11 is for precompressing static files, far too slow per request).
+/// zstd_level:
+///     Default 3, 1 to 22.
+/// content_types:
+///     Media types to compress, ``type/subtype``, ``type/*`` or ``type/*+suffix``. ``None``
+///     (the default) means ``Compress.DEFAULT_CONTENT_TYPES``: text/*, JSON and XML with their
+///     ``+json``/``+xml`` suffixes (JSON:API, HAL, problem details, Atom), JavaScript, NDJSON,
+///     WebAssembly and SVG.
+/// stream_types:
+///     ``None`` (the default) means ``("text/event-stream", "application/x-ndjson")``:
+///     flushed after every chunk (no ``min_size``), each event decodable when it arrives.
+/// breach_padding:
+///     Default 0 (off; see docs/compress.md for why). When N > 0, each compressed response
+///     carries 0 to N random bytes the decoder skips: in gzip's file-name field, a zstd
+///     skippable frame or a brotli metadata block. The decoded body is unchanged.
+///
+/// Left untouched: HEAD, 1xx/204/304, 206 and requests with Range, responses that already
+/// have a Content-Encoding or say ``Cache-Control: no-transform``, and other media types.
+#[pyclass(module = "wsgi_mw._native", name = "Compress", frozen)]
+pub struct Compress {
+    app: Wrapped,
+    config: Arc<CompressConfig>,
+}
+
+impl Compress {
+    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
+    pub fn run<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut Chain<'py>,
+    ) -> PyResult<Py<PyAny>> {
+        let app = self.app.bind(py);
+        run_stage(
+            py,
+            "Compress",
+            app,
+            &self.config,
+            environ,
+            start_response,
+            chain,
+        )
+    }
+}
+
+#[pymethods]
+impl Compress {
+    #[new]
+    #[pyo3(
+        signature = (app, *, encodings = None, min_size = CompressMinSize(500), gzip_level = GzipLevel(6), brotli_quality = BrotliQuality(4), zstd_level = ZstdLevel(3), content_types = None, stream_types = None, breach_padding = CompressPadding(0)),
+        text_signature = "(app, *, encodings=('zstd', 'br', 'gzip'), min_size=500, gzip_level=6, brotli_quality=4, zstd_level=3, content_types=None, stream_types=None, breach_padding=0)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        app: &Bound<'_, PyAny>,
+        encodings: Option<&Bound<'_, PyAny>>,
+        min_size: CompressMinSize,
+        gzip_level: GzipLevel,
+        brotli_quality: BrotliQuality,
+        zstd_level: ZstdLevel,
+        content_types: Option<&Bound<'_, PyAny>>,
+        stream_types: Option<&Bound<'_, PyAny>>,
+        breach_padding: CompressPadding,
+    ) -> PyResult<Self> {
+        let config = CompressConfig {
+            encodings: self::encodings(encodings)?,
+            min_size: min_size.0,
+            // The ranges were checked when the arguments were extracted.
+            gzip_level: u32::try_from(gzip_level.0).unwrap_or(6),
+            brotli_quality: u32::try_from(brotli_quality.0).unwrap_or(4),
+            zstd_level: i32::try_from(zstd_level.0).unwrap_or(3),
+            content_types: media_types(
+                "Compress",
+                "content_types",
+                content_types,
+                &DEFAULT_CONTENT_TYPES,
+            )?,
+            stream_types: media_types(
+                "Compress",
+                "stream_types",
+                stream_types,
+                &DEFAULT_STREAM_TYPES,
+            )?,
+            breach_padding: breach_padding.0,
+        };
+        Ok(Compress {
+            app: Wrapped::new(app, "Compress")?,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The media types compressed when ``content_types`` is not given.
+    #[classattr]
+    #[pyo3(name = "DEFAULT_CONTENT_TYPES")]
+    fn default_content_types(py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        Ok(PyTuple::new(py, DEFAULT_CONTENT_TYPES)?.unbind())
+    }
+
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        environ: &Bound<'_, PyAny>,
+        start_response: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        enter(py, environ, |chain| {
+            self.run(py, environ, start_response, chain)
+        })
+    }
+
+    /// The wrapped WSGI application.
+    #[getter]
+    fn app(&self, py: Python<'_>) -> Py<PyAny> {
+        self.app.get(py)
+    }
+
+    /// The codings offered, in order of preference.
+    #[getter]
+    fn encodings(&self) -> Vec<&'static str> {
+        self.config.encodings.iter().map(|c| c.token()).collect()
+    }
+
+    /// Bodies known to be smaller than this many bytes are sent uncompressed.
+    #[getter]
+    fn min_size(&self) -> usize {
+        self.config.min_size
+    }
+
+    #[getter]
+    fn gzip_level(&self) -> u32 {
+        self.config.gzip_level
+    }
+
+    #[getter]
+    fn brotli_quality(&self) -> u32 {
+        self.config.brotli_quality
+    }
+
+    #[getter]
+    fn zstd_level(&self) -> i32 {
+        self.config.zstd_level
+    }
+
+    /// The media types compressed, normalised to lowercase.
+    #[getter]
+    fn content_types(&self) -> Vec<String> {
+        self.config.content_types.entries().to_vec()
+    }
+
+    /// The media types compressed with a flush after every chunk.
+    #[getter]
+    fn stream_types(&self) -> Vec<String> {
+        self.config.stream_types.entries().to_vec()
+    }
+
+    /// Most random bytes added to a compressed response against BREACH (0: off).
+    #[getter]
+    fn breach_padding(&self) -> usize {
+        self.config.breach_padding
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.app.traverse(&visit)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let names: Vec<String> = self
+            .config
+            .encodings
+            .iter()
+            .map(|c| format!("{:?}", c.token()))
+            .collect();
+        let trailing = if names.len() == 1 { "," } else { "" };
+        Ok(format!(
+            "Compress({}, encodings=({}{trailing}), min_size={}, gzip_level={}, brotli_quality={}, zstd_level={}, content_types={}, stream_types={}, breach_padding={})",
+            self.app.repr(py)?,
+            names.join(", "),
+            self.config.min_size,
+            self.config.gzip_level,
+            self.config.brotli_quality,
+            self.config.zstd_level,
+            self.config.content_types.py_tuple_repr(),
+            self.config.stream_types.py_tuple_repr(),
+            self.config.breach_padding
+        ))
+    }
 }

@@ -54,12 +54,16 @@ pub struct MediaTypes {
     exact: Vec<String>,
     /// The `type` of `type/*` entries.
     wildcard_kinds: Vec<String>,
+    /// `type/*+suffix` entries: the type and the suffix with its `+`.
+    suffixes: Vec<(String, String)>,
     /// `*/*` was given.
     any: bool,
 }
 
 impl MediaTypes {
-    /// Validate entries of the form `type/subtype`, `type/*` or `*/*`.
+    /// Validate entries of the form `type/subtype`, `type/*`, `*/*` or `type/*+suffix` (a
+    /// structured-syntax suffix, RFC 6839: `application/*+json` matches
+    /// `application/vnd.api+json` and `application/hal+json`).
     pub fn new<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
         let mut types = MediaTypes::default();
         for entry in entries {
@@ -81,6 +85,13 @@ impl MediaTypes {
             match (kind, subtype) {
                 ("*", _) => types.any = true,
                 (kind, "*") => types.wildcard_kinds.push(kind.to_owned()),
+                (kind, suffixed) if suffixed.starts_with("*+") && suffixed.len() > 2 => {
+                    types.suffixes.push((
+                        kind.to_owned(),
+                        suffixed.get(1..).unwrap_or_default().to_owned(),
+                    ))
+                }
+                (_, subtype) if subtype.contains('*') => return Err(invalid(entry)),
                 _ => types.exact.push(normal.clone()),
             }
             types.entries.push(normal);
@@ -104,13 +115,23 @@ impl MediaTypes {
         if self.any || self.exact.iter().any(|e| e.eq_ignore_ascii_case(essence)) {
             return true;
         }
-        let kind = match essence.bytes().position(|b| b == b'/') {
-            Some(slash) => essence.get(..slash).unwrap_or(essence),
-            None => essence,
+        let (kind, subtype) = match essence.bytes().position(|b| b == b'/') {
+            Some(slash) => (
+                essence.get(..slash).unwrap_or(essence),
+                essence.get(slash + 1..).unwrap_or_default(),
+            ),
+            None => (essence, ""),
         };
         self.wildcard_kinds
             .iter()
             .any(|k| k.eq_ignore_ascii_case(kind))
+            || self.suffixes.iter().any(|(k, suffix)| {
+                k.eq_ignore_ascii_case(kind)
+                    && subtype.len() > suffix.len()
+                    && subtype
+                        .get(subtype.len() - suffix.len()..)
+                        .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
+            })
     }
 }
 

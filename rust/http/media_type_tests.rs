@@ -53,3 +53,23 @@ fn invalid_entries_are_rejected() {
         assert!(MediaTypes::new([bad]).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn structured_syntax_suffixes() {
+    let types = MediaTypes::new(["application/*+json", "application/*+XML"]).unwrap();
+    for (essence, expected) in [
+        ("application/vnd.api+json", true),
+        ("application/hal+json", true),
+        ("Application/Problem+JSON", true),
+        ("application/atom+xml", true),
+        ("application/json", false),
+        ("application/+json", false),
+        ("text/x+json", false),
+        ("application/jsonp", false),
+    ] {
+        assert_eq!(types.matches(essence), expected, "{essence}");
+    }
+    for bad in ["application/x*", "application/*+", "application/a*+json"] {
+        assert!(MediaTypes::new([bad]).is_err(), "{bad}");
+    }
+}
