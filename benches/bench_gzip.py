@@ -2,8 +2,9 @@
 
 Peers: ``paste.gzipper`` (buffers the body through ``gzip.GzipFile``), ``DjangoStyleGzip``
 (benches/peers.py: Django's ``compress_sequence``, streaming) and, on a Flask app,
-flask-compress. The floor is ``wsgi_mw._native._bench.gzip_floor``: the same flate2/zlib-rs
-compression of the whole body, with no WSGI around it.
+flask-compress. The floor is ``wsgi_mw._native._bench.gzip_floor``: the one-shot compression
+Gzip gives a whole body (libdeflate), with no WSGI around it. Streamed bodies are compressed
+by zlib-rs, so their Gzip/floor ratio also measures zlib-rs against libdeflate.
 
 Compressed streams differ byte for byte between compressors (zlib against zlib-rs, the
 gzip header's mtime), so the runner's same-bytes check does not apply: every
@@ -668,8 +669,9 @@ def run(settings: Settings = FULL) -> str:
         "through `gzip.GzipFile`, sends it with a Content-Length) and `DjangoStyleGzip` "
         "(benches/peers.py: Django's `compress_sequence`, a `GzipFile` streaming into a "
         "buffer emptied per chunk, no flush per chunk). The floor is "
-        f"`_native._bench.gzip_floor(body, {LEVEL})`: the whole body through flate2/zlib-rs, no "
-        f"WSGI. Requests send `Accept-Encoding: {ACCEPT_ENCODING}`; the peers use the "
+        f"`_native._bench.gzip_floor(body, {LEVEL})`: the whole body through libdeflate (what "
+        "Gzip does with a whole body), no WSGI; a streamed body goes through zlib-rs, so its "
+        f"Gzip/floor also compares the two encoders. Requests send `Accept-Encoding: {ACCEPT_ENCODING}`; the peers use the "
         f"interpreter's zlib {zlib.ZLIB_RUNTIME_VERSION}. Every competitor's output is "
         "checked to `gzip.decompress` to the body (and the headers to say gzip, with an "
         f"exact or no Content-Length) before it is timed. {REPRODUCE}",

@@ -61,6 +61,11 @@ fn padding_is_metadata_the_decoder_skips() {
     let body = body();
     let mut plain = Vec::new();
     brotli_all(&body, 4, None, &mut plain);
+    for quality in [0, 1, 4, 11] {
+        let mut padded = Vec::new();
+        brotli_all(&body, quality, Some(vec![b'z'; 33]), &mut padded);
+        assert_eq!(unbrotli(&padded), body, "quality {quality}");
+    }
     for len in [1, 2, 100, 4096] {
         let mut padded = Vec::new();
         brotli_all(&body, 4, Some(vec![b'x'; len]), &mut padded);
