@@ -23,7 +23,7 @@ from importlib.metadata import version
 import brotli
 import flask
 import flask_compress
-from bench_gzip import BODIES
+from bench_gzip import BODIES, measure_checked
 from bench_rewrite import split_evenly
 from peers import header
 from runner import (
@@ -32,10 +32,7 @@ from runner import (
     CaseResult,
     Ratio,
     Settings,
-    Timing,
     WSGIApp,
-    _calibrate,
-    _sample,
     bench_main,
     call_app,
     make_environ,
@@ -209,17 +206,7 @@ def measure(
     case: Case, coding: str, body: bytes, settings: Settings
 ) -> tuple[CaseResult, dict[str, int]]:
     sizes, elapsed = check(case, coding, body)
-    sample_ns = settings.sample_seconds * 1e9
-    requests = {
-        name: 1 if elapsed[name] >= 2 * sample_ns else _calibrate(app, case.environ, sample_ns)
-        for name, app in case.competitors.items()
-    }
-    samples: dict[str, list[float]] = {name: [] for name in case.competitors}
-    for _ in range(settings.repetitions):
-        for name, app in case.competitors.items():
-            samples[name].append(_sample(app, case.environ, requests[name]) / requests[name])
-    timings = {name: Timing(requests[name], tuple(values)) for name, values in samples.items()}
-    return CaseResult(case, timings), sizes
+    return measure_checked(case, elapsed, settings), sizes
 
 
 def rounds(size: int, settings: Settings) -> Settings:

@@ -380,8 +380,16 @@ def measure_gzip(gzip_case: GzipCase, settings: Settings) -> tuple[CaseResult, d
     A competitor whose checked request took two samples' time or more serves one
     request per sample (what runner calibration would find, without another request).
     """
-    case = gzip_case.case
     sizes, elapsed = check_gzip(gzip_case)
+    return measure_checked(gzip_case.case, elapsed, settings), sizes
+
+
+def measure_checked(case: Case, elapsed: dict[str, int], settings: Settings) -> CaseResult:
+    """Time a case whose competitors were checked already (``elapsed``: ns each took then).
+
+    A competitor whose checked request took two samples' time or more serves one request
+    per sample (what runner calibration would find, without another request).
+    """
     sample_ns = settings.sample_seconds * 1e9
     requests = {
         name: 1 if elapsed[name] >= 2 * sample_ns else _calibrate(app, case.environ, sample_ns)
@@ -392,7 +400,7 @@ def measure_gzip(gzip_case: GzipCase, settings: Settings) -> tuple[CaseResult, d
         for name, app in case.competitors.items():
             samples[name].append(_sample(app, case.environ, requests[name]) / requests[name])
     timings = {name: Timing(requests[name], tuple(values)) for name, values in samples.items()}
-    return CaseResult(case, timings), sizes
+    return CaseResult(case, timings)
 
 
 def rounds_for(size: int, settings: Settings) -> Settings:
