@@ -14,6 +14,7 @@ Run alone: ``python benches/bench_compress.py [--quick]``; ``run_all.py`` runs i
 from __future__ import annotations
 
 import gzip
+import statistics
 import sys
 import time
 import zlib
@@ -23,6 +24,7 @@ from importlib.metadata import version
 import brotli
 import flask
 import flask_compress
+from bench_gil import MIN_ROUNDS, THREAD_RUN_SECONDS, calibrate, run_threads, serve
 from bench_gzip import BODIES, measure_checked
 from bench_rewrite import split_evenly
 from peers import header
@@ -306,11 +308,143 @@ def flask_table(settings: Settings) -> str:
     return results_table(results, [Ratio(FLASK_OURS, FLASK_COMPRESS)])
 
 
+SCALING_TARGET = 1.8
+THREAD_SIZE = ("256 KiB", 256 * KIB)
+THREAD_REPETITIONS_PER_ROUND = 10
+
+
+def threads_table(settings: Settings) -> tuple[str, int]:
+    """MB/s of body compressed by one thread and by two, per coding (bench_gil's method)."""
+    label, size = THREAD_SIZE
+    body = BODIES["HTML"][0](size)
+    workloads = {coding: Compress(list_app([body]), encodings=(coding,)) for coding in CODINGS}
+    environs = {coding: environ_for(coding) for coding in CODINGS}
+    for coding, app in workloads.items():
+        response = call_app(app, environs[coding])
+        if DECODE[coding](response.body) != body:
+            raise AssertionError(f"threads, {coding}: does not decode to the body")
+    requests = {c: calibrate(app, environs[c]) for c, app in workloads.items()}
+    rounds = max(MIN_ROUNDS, settings.repetitions // THREAD_REPETITIONS_PER_ROUND)
+    throughput: dict[tuple[str, int], list[float]] = {
+        (coding, threads): [] for coding in workloads for threads in (1, 2)
+    }
+    for _ in range(rounds):
+        for coding, app in workloads.items():
+            for threads in (1, 2):
+                elapsed = run_threads(app, environs[coding], threads, requests[coding])
+                throughput[coding, threads].append(
+                    threads * requests[coding] * size / elapsed * 1000
+                )
+    print("  threads: done", file=sys.stderr)
+    rows, misses = [], 0
+    for coding in workloads:
+        one, two = (statistics.median(throughput[coding, t]) for t in (1, 2))
+        missed = two / one < SCALING_TARGET
+        misses += missed
+        rows.append(
+            [
+                f"Compress, {coding}, {label} whole",
+                f"{one:.0f} / {max(throughput[coding, 1]):.0f}",
+                f"{two:.0f} / {max(throughput[coding, 2]):.0f}",
+                f"{two / one:.2f}" + (" MISS" if missed else ""),
+            ]
+        )
+    table = markdown_table(
+        ["workload", "1 thread", "2 threads", f"scaling (target ≥ {SCALING_TARGET:g})"], rows
+    )
+    legend = (
+        "MB/s of body compressed (all threads together), `median / max` over "
+        f"{rounds} interleaved runs of ~{THREAD_RUN_SECONDS * 1000:g} ms of work per thread; "
+        "scaling is median(2 threads) / median(1 thread), 2.00 perfect on 2 cores."
+    )
+    return f"{table}\n\n{legend}", misses
+
+
+BROWSER = "gzip, deflate, br, zstd"  # what Chrome, Edge and Firefox send
+STACK_TARGET = 0.3
+STACK_REQUESTS = 300
+
+
+def stack_miss_table(settings: Settings) -> tuple[str, int]:
+    """bench_stack's miss mix with Compress in place of Gzip, for a browser's
+    Accept-Encoding: µs per request of the Rust stack (Compress answers zstd) and of the
+    Python stack (DjangoStyleGzip answers gzip), interleaved, each request a miss."""
+    import tempfile
+    from pathlib import Path
+
+    import bench_stack
+    import stack_apps
+
+    with tempfile.TemporaryDirectory() as directory:
+        stacks = {
+            "Rust stack with Compress": stack_apps.rust_stack(
+                Path(directory) / "rust.log", compressor=Compress
+            ),
+            "Python stack": stack_apps.python_stack(
+                Path(directory) / "python.log", logger_name="bench_compress.translogger"
+            ),
+        }
+        counter = iter(range(10**9))
+
+        def environ(path: str) -> dict:
+            made = bench_stack.base_environ(path, f"v={next(counter)}")
+            made["HTTP_ACCEPT_ENCODING"] = BROWSER
+            return made
+
+        codings = {}
+        for name, stack in stacks.items():
+            response = call_app(stack.app, environ("/about"))
+            codings[name] = header(response.headers, "content-encoding")
+        samples: dict[str, list[float]] = {name: [] for name in stacks}
+        rounds = max(3, settings.repetitions // 10)
+        try:
+            for _ in range(rounds):
+                for name, stack in stacks.items():
+                    stack.clear_cache()
+                    environs = [
+                        environ(bench_stack.MIX_PATHS[i % len(bench_stack.MIX_PATHS)])
+                        for i in range(STACK_REQUESTS)
+                    ]
+                    started = time.perf_counter_ns()
+                    for request in environs:
+                        serve(stack.app, request)
+                    samples[name].append((time.perf_counter_ns() - started) / STACK_REQUESTS)
+        finally:
+            for stack in stacks.values():
+                stack.close()
+    print("  stack miss: done", file=sys.stderr)
+    rust, python = (statistics.median(samples[name]) for name in stacks)
+    ratio = rust / python
+    missed = ratio > STACK_TARGET
+    rows = [
+        [
+            "miss",
+            BROWSER,
+            f"{rust / 1000:.1f} ({codings['Rust stack with Compress']})",
+            f"{python / 1000:.1f} ({codings['Python stack']})",
+            f"{ratio:.2f} (target ≤ {STACK_TARGET:g})" + (" MISS" if missed else ""),
+        ]
+    ]
+    table = markdown_table(
+        ["mix", "Accept-Encoding", "Rust stack, Compress (µs)", "Python stack (µs)", "Rust/Python"],
+        rows,
+    )
+    legend = (
+        f"µs per request, median over {rounds} interleaved runs of {STACK_REQUESTS} misses "
+        "(unique query strings, the cache emptied before each run, outside the clock); in "
+        "brackets the coding each stack sent."
+    )
+    return f"{table}\n\n{legend}", int(missed)
+
+
 def run(settings: Settings = FULL) -> str:
     """Time Compress against the Python encoders, Python streaming and flask-compress."""
     one_shot, misses = one_shot_table(settings)
     streams = stream_table(settings)
     flask_rows = flask_table(settings)
+    threads, thread_misses = threads_table(settings)
+    stack_row, stack_misses = stack_miss_table(settings)
+    misses += thread_misses + stack_misses
     legend = timing_legend(
         Settings(max(1, settings.repetitions // ROUNDS_DIVISOR), settings.sample_seconds)
     )
@@ -332,6 +466,13 @@ def run(settings: Settings = FULL) -> str:
         + streams,
         "### In a Flask app\n\nflask-compress configured for the one coding, at the same "
         "level, against `Compress(app.wsgi_app)`.\n\n" + flask_rows,
+        "### One thread and two\n\nTwo threads compressing the same whole body through "
+        "one Compress, started together (`threading.Thread`, a barrier): the compression "
+        "runs with the GIL released.\n\n" + threads,
+        "### The whole stack, miss, with Compress\n\nbench_stack's miss mix and stacks "
+        "(`Logger(Cache(Compress(Rewrite(Router))))` against the Python peers' stack), for a "
+        "browser's Accept-Encoding: the Rust stack answers it with zstd, DjangoStyleGzip "
+        "with gzip, what each does for that client.\n\n" + stack_row,
         legend,
         f"Ratios marked MISS in this section: {misses}.",
     )

@@ -97,9 +97,10 @@ class Stack:
     served: int = 0  # requests served so far, kept by the bench: one log line each
 
 
-def rust_stack(log_path: Path) -> Stack:
+def rust_stack(log_path: Path, compressor: Callable[[WSGIApp], WSGIApp] = Gzip) -> Stack:
+    """``compressor``: Gzip (the default), or Compress (bench_compress's stack row)."""
     router = Router([("GET", path, app) for path, _rule, app in ROUTES], default=not_found)
-    cache = Cache(Gzip(Rewrite(router, RULES)))
+    cache = Cache(compressor(Rewrite(router, RULES)))
     logger = Logger(cache, sink=str(log_path))
     entries = lambda: cache.stats()["entries"]
     return Stack(RUST, logger, log_path, logger.flush, cache.clear, entries, logger.flush)
