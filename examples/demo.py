@@ -1,10 +1,10 @@
-"""`make demo`: a small site wrapped in all five wsgi_mw middlewares, on wsgiref.
+"""`make demo`: a small site wrapped in five wsgi_mw middlewares, on wsgiref.
 
-Logger(Cache(Gzip(Rewrite(Router(...))))): Router dispatches by method and path the way the
+Logger(Cache(Compress(Rewrite(Router(...))))): Router dispatches by method and path the way the
 seed's hello.py did by hand (GET / with a sign-in form, POST /sign, 405 with Allow for a wrong
 method, 404 for other paths); "Hello" becomes "Goodbye" in text responses, streamed bodies
-included; text is gzip-compressed for clients that ask for it (images pass through both
-untouched); repeated GETs are answered from memory (X-Cache: HIT), one stored variant per
+included; text is compressed with zstd, brotli or gzip, whichever the client prefers (images
+pass through both untouched); repeated GETs are answered from memory (X-Cache: HIT), one stored variant per
 accepted encoding; and every request gets one combined-format access log line on stdout once
 its response ended. Set WSGI_MW_DEMO_PORT to use another port than 8000.
 """
@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router
+from wsgi_mw import Cache, Compress, Logger, Rewrite, Router
 
 # A 1x1 transparent PNG: binary, never rewritten.
 PIXEL = bytes.fromhex(
@@ -98,12 +98,13 @@ def stream(start_response: Callable[..., Any]) -> Iterator[bytes]:
         yield b"lo %d\n" % i
 
 
-# Router innermost: its 404/405 answers go through every layer like the app's pages. Gzip
-# outside Rewrite: Rewrite needs the plain text, Gzip compresses the result. Cache
-# outside Gzip: a hit is served as stored, already rewritten and compressed (docs/cache.md).
+# Router innermost: its 404/405 answers go through every layer like the app's pages. Compress
+# outside Rewrite: Rewrite needs the plain text, Compress compresses the result. Cache
+# outside Compress: a hit is served as stored, already rewritten and compressed, one variant
+# per negotiated coding (docs/cache.md, docs/compress.md).
 # Logger outermost: it times everything and logs the bytes that went out (docs/logger.md).
 application = Logger(
-    Cache(Gzip(Rewrite(router, [("Hello", "Goodbye")])), default_ttl=30), sink=sys.stdout
+    Cache(Compress(Rewrite(router, [("Hello", "Goodbye")])), default_ttl=30), sink=sys.stdout
 )
 
 
@@ -120,7 +121,8 @@ def main() -> None:
     print(f"wsgi_mw demo on {base}  (Ctrl-C to stop)\n")
     print("Try:")
     print(f"  curl -i {base}/                    # Hello -> Goodbye, exact Content-Length")
-    print(f"  curl -si --compressed {base}/      # the same page gzip-compressed (see headers)")
+    print(f"  curl -si --compressed {base}/      # the same page compressed (zstd, br or gzip)")
+    print(f"  curl -sD- -o/dev/null -H 'Accept-Encoding: gzip;q=0.5, br' {base}/  # q-values: br")
     print(f"  curl -N --compressed {base}/stream # streamed: rewritten and compressed on the fly")
     print(f"  curl -sI {base}/pixel.png          # binary: passed through untouched")
     print(f"  curl -i -d name=Ada {base}/sign    # Router: the POST route")

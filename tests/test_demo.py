@@ -9,9 +9,15 @@ import time
 from urllib.parse import urlencode
 from wsgiref.validate import validator
 
+import brotli
 from conftest import http_request, load_example
 
-from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router
+from wsgi_mw import Cache, Compress, Logger, Rewrite, Router
+
+try:
+    from compression import zstd  # type: ignore[import-not-found]  # Python 3.14
+except ImportError:
+    from backports import zstd  # type: ignore[import-not-found,no-redef]
 
 
 def load(monkeypatch, log):
@@ -30,7 +36,7 @@ def test_demo_stacks_all_five_classes(monkeypatch):
     while not isinstance(app, Router):
         layers.append(type(app))
         app = app.app
-    assert layers == [Logger, Cache, Gzip, Rewrite]
+    assert layers == [Logger, Cache, Compress, Rewrite]
     assert app is module.router
 
 
@@ -47,6 +53,16 @@ def test_demo_end_to_end(serve, monkeypatch):
     status, headers, body = request(port, "GET", "/", headers={"Accept-Encoding": "gzip"})
     assert status == 200 and headers["Content-Encoding"] == "gzip"
     assert b"Goodbye world" in gzip.decompress(body)
+
+    # A browser's list gets zstd; q-values decide between the others.
+    status, headers, body = request(
+        port, "GET", "/", headers={"Accept-Encoding": "gzip, deflate, br, zstd"}
+    )
+    assert status == 200 and headers["Content-Encoding"] == "zstd"
+    assert b"Goodbye world" in zstd.decompress(body)
+    status, headers, body = request(port, "GET", "/", headers={"Accept-Encoding": "gzip;q=0.5, br"})
+    assert headers["Content-Encoding"] == "br"
+    assert b"Goodbye world" in brotli.decompress(body)
 
     form = urlencode({"name": "Ada"}).encode()
     status, _, body = request(
@@ -74,8 +90,8 @@ def test_demo_end_to_end(serve, monkeypatch):
     # Logger writes a line when the server closes the response, which wsgiref's thread does
     # after the client has read it: wait for the last one.
     deadline = time.monotonic() + 10
-    while len(log.getvalue().splitlines()) < 8 and time.monotonic() < deadline:
+    while len(log.getvalue().splitlines()) < 10 and time.monotonic() < deadline:
         time.sleep(0.01)
     lines = log.getvalue().splitlines()
-    assert len(lines) == 8
-    assert '"POST /sign HTTP/1.1" 200' in lines[2] and '"GET /sign HTTP/1.1" 405' in lines[3]
+    assert len(lines) == 10
+    assert '"POST /sign HTTP/1.1" 200' in lines[4] and '"GET /sign HTTP/1.1" 405' in lines[5]

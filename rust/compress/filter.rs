@@ -55,8 +55,10 @@ impl CompressFilter {
 
 impl BodyFilter for CompressFilter {
     fn on_headers(&mut self, head: &mut ResponseHead, body: BodyInfo) -> Mode {
+        // A replaced head (exc_info) starts over: nothing of the first one goes out.
         self.body = Body::Idle;
         self.compressed = false;
+        self.prefix.clear();
         // Already encoded (no double compression), a slice of the representation, or the
         // origin forbids transformation (RFC 9110 §7.7 / RFC 9111 §5.2.2.6).
         if head.is_encoded_or_partial()
