@@ -115,7 +115,7 @@ impl KeyBuilder {
             Some(value) if name.eq_ignore_ascii_case("accept-encoding") => {
                 // Not UTF-8 (a lone surrogate): not a list of tokens, so it accepts nothing.
                 let value = std::str::from_utf8(value).unwrap_or("\0");
-                accepted_part(value, |part| self.part(part.as_bytes()));
+                normal_form_part(value, |part| self.part(part.as_bytes()));
             }
             Some(value) => self.part(value.trim_ascii()),
         }
@@ -131,7 +131,7 @@ const KEPT_VALUES: usize = 8;
 const KEPT_LENGTH: usize = 256;
 
 thread_local! {
-    static ACCEPTED: std::cell::RefCell<Vec<(String, String)>> =
+    static NORMAL_FORMS: std::cell::RefCell<Vec<(String, String)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -139,9 +139,9 @@ thread_local! {
 /// Clients send a handful of distinct values, so the last few short ones are kept per thread
 /// and a hit of a varied entry does not parse the header again; any other value is parsed
 /// as before (linear in its length).
-fn accepted_part(value: &str, use_part: impl FnOnce(&str)) {
+fn normal_form_part(value: &str, use_part: impl FnOnce(&str)) {
     let mut use_part = Some(use_part);
-    ACCEPTED.with(|kept| {
+    NORMAL_FORMS.with(|kept| {
         if let Some((_, joined)) = kept.borrow().iter().find(|(raw, _)| raw == value) {
             if let Some(use_part) = use_part.take() {
                 use_part(joined);
@@ -153,7 +153,7 @@ fn accepted_part(value: &str, use_part: impl FnOnce(&str)) {
     };
     let joined = normal_form(Some(value));
     if value.len() <= KEPT_LENGTH {
-        ACCEPTED.with(|kept| {
+        NORMAL_FORMS.with(|kept| {
             let mut kept = kept.borrow_mut();
             if kept.len() == KEPT_VALUES {
                 kept.remove(0);

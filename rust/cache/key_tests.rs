@@ -139,7 +139,7 @@ fn parts_are_exact_bytes_so_unencodable_values_stay_distinct() {
 }
 
 #[test]
-fn kept_accept_encoding_sets_give_the_parsed_key() {
+fn kept_normal_forms_give_the_parsed_key() {
     // The expected part is built from the normal form directly, not by the memo under test.
     let expected = |value: &str| {
         let mut builder = KeyBuilder::extend(&key(URI, &[]));

@@ -72,49 +72,41 @@ impl Coding {
 /// q-value, a parameter without `=`) is ignored. Only the first [`MAX_CODINGS`] elements are
 /// read, so the cost is linear in the header and bounded.
 pub fn weighted_codings(header: &str) -> Vec<(String, u16)> {
-    let mut codings = Vec::new();
-    for element in header.split(',') {
-        let element = element.trim();
-        if element.is_empty() {
-            // RFC 9110 §5.6.1: empty list elements are allowed and ignored.
-            continue;
-        }
-        if codings.len() == MAX_CODINGS {
-            break;
-        }
-        if let Some(weighted) = weighted_element(element) {
-            codings.push(weighted);
-        }
-    }
-    codings
+    header
+        .split(',')
+        .map(str::trim)
+        // RFC 9110 §5.6.1: empty list elements are allowed and ignored (and not counted).
+        .filter(|element| !element.is_empty())
+        .take(MAX_CODINGS)
+        .filter_map(weighted_element)
+        .collect()
 }
 
+/// One list element as (coding, weight), or None when it is malformed.
 fn weighted_element(element: &str) -> Option<(String, u16)> {
-    {
-        let mut parts = element.split(';');
-        let coding = parts.next().unwrap_or("").trim();
-        if coding != "*" && !is_token(coding) {
+    let mut parts = element.split(';');
+    let coding = parts.next().unwrap_or("").trim();
+    if coding != "*" && !is_token(coding) {
+        return None;
+    }
+    let mut q = 1000;
+    for param in parts {
+        let (name, value) = param.split_once('=')?;
+        let (name, value) = (name.trim(), value.trim());
+        if !is_token(name) {
             return None;
         }
-        let mut q = 1000;
-        for param in parts {
-            let (name, value) = param.split_once('=')?;
-            let (name, value) = (name.trim(), value.trim());
-            if !is_token(name) {
-                return None;
-            }
-            if name.eq_ignore_ascii_case("q") {
-                q = parse_qvalue(value)?;
-            }
+        if name.eq_ignore_ascii_case("q") {
+            q = parse_qvalue(value)?;
         }
-        let coding = coding.to_ascii_lowercase();
-        let coding = if coding == "x-gzip" {
-            "gzip".to_owned()
-        } else {
-            coding
-        };
-        Some((coding, q))
     }
+    let coding = coding.to_ascii_lowercase();
+    let coding = if coding == "x-gzip" {
+        "gzip".to_owned()
+    } else {
+        coding
+    };
+    Some((coding, q))
 }
 
 /// The highest weight given to `coding` (already normalised), if it is named.
@@ -195,11 +187,6 @@ pub fn normal_form(header: Option<&str>) -> String {
         normal.push_str(other);
     }
     normal
-}
-
-/// True when the request's Accept-Encoding allows a gzip response.
-pub fn accepts_gzip(header: Option<&str>) -> bool {
-    negotiate(header, &[Coding::Gzip]).is_some()
 }
 
 #[cfg(test)]

@@ -2,6 +2,11 @@
 
 use super::*;
 
+/// Whether a Gzip (gzip alone offered) compresses for this Accept-Encoding.
+fn accepts_gzip(header: Option<&str>) -> bool {
+    negotiate(header, &[Coding::Gzip]).is_some()
+}
+
 #[test]
 fn accept_encoding_table() {
     // (rule, header, compress?) — RFC 9110 §12.5.3 and §12.4.2.
@@ -213,6 +218,13 @@ fn elements_past_the_cap_are_ignored() {
         negotiate(Some(&format!("{within}, br")), &Coding::ALL),
         Some(Coding::Br)
     );
+    // Malformed elements count against the cap like any other: the cost stays bounded.
+    let malformed = vec!["q=;;"; MAX_CODINGS].join(", ");
+    assert!(!accepts_gzip(Some(&format!("{malformed}, gzip"))));
+    assert!(accepts_gzip(Some(&format!(
+        "{}, gzip",
+        vec!["q=;;"; MAX_CODINGS - 1].join(", ")
+    ))));
     // Empty elements are not elements (RFC 9110 §5.6.1) and do not use up the cap.
     let commas = ",".repeat(10 * MAX_CODINGS);
     assert!(accepts_gzip(Some(&format!("{commas}gzip"))));
