@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::config::{
@@ -19,7 +19,7 @@ use crate::http::accept_encoding::{negotiate, Coding};
 use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::gil::detach_if_large;
 use crate::wsgi::layer::Wrapped;
-use crate::wsgi::options::{media_types, type_name};
+use crate::wsgi::options::{media_types, str_entries};
 use crate::wsgi::request::Field;
 use crate::wsgi::text::utf8;
 
@@ -280,20 +280,16 @@ fn encodings(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Coding>> {
     let Some(given) = given else {
         return Ok(DEFAULT_ENCODINGS.to_vec());
     };
-    let wrong = || {
-        PyTypeError::new_err(format!(
-            "Compress(encodings=...): encodings must be a sequence of str such as (\"zstd\", \"br\", \"gzip\"), not {}",
-            type_name(given)
-        ))
-    };
-    if given.is_instance_of::<PyString>() || given.is_instance_of::<PyBytes>() {
-        return Err(wrong());
-    }
+    let names = str_entries(
+        "Compress",
+        "encodings",
+        given,
+        "encodings",
+        "(\"zstd\", \"br\", \"gzip\")",
+        "\"zstd\"",
+    )?;
     let mut codings = Vec::new();
-    for item in given.try_iter().map_err(|_| wrong())? {
-        let item = item?;
-        let name = item.cast::<PyString>().map_err(|_| wrong())?;
-        let name = utf8(name).map_err(|_| wrong())?;
+    for name in &names {
         let coding = Coding::from_token(name.trim()).ok_or_else(|| {
             PyValueError::new_err(format!(
                 "Compress(encodings=...): unknown encoding {name:?}; use \"zstd\", \"br\" or \"gzip\""

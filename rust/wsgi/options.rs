@@ -50,9 +50,32 @@ pub fn media_types(
     let Some(given) = given else {
         return MediaTypes::new(defaults.iter().copied()).map_err(invalid);
     };
+    let entries = str_entries(
+        class,
+        param,
+        given,
+        "media types",
+        "(\"text/html\", \"text/*\")",
+        "\"text/html\"",
+    )?;
+    MediaTypes::new(entries.iter().map(String::as_str)).map_err(invalid)
+}
+
+/// The str entries of an iterable option, for `{class}({param}=...)` errors: a lone str
+/// or bytes is refused (it would be taken a character at a time), and so is every entry
+/// that is not a str. `what` and `like` describe the iterable in the error (`"media
+/// types"`, `("text/html", "text/*")`), `entry_like` one entry.
+pub fn str_entries(
+    class: &str,
+    param: &str,
+    given: &Bound<'_, PyAny>,
+    what: &str,
+    like: &str,
+    entry_like: &str,
+) -> PyResult<Vec<String>> {
     let not_iterable = || {
         PyTypeError::new_err(format!(
-            "{class}({param}=...): expected an iterable of media types like (\"text/html\", \"text/*\"), not {}",
+            "{class}({param}=...): expected an iterable of {what} like {like}, not {}",
             if given.is_instance_of::<PyString>() {
                 "a single str".to_owned()
             } else {
@@ -72,13 +95,13 @@ pub fn media_types(
             .and_then(|s| s.to_cow().ok().map(|c| c.into_owned()))
             .ok_or_else(|| {
                 PyTypeError::new_err(format!(
-                    "{class}({param}=...): every entry must be a str like \"text/html\", not {}",
+                    "{class}({param}=...): every entry must be a str like {entry_like}, not {}",
                     type_name(&item)
                 ))
             })?;
         entries.push(text);
     }
-    MediaTypes::new(entries.iter().map(String::as_str)).map_err(invalid)
+    Ok(entries)
 }
 
 /// Declare an int option type: extracting it from Python checks the type (an `int`, not a
