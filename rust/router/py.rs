@@ -215,15 +215,20 @@ impl Router {
             let made = respond(py, status, header, body, head)?;
             chain.answer(py, environ.as_any(), start_response, made)
         };
-        let not_found = |chain: &mut Chain<'py>| match &self.default {
-            Some(app) => chain.call(
+        // A mount or the default app: the chain goes on there (a route goes through
+        // `dispatch`, which sets the routing args first).
+        let go = |chain: &mut Chain<'py>, app: &Py<PyAny>| {
+            chain.call(
                 py,
                 "Router",
                 app.bind(py),
                 environ.as_any(),
                 start_response,
                 None,
-            ),
+            )
+        };
+        let not_found = |chain: &mut Chain<'py>| match &self.default {
+            Some(app) => go(chain, app),
             None => refuse(chain, "404 Not Found", None, b"Not Found\n"),
         };
         let raw = chain.request.get(Field::PathInfo);
@@ -247,14 +252,7 @@ impl Router {
                 chain
                     .request
                     .set(Field::PathInfo, PyString::new(py, rest))?;
-                return chain.call(
-                    py,
-                    "Router",
-                    app.bind(py),
-                    environ.as_any(),
-                    start_response,
-                    None,
-                );
+                return go(chain, app);
             }
         }
         let path = decode_path(raw);
