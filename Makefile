@@ -26,9 +26,12 @@ build-release: $(VENV)/.tools
 	$(VENV)/bin/maturin develop --quiet --release --extras test,bench
 
 # System tools the tests use (not pip-installable): valgrind counts instructions for the
-# linear-cost tests (tests/test_hostile.py). CI (.ci/run) installs it with apt-get.
+# linear-cost tests (tests/test_hostile.py); redis-server is the real shared store of
+# Cache(store="redis://...") (tests/test_cache_redis.py and test_cache.py start it on a free
+# port). CI (.ci/run) installs both with apt-get.
 check-tools:
 	@command -v valgrind >/dev/null || { echo "valgrind is missing: install it with 'sudo apt-get install valgrind' (Debian/Ubuntu) or 'brew install valgrind'; tests/test_hostile.py counts instructions with it" >&2; exit 1; }
+	@command -v redis-server >/dev/null || { echo "redis-server is missing: install it with 'sudo apt-get install redis-server' (Debian/Ubuntu) or 'brew install redis'; the Cache tests start a real one on a free port" >&2; exit 1; }
 
 test: check-tools build
 	cargo test

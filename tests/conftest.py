@@ -524,3 +524,25 @@ def http_request(port, method, path, body=None, headers=None):
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+# --------------------------------------------------------------------------- Redis
+
+
+@pytest.fixture(scope="session")
+def redis_session():
+    """One real redis-server for the session (tests/redis_server.py), always stopped."""
+    from redis_server import RedisServer
+
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_server(redis_session):
+    """The session's redis-server, emptied for each test."""
+    redis_session.client().flushdb()
+    return redis_session

@@ -235,6 +235,14 @@ def test_ints():
 def test_float():
     assert factory("cache", single_flight_timeout="2.5").single_flight_timeout == 2.5
     assert factory("cache", single_flight_timeout="3").single_flight_timeout == 3.0
+    assert factory("cache", store_timeout="0.5").store_timeout == 0.5
+
+
+def test_a_shared_store_from_ini_text():
+    # Construction never connects: nothing needs to listen on the port.
+    cache = factory("cache", store=" redis://127.0.0.1:1/3 ", key_prefix="site:")
+    assert (cache.store, cache.key_prefix) == ("redis://127.0.0.1:1/3", "site:")
+    assert factory("cache", store="none").store is None
 
 
 @pytest.mark.parametrize("text", ["none", "None", "NONE", " none "])

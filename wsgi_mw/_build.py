@@ -51,6 +51,9 @@ LAYERS: dict[str, Layer] = {
         Cache,
         "app",
         (
+            "store",
+            "key_prefix",
+            "store_timeout",
             "max_bytes",
             "max_entry_bytes",
             "default_ttl",

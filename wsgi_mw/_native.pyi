@@ -48,17 +48,21 @@ class _CacheStats(TypedDict):
     bypasses: int
     stores: int
     evictions: int
-    entries: int
-    bytes: int
+    entries: int | None
+    bytes: int | None
+    store_errors: int
 
 @final
 class Cache:
-    """An in-memory RFC 9111 shared cache for WSGI apps: single-flight, hits without copying the stored body."""
+    """An RFC 9111 shared cache for WSGI apps, in memory or on Redis: single-flight, hits without copying the stored body."""
 
     def __new__(
         cls,
         app: _WSGIApp,
         *,
+        store: str | None = None,
+        key_prefix: str = "wsgi_mw:",
+        store_timeout: float = 0.25,
         max_bytes: int = 67108864,
         max_entry_bytes: int = 1048576,
         default_ttl: int = 60,
@@ -71,11 +75,17 @@ class Cache:
     def __call__(
         self, environ: dict[str, Any], start_response: _StartResponse
     ) -> Iterable[bytes]: ...
-    def purge(self, path: str, *, host: str | None = None) -> int: ...
+    def purge(self, url_or_path: str, *, host: str | None = None) -> int: ...
     def clear(self) -> None: ...
     def stats(self) -> _CacheStats: ...
     @property
     def app(self) -> _WSGIApp: ...
+    @property
+    def store(self) -> str | None: ...
+    @property
+    def key_prefix(self) -> str: ...
+    @property
+    def store_timeout(self) -> float: ...
     @property
     def max_bytes(self) -> int: ...
     @property

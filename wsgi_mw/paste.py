@@ -147,6 +147,9 @@ CONVERTERS: dict[str, dict[str, _Converter]] = {
         "breach_padding": _int,
     },
     "cache": {
+        "store": _str_or_none,
+        "key_prefix": _as_is,
+        "store_timeout": _float,
         "max_bytes": _int,
         "max_entry_bytes": _int,
         "default_ttl": _int,

@@ -10,11 +10,13 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::conditional::kept_in_not_modified;
 use super::config::CacheConfig;
+use super::entry::{Record, ResponseRecord};
 use super::flight::FlightGuard;
 use super::freshness::{storable, RequestFacts, ResponseFacts};
 use super::key::Key;
+use super::redis_store::Put;
 use super::request::variant_key;
-use super::shared::{entry_bytes, Placement, Shared, Stored};
+use super::shared::{entry_bytes, report, report_failure, Placement, Shared, Stored};
 use crate::http::cache_control::CacheControl;
 use crate::http::head::ResponseHead;
 use crate::http::http_date::parse_http_date;
@@ -27,6 +29,9 @@ pub struct StorePlan {
     pub environ: Py<PyDict>,
     /// Set when this request leads the single flight for its key.
     pub guard: Option<FlightGuard>,
+    /// The key and token of the Redis flight lock this request holds (it leads the flight
+    /// across processes sharing the store).
+    pub remote_lock: Option<(Key, String)>,
     /// Request time (ms since the epoch).
     pub now: i64,
 }
@@ -248,10 +253,76 @@ impl CacheFilter {
         }
     }
 
+    /// Store on Redis: the record's bytes, written with the GIL released.
+    fn put(&self, py: Python<'_>, plan: &StorePlan, tee: Tee) {
+        let status_header = self.config.status_header.as_deref();
+        let headers = tee
+            .head
+            .headers()
+            .filter(|(name, _)| {
+                !name.eq_ignore_ascii_case("age")
+                    && !status_header.is_some_and(|h| name.eq_ignore_ascii_case(h))
+            })
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        let body = match tee.body {
+            TeeBody::Empty => Vec::new(),
+            TeeBody::One(bytes) => bytes.bind(py).as_bytes().to_vec(),
+            TeeBody::Joined(joined) => joined,
+        };
+        let record = Record::Response(ResponseRecord {
+            code: tee.head.code(),
+            status: tee.head.status().to_owned(),
+            stored_at: plan.now,
+            ttl_ms: tee.ttl_ms,
+            age: tee.age,
+            stale_while_revalidate: 0,
+            stale_if_error: 0,
+            shareable: tee.shareable,
+            add_length: tee.add_length,
+            headers,
+            tags: Vec::new(),
+            body,
+        });
+        let Some([_, host, script, path_info, _]) = plan.uri.uri_parts() else {
+            return;
+        };
+        let path = [script, path_info].concat();
+        let put = Put {
+            key: tee.key.as_bytes(),
+            uri: plan.uri.as_bytes(),
+            path: &path,
+            host,
+            record: record.encode(),
+            vary_record: (!tee.vary.is_empty()).then(|| Record::Vary(tee.vary.to_vec()).encode()),
+            tags: &[],
+            keep_ms: tee.ttl_ms,
+        };
+        if let Err(failure) = self.shared.put(py, &put) {
+            report(py, plan.environ.bind(py), &failure);
+        }
+    }
+
+    /// Let other processes waiting on this request's Redis flight lock go on.
+    fn release_remote(&mut self, py: Python<'_>) {
+        let (Some(plan), Some(store)) = (self.plan.as_mut(), self.shared.remote()) else {
+            return;
+        };
+        if let Some((key, token)) = plan.remote_lock.take() {
+            if let Err(failure) = py.detach(|| store.unlock(key.as_bytes(), &token)) {
+                report(py, plan.environ.bind(py), &failure);
+            }
+        }
+    }
+
     fn store(&mut self, py: Python<'_>, tee: Tee) -> PyResult<()> {
         let Some(plan) = self.plan.as_ref() else {
             return Ok(());
         };
+        if self.shared.remote().is_some() {
+            self.put(py, plan, tee);
+            return Ok(());
+        }
         let tuple = |name: &str, value: &str| -> PyResult<Py<PyTuple>> {
             Ok(PyTuple::new(py, [PyString::new(py, name), PyString::new(py, value)])?.unbind())
         };
@@ -317,14 +388,21 @@ impl CacheFilter {
 
 impl BodyFilter for CacheFilter {
     fn on_headers(&mut self, head: &mut ResponseHead, _body: BodyInfo) -> Mode {
-        if let Some(uri) = &self.invalidate {
-            if (200..400).contains(&head.code()) {
-                self.shared.purge_uri(uri);
+        Python::attach(|py| {
+            if let Some(uri) = &self.invalidate {
+                if (200..400).contains(&head.code()) {
+                    if let Err(failure) = self.shared.purge_uri(py, uri) {
+                        report_failure(py, &failure);
+                    }
+                }
             }
-        }
-        // Bodyless responses (a GET's 204) still store: the plumbing drops their body bytes
-        // and reports Complete as usual.
-        self.tee = Python::attach(|py| self.plan_tee(py, head));
+            // Bodyless responses (a GET's 204) still store: the plumbing drops their body
+            // bytes and reports Complete as usual.
+            self.tee = self.plan_tee(py, head);
+            if self.tee.is_none() {
+                self.release_remote(py);
+            }
+        });
         if let Some(name) = &self.config.status_header {
             head.set(name, self.label);
         }
@@ -364,7 +442,8 @@ impl BodyFilter for CacheFilter {
             }
         }
         self.tee = None;
-        // Land the flight after the entry is in the store, so waiters find it.
+        // Land the flights after the entry is in the store, so waiters find it.
+        self.release_remote(py);
         self.plan = None;
     }
 }

@@ -54,6 +54,43 @@ impl Key {
     }
 }
 
+/// Whether a key's host (lowercase, maybe with a port) is `host` (`Cache.purge(host=...)`):
+/// equal ignoring case, or, when `host` names no port, the same name on any port.
+pub fn host_matches(key_host: &[u8], host: &str) -> bool {
+    let host = host.as_bytes();
+    key_host.eq_ignore_ascii_case(host)
+        || (!host.contains(&b':')
+            && key_host
+                .get(..host.len())
+                .is_some_and(|name| name.eq_ignore_ascii_case(host))
+            && key_host.get(host.len()) == Some(&b':'))
+}
+
+/// What `Cache.purge(url_or_path)` names: a path (`/blog/post`), or an absolute http(s) URL
+/// whose host (lowercase) limits the purge. The query string and fragment are ignored.
+pub fn purge_target(target: &str) -> Result<(Option<String>, String), String> {
+    let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
+    let rest = if lower.starts_with("http://") {
+        target.get(7..)
+    } else if lower.starts_with("https://") {
+        target.get(8..)
+    } else if target.starts_with('/') {
+        return Ok((None, target.to_owned()));
+    } else {
+        return Err("expected a path starting with '/' or an http:// or https:// URL".to_owned());
+    };
+    let rest = rest.unwrap_or_default();
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, rest) = rest.split_at(end);
+    if host.is_empty() {
+        return Err("the URL names no host".to_owned());
+    }
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    let path = rest.get(..end).unwrap_or_default();
+    let path = if path.is_empty() { "/" } else { path };
+    Ok((Some(host.to_ascii_lowercase()), path.to_owned()))
+}
+
 #[derive(Debug, Default)]
 pub struct KeyBuilder(Vec<u8>);
 

@@ -171,3 +171,37 @@ fn kept_normal_forms_give_the_parsed_key() {
         .collect();
     assert_eq!(keys.len(), values.len());
 }
+
+#[test]
+fn purge_hosts_match_any_port_unless_they_name_one() {
+    assert!(host_matches(b"example.com", "example.com"));
+    assert!(host_matches(b"example.com", "Example.COM"));
+    assert!(host_matches(b"example.com:8000", "example.com"));
+    assert!(host_matches(b"example.com:8000", "example.com:8000"));
+    assert!(!host_matches(b"example.com:8000", "example.com:80"));
+    assert!(!host_matches(b"example.com.evil", "example.com"));
+    assert!(!host_matches(b"example.co", "example.com"));
+    assert!(!host_matches(b"", "example.com"));
+}
+
+#[test]
+fn purge_targets_are_paths_or_urls() {
+    let ok = |host: Option<&str>, path: &str| Ok((host.map(str::to_owned), path.to_owned()));
+    assert_eq!(purge_target("/blog/post"), ok(None, "/blog/post"));
+    assert_eq!(
+        purge_target("https://Example.com/blog?x=1#top"),
+        ok(Some("example.com"), "/blog")
+    );
+    assert_eq!(
+        purge_target("HTTP://example.com:8000"),
+        ok(Some("example.com:8000"), "/")
+    );
+    assert_eq!(
+        purge_target("http://example.com?q"),
+        ok(Some("example.com"), "/")
+    );
+    assert!(purge_target("blog/post").is_err());
+    assert!(purge_target("http:///blog").is_err());
+    assert!(purge_target("ftp://example.com/").is_err());
+    assert!(purge_target("").is_err());
+}

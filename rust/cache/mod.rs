@@ -5,11 +5,13 @@
 pub mod conditional;
 pub mod config;
 pub mod decide;
+pub mod entry;
 pub mod filter;
 pub mod flight;
 pub mod freshness;
 pub mod key;
 pub mod py;
+pub mod redis_store;
 pub mod request;
 pub mod shared;
 pub mod store;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyConnectionError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -12,14 +12,18 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyT
 use pyo3::{PyTraverseError, PyVisit};
 
 use super::conditional::not_modified;
-use super::config::{CacheConfig, DEFAULT_STATUSES};
+use super::config::{
+    check_key_prefix, check_store_url, CacheConfig, DEFAULT_KEY_PREFIX, DEFAULT_STATUSES,
+    DEFAULT_STORE_TIMEOUT,
+};
 use super::decide::{next, Ask, Next, Seen};
 use super::filter::{CacheFilter, StorePlan};
 use super::flight::Join;
 use super::freshness::{age, lookup, Lookup, Policy, RequestDirectives};
-use super::key::Key;
+use super::key::{purge_target, Key};
+use super::redis_store::{lock_token, wait_for_lock, Failure, RedisStore};
 use super::request::{variant_key, Method, Request};
-use super::shared::{Counters, Looked, Shared, Stored};
+use super::shared::{report, Counters, Looked, Shared, Stored};
 use crate::http::head::check_header;
 use crate::wsgi::answer::{Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
@@ -44,9 +48,9 @@ crate::int_option!(
     "seconds"
 );
 
-/// An in-memory HTTP cache for WSGI apps (RFC 9111, shared-cache rules): hits are answered
-/// without calling the app, from one stored bytes object per body (the app's own when it sent
-/// one chunk).
+/// An HTTP cache for WSGI apps (RFC 9111, shared-cache rules), in this process's memory or
+/// on a Redis store every process shares: hits are answered without calling the app (in
+/// memory, from one stored bytes object per body: the app's own when it sent one chunk).
 ///
 /// Stores complete GET responses that may be shared: never those with Set-Cookie,
 /// ``Cache-Control: no-store``, ``private`` or ``no-cache``, ``Vary: *``, a status outside
@@ -61,14 +65,32 @@ crate::int_option!(
 ///     application = Cache(app)
 ///     application = Cache(Gzip(app), default_ttl=300)  # hits served already compressed
 ///
-/// Each process has its own store: under a pre-fork server every worker caches on its own.
+/// Without ``store``, each process has its own store: under a pre-fork server every worker
+/// caches on its own. With ``store="redis://..."`` every worker and machine shares one:
+/// a miss in one is a hit in all, single-flight and purges reach across processes, and when
+/// Redis is down or slow the app answers (``X-Cache: BYPASS``, one line on ``wsgi.errors``
+/// per outage) until it is back.
+///
+///     application = Cache(app, store="redis://127.0.0.1:6379/0")
 ///
 /// Parameters
 /// ----------
 /// app:
 ///     The WSGI application to wrap.
+/// store:
+///     Default None: this process's memory. ``"redis://host:port/db"``, ``"rediss://..."``
+///     (TLS) or ``"unix:///path/redis.sock?db=N"``: a shared Redis store. Construction never
+///     connects. Entries are a versioned binary format (never pickle) under SHA-256 digests
+///     of their keys, and expire in Redis when they stop being servable.
+/// key_prefix:
+///     Default ``"wsgi_mw:"``. What every Redis key of this cache starts with; ``clear()``
+///     deletes exactly those (found with SCAN).
+/// store_timeout:
+///     Default 0.25. Seconds Redis has to connect or answer one command; slower is an
+///     outage: requests bypass the cache, retried with backoff (0.5 s doubling to 30 s).
 /// max_bytes:
-///     Default 64 MiB. The memory budget of the store: bodies, headers and per-entry
+///     Default 64 MiB. The memory budget of the in-process store (Redis has its own,
+///     ``maxmemory``): bodies, headers and per-entry
 ///     bookkeeping. Expired entries go first, then the least recently used.
 /// max_entry_bytes:
 ///     Default 1 MiB. Larger bodies are streamed through and not stored (the copy kept for
@@ -107,6 +129,10 @@ pub struct Cache {
 /// The `status_header` values (HIT is a shared tuple, see `Cache::hit_header`).
 const MISS: &str = "MISS";
 
+/// What `Cache::find` found: the fresh entry with when it was stored (ms), if any, and the
+/// key it was looked up under.
+type Found = (Option<(Arc<Stored>, i64)>, Key);
+
 /// Where one request goes (see `Cache::route`).
 enum Route {
     /// The app answers.
@@ -135,6 +161,15 @@ const BYPASS: &str = "BYPASS";
 
 /// Ages (seconds) whose header tuple is kept: covers the default TTL many times over.
 const KEPT_AGES: usize = 600;
+
+/// The Python error for a purge or clear the shared store did not carry out.
+fn store_error(method: &str, failure: &Failure) -> PyErr {
+    let why = match failure {
+        Failure::Down => "the shared store is unreachable (retrying with backoff)".to_owned(),
+        Failure::Failed { message, .. } => format!("the shared store failed: {message}"),
+    };
+    PyConnectionError::new_err(format!("Cache.{method}(): {why}"))
+}
 
 /// Milliseconds since the Unix epoch (Date and Expires are wall-clock times).
 fn now_ms() -> i64 {
@@ -249,29 +284,43 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Directives {
     }
 }
 
-/// `single_flight_timeout=`: seconds, more than 0 and at most a day.
-struct Timeout(Duration);
-
-impl<'a, 'py> FromPyObject<'a, 'py> for Timeout {
-    type Error = PyErr;
-
-    fn extract(given: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if given.is_instance_of::<PyBool>()
-            || !(given.is_instance_of::<PyInt>() || given.is_instance_of::<PyFloat>())
-        {
-            return Err(PyTypeError::new_err(format!(
-                "Cache(single_flight_timeout=...): single_flight_timeout must be a number of seconds, not {}",
-                type_name(&given)
-            )));
-        }
-        let seconds: f64 = given.extract()?;
-        if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
-            return Err(PyValueError::new_err(format!(
-                "Cache(single_flight_timeout={seconds}): single_flight_timeout must be more than 0 and at most 86400 seconds"
-            )));
-        }
-        Ok(Timeout(Duration::from_secs_f64(seconds)))
+/// A duration option in seconds: a number more than 0 and at most `max`.
+fn seconds(given: &Bound<'_, PyAny>, param: &str, max: f64) -> PyResult<Duration> {
+    if given.is_instance_of::<PyBool>()
+        || !(given.is_instance_of::<PyInt>() || given.is_instance_of::<PyFloat>())
+    {
+        return Err(PyTypeError::new_err(format!(
+            "Cache({param}=...): {param} must be a number of seconds, not {}",
+            type_name(given)
+        )));
     }
+    let value: f64 = given.extract()?;
+    if !(value.is_finite() && value > 0.0 && value <= max) {
+        return Err(PyValueError::new_err(format!(
+            "Cache({param}={value}): {param} must be more than 0 and at most {max} seconds"
+        )));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// `store=`: None (this process's memory) or the URL of a Redis store.
+fn store_option(
+    given: Option<&Bound<'_, PyAny>>,
+    key_prefix: &str,
+    timeout: Duration,
+) -> PyResult<Option<(String, RedisStore)>> {
+    let Some(given) = given.filter(|g| !g.is_none()) else {
+        return Ok(None);
+    };
+    let url = str_arg(given, "Cache(store=...): store")?;
+    check_store_url(&url)
+        .map_err(|e| PyValueError::new_err(format!("Cache(store={url:?}): {e}")))?;
+    let store = RedisStore::new(&url, key_prefix, timeout).map_err(|e| {
+        PyValueError::new_err(format!(
+            "Cache(store={url:?}): store is not a usable Redis URL: {e}"
+        ))
+    })?;
+    Ok(Some((url, store)))
 }
 
 impl Cache {
@@ -334,12 +383,13 @@ impl Cache {
         // requests without Range. Only a GET's response is stored (a HEAD response has no
         // body to serve GETs with).
         let stores = is_get && lookup != Lookup::UseOnly && !request.has_range;
-        let plan = |guard, now| {
+        let plan = |guard, remote_lock, now| {
             stores.then(|| StorePlan {
                 uri: request.uri.clone(),
                 request: request.facts,
                 environ: dict.clone().unbind(),
                 guard,
+                remote_lock,
                 now,
             })
         };
@@ -357,7 +407,14 @@ impl Cache {
         let mut waited = false;
         loop {
             let now = now_ms();
-            let (found, key) = self.find(dict, request, now);
+            let (found, key) = match self.find(py, dict, request, now) {
+                Ok(found) => found,
+                Err(failure) => {
+                    // Fail open: the app answers, nothing is stored.
+                    report(py, dict.as_any(), &failure);
+                    return Route::App(Forward::bypass());
+                }
+            };
             let seen = found.as_ref().map(|(stored, stored_at)| Seen {
                 shareable: stored.shareable,
                 seconds: age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000)),
@@ -369,8 +426,8 @@ impl Cache {
                     return Route::Serve { stored, seconds };
                 }
                 (Next::Serve, None) => {}
-                (Next::Bypass, _) => return forward(BYPASS, plan(None, now)),
-                (Next::Miss, _) => return forward(MISS, plan(None, now)),
+                (Next::Bypass, _) => return forward(BYPASS, plan(None, None, now)),
+                (Next::Miss, _) => return forward(MISS, plan(None, None, now)),
                 (Next::Flight, found) => {
                     if let Some((stored, _)) = found {
                         refused = Some(stored);
@@ -379,9 +436,33 @@ impl Cache {
             }
             // Only a plain GET whose response is stored leads a flight. HEAD, conditional
             // and Range requests may wait for one.
+            let timeout = self.config.single_flight_timeout;
             let flight = if stores && !request.is_conditional() {
                 match self.shared.flights.join(&key) {
-                    Join::Lead(guard) => return forward(MISS, plan(Some(guard), now)),
+                    Join::Lead(guard) => {
+                        let Some(store) = self.shared.remote() else {
+                            return forward(MISS, plan(Some(guard), None, now));
+                        };
+                        // Lead across processes too, or wait for the process that leads.
+                        let token = lock_token();
+                        match py.detach(|| store.lock(key.as_bytes(), &token, timeout)) {
+                            Ok(true) => {
+                                return forward(MISS, plan(Some(guard), Some((key, token)), now))
+                            }
+                            Ok(false) => {
+                                // This thread's guard keeps the process's other requests
+                                // waiting on it meanwhile.
+                                py.detach(|| wait_for_lock(store, key.as_bytes(), timeout));
+                                drop(guard);
+                                waited = true;
+                                continue;
+                            }
+                            Err(failure) => {
+                                report(py, dict.as_any(), &failure);
+                                return Route::App(Forward::bypass());
+                            }
+                        }
+                    }
                     Join::Wait(flight) => Some(flight),
                     Join::Own => None,
                 }
@@ -389,9 +470,8 @@ impl Cache {
                 self.shared.flights.in_progress(&key)
             };
             let Some(flight) = flight else {
-                return forward(MISS, plan(None, now));
+                return forward(MISS, plan(None, None, now));
             };
-            let timeout = self.config.single_flight_timeout;
             py.detach(|| flight.wait(timeout));
             waited = true;
         }
@@ -495,21 +575,22 @@ impl Cache {
     /// URI key, or a variant key when the URI's responses vary) for the miss path.
     fn find(
         &self,
+        py: Python<'_>,
         environ: &Bound<'_, PyDict>,
         request: &Request<'_>,
         now: i64,
-    ) -> (Option<(Arc<Stored>, i64)>, Key) {
-        match self.shared.look(&request.uri, now) {
+    ) -> Result<Found, Failure> {
+        Ok(match self.shared.look(py, &request.uri, now)? {
             Looked::Fresh { stored, stored_at } => (Some((stored, stored_at)), request.uri.clone()),
             Looked::Missing => (None, request.uri.clone()),
             Looked::Vary(names) => {
                 let key = variant_key(environ, &request.uri, &names);
-                match self.shared.look(&key, now) {
+                match self.shared.look(py, &key, now)? {
                     Looked::Fresh { stored, stored_at } => (Some((stored, stored_at)), key),
                     _ => (None, key),
                 }
             }
-        }
+        })
     }
 
     /// The `("Age", "<seconds>")` header; the first few hundred are made once and reused.
@@ -537,30 +618,51 @@ impl Cache {
 impl Cache {
     #[new]
     #[pyo3(
-        signature = (app, *, max_bytes = MaxBytes(64 * 1024 * 1024), max_entry_bytes = MaxEntryBytes(1024 * 1024), default_ttl = DefaultTtl(60), statuses = None, status_header = StatusHeader(Some("X-Cache".to_owned())), single_flight = Flag(true), single_flight_timeout = Timeout(Duration::from_secs(10)), request_directives = Directives(RequestDirectives::Ignore)),
-        text_signature = "(app, *, max_bytes=67108864, max_entry_bytes=1048576, default_ttl=60, statuses=(200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501), status_header='X-Cache', single_flight=True, single_flight_timeout=10.0, request_directives='ignore')"
+        signature = (app, *, store = None, key_prefix = None, store_timeout = None, max_bytes = MaxBytes(64 * 1024 * 1024), max_entry_bytes = MaxEntryBytes(1024 * 1024), default_ttl = DefaultTtl(60), statuses = None, status_header = StatusHeader(Some("X-Cache".to_owned())), single_flight = Flag(true), single_flight_timeout = None, request_directives = Directives(RequestDirectives::Ignore)),
+        text_signature = "(app, *, store=None, key_prefix='wsgi_mw:', store_timeout=0.25, max_bytes=67108864, max_entry_bytes=1048576, default_ttl=60, statuses=(200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501), status_header='X-Cache', single_flight=True, single_flight_timeout=10.0, request_directives='ignore')"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         app: &Bound<'_, PyAny>,
+        store: Option<&Bound<'_, PyAny>>,
+        key_prefix: Option<&Bound<'_, PyAny>>,
+        store_timeout: Option<&Bound<'_, PyAny>>,
         max_bytes: MaxBytes,
         max_entry_bytes: MaxEntryBytes,
         default_ttl: DefaultTtl,
         statuses: Option<&Bound<'_, PyAny>>,
         status_header: StatusHeader,
         single_flight: Flag,
-        single_flight_timeout: Timeout,
+        single_flight_timeout: Option<&Bound<'_, PyAny>>,
         request_directives: Directives,
     ) -> PyResult<Self> {
+        let single_flight_timeout = match single_flight_timeout {
+            Some(given) => seconds(given, "single_flight_timeout", 86_400.0)?,
+            None => Duration::from_secs(10),
+        };
+        let store_timeout = match store_timeout {
+            Some(given) => seconds(given, "store_timeout", 60.0)?,
+            None => DEFAULT_STORE_TIMEOUT,
+        };
+        let key_prefix = match key_prefix {
+            Some(given) => {
+                let prefix = str_arg(given, "Cache(key_prefix=...): key_prefix")?;
+                check_key_prefix(&prefix).map_err(|e| {
+                    PyValueError::new_err(format!("Cache(key_prefix={prefix:?}): {e}"))
+                })?;
+                prefix
+            }
+            None => DEFAULT_KEY_PREFIX.to_owned(),
+        };
+        let store = store_option(store, &key_prefix, store_timeout)?;
         if max_entry_bytes.0 > max_bytes.0 {
             return Err(PyValueError::new_err(format!(
                 "Cache(max_entry_bytes={}): max_entry_bytes must be at most max_bytes ({})",
                 max_entry_bytes.0, max_bytes.0
             )));
         }
-        let (status_header, single_flight, single_flight_timeout) =
-            (status_header.0, single_flight.0, single_flight_timeout.0);
+        let (status_header, single_flight) = (status_header.0, single_flight.0);
         let hit_header = match &status_header {
             Some(name) => Some(
                 PyTuple::new(py, [PyString::new(py, name), PyString::intern(py, "HIT")])?.unbind(),
@@ -578,10 +680,17 @@ impl Cache {
             single_flight,
             single_flight_timeout,
             request_directives: request_directives.0,
+            store_url: store.as_ref().map(|(url, _)| url.clone()),
+            key_prefix,
+            store_timeout,
+        };
+        let shared = match store {
+            Some((_, store)) => Shared::redis(store),
+            None => Shared::new(config.max_bytes),
         };
         Ok(Cache {
             app: Wrapped::new(app, "Cache")?,
-            shared: Arc::new(Shared::new(config.max_bytes)),
+            shared: Arc::new(shared),
             config: Arc::new(config),
             hit_header,
             ages: (0..KEPT_AGES).map(|_| PyOnceLock::new()).collect(),
@@ -599,44 +708,43 @@ impl Cache {
         })
     }
 
-    /// Remove every stored response for ``path`` (SCRIPT_NAME + PATH_INFO, e.g.
-    /// ``"/blog/post"``): all query strings, schemes and Vary variants. ``host`` (e.g.
-    /// ``"example.com"``) limits it to one host; without a port it matches every port.
-    /// Returns the number of responses removed. Only this process's store is affected.
-    #[pyo3(signature = (path, *, host = None))]
-    fn purge(&self, path: &Bound<'_, PyAny>, host: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    /// Remove every stored response for a path: ``"/blog/post"`` (SCRIPT_NAME + PATH_INFO)
+    /// or a URL, ``"https://example.com/blog/post"`` (its host then limits the purge, and
+    /// its query string is ignored): all query strings, schemes and Vary variants. ``host``
+    /// (e.g. ``"example.com"``) limits it to one host; without a port it matches every port.
+    /// Returns the number of responses removed. With a shared store (``store=``), the purge
+    /// reaches every process and machine sharing it; when the store cannot be reached,
+    /// ``ConnectionError`` is raised (a purge that did not happen is never silent).
+    #[pyo3(signature = (url_or_path, *, host = None))]
+    fn purge(
+        &self,
+        py: Python<'_>,
+        url_or_path: &Bound<'_, PyAny>,
+        host: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
         let text = |value: &Bound<'_, PyAny>, param: &str| {
             str_arg(value, &format!("Cache.purge({param}=...): {param}"))
         };
-        let path = text(path, "path")?;
+        let target = text(url_or_path, "url_or_path")?;
+        let (url_host, path) = purge_target(&target).map_err(|e| {
+            PyValueError::new_err(format!("Cache.purge(url_or_path={target:?}): {e}"))
+        })?;
         let host = match host.filter(|h| !h.is_none()) {
             Some(host) => Some(text(host, "host")?.to_ascii_lowercase()),
-            None => None,
+            None => url_host,
         };
-        Ok(self.shared.purge(|key| {
-            let Some([_, key_host, script, path_info, _]) = key.uri_parts() else {
-                return false;
-            };
-            let same_path = path.len() == script.len() + path_info.len()
-                && path.as_bytes().starts_with(script)
-                && path.as_bytes().ends_with(path_info);
-            let same_host = match &host {
-                None => true,
-                Some(host) => {
-                    key_host == host.as_bytes()
-                        || (!host.contains(':')
-                            && key_host
-                                .strip_prefix(host.as_bytes())
-                                .is_some_and(|port| port.first() == Some(&b':')))
-                }
-            };
-            same_path && same_host
-        }))
+        self.shared
+            .purge(py, &path, host.as_deref())
+            .map_err(|failure| store_error("purge", &failure))
     }
 
-    /// Remove every stored response (this process's store only). Counters are kept.
-    fn clear(&self) {
-        self.shared.clear();
+    /// Remove every stored response. With a shared store, every key under ``key_prefix``
+    /// (found with SCAN; nothing else in the Redis database is touched); ``ConnectionError``
+    /// when the store cannot be reached. Counters are kept.
+    fn clear(&self, py: Python<'_>) -> PyResult<()> {
+        self.shared
+            .clear(py)
+            .map_err(|failure| store_error("clear", &failure))
     }
 
     /// Counters since construction and the store's current size: ``hits``, ``misses``,
@@ -653,6 +761,7 @@ impl Cache {
         dict.set_item("evictions", stats.evictions)?;
         dict.set_item("entries", stats.entries)?;
         dict.set_item("bytes", stats.bytes)?;
+        dict.set_item("store_errors", stats.store_errors)?;
         Ok(dict)
     }
 
@@ -660,6 +769,24 @@ impl Cache {
     #[getter]
     fn app(&self, py: Python<'_>) -> Py<PyAny> {
         self.app.get(py)
+    }
+
+    /// The shared store's URL, or None for this process's memory.
+    #[getter]
+    fn store(&self) -> Option<String> {
+        self.config.store_url.clone()
+    }
+
+    /// What every key this cache writes to a shared store starts with.
+    #[getter]
+    fn key_prefix(&self) -> String {
+        self.config.key_prefix.clone()
+    }
+
+    /// Seconds a shared store has to connect or answer one command.
+    #[getter]
+    fn store_timeout(&self) -> f64 {
+        self.config.store_timeout.as_secs_f64()
     }
 
     /// The store's memory budget in bytes.
@@ -724,8 +851,17 @@ impl Cache {
             .map(u16::to_string)
             .collect();
         Ok(format!(
-            "Cache({}, max_bytes={}, max_entry_bytes={}, default_ttl={}, statuses=({}{}), status_header={}, single_flight={}, single_flight_timeout={}, request_directives='{}')",
+            "Cache({}, {}max_bytes={}, max_entry_bytes={}, default_ttl={}, statuses=({}{}), status_header={}, single_flight={}, single_flight_timeout={}, request_directives='{}')",
             self.app.repr(py)?,
+            match &self.config.store_url {
+                Some(url) => format!(
+                    "store={}, key_prefix={}, store_timeout={}, ",
+                    PyString::new(py, url).repr()?,
+                    PyString::new(py, &self.config.key_prefix).repr()?,
+                    PyFloat::new(py, self.config.store_timeout.as_secs_f64()).repr()?
+                ),
+                None => String::new(),
+            },
             self.config.max_bytes,
             self.config.max_entry_bytes,
             self.config.policy.default_ttl,

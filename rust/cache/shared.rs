@@ -1,20 +1,26 @@
-//! The state one `Cache` shares across threads: the store behind a `parking_lot` mutex, the
-//! single-flight table and the counters.
+//! The state one `Cache` shares across threads: the store (in memory behind a `parking_lot`
+//! mutex, or on Redis), the single-flight table and the counters.
 //!
 //! Lock discipline: the mutex is held only around store operations, never while calling
 //! Python. Everything the store removes (Python objects inside) comes back out of the
-//! locked section and is dropped after the lock is released.
+//! locked section and is dropped after the lock is released. Every Redis operation runs with
+//! the GIL released.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyBytes, PyString, PyTuple};
 
+use super::conditional::kept_in_not_modified;
+use super::entry::{Record, ResponseRecord};
 use super::flight::Flights;
-use super::key::Key;
+use super::key::{host_matches, Key};
+use super::redis_store::{digest, Failure, Put, RedisStore};
 use super::store::{Entry, Found, Store};
+use crate::http::http_date::parse_http_date;
+use crate::wsgi::errors::write_error_line;
 
 /// A stored response, as the Python objects a hit hands to the server.
 pub struct Stored {
@@ -35,6 +41,53 @@ pub struct Stored {
     pub shareable: bool,
     /// The app's Age when stored, in seconds.
     pub age: u64,
+}
+
+impl Stored {
+    /// The Python objects a hit hands out, from a record read back from a shared store.
+    pub fn from_record(py: Python<'_>, record: ResponseRecord) -> PyResult<Stored> {
+        let tuple = |name: &str, value: &str| -> PyResult<Py<PyTuple>> {
+            Ok(PyTuple::new(py, [PyString::new(py, name), PyString::new(py, value)])?.unbind())
+        };
+        let mut headers = Vec::with_capacity(record.headers.len());
+        let mut not_modified = Vec::new();
+        let mut etag = None;
+        let mut last_modified = None;
+        for (name, value) in &record.headers {
+            let pair = tuple(name, value)?;
+            if kept_in_not_modified(name) {
+                not_modified.push(pair.clone_ref(py));
+            }
+            if etag.is_none() && name.eq_ignore_ascii_case("etag") {
+                etag = Some(value.clone());
+            }
+            if last_modified.is_none() && name.eq_ignore_ascii_case("last-modified") {
+                last_modified = parse_http_date(value);
+            }
+            headers.push(pair);
+        }
+        let content_length = match record.add_length {
+            true => Some(tuple("Content-Length", &record.body.len().to_string())?),
+            false => None,
+        };
+        let body = if record.body.is_empty() {
+            PyTuple::empty(py)
+        } else {
+            PyTuple::new(py, [PyBytes::new(py, &record.body)])?
+        };
+        Ok(Stored {
+            status: PyString::new(py, &record.status).unbind(),
+            code: record.code,
+            headers,
+            content_length,
+            not_modified,
+            body: body.unbind(),
+            etag,
+            last_modified,
+            shareable: record.shareable,
+            age: record.age,
+        })
+    }
 }
 
 /// What the store keeps under a key.
@@ -105,8 +158,11 @@ pub struct Stats {
     pub bypasses: u64,
     pub stores: u64,
     pub evictions: u64,
-    pub entries: usize,
-    pub bytes: usize,
+    /// What the in-process store holds now; None for a shared store.
+    pub entries: Option<usize>,
+    pub bytes: Option<usize>,
+    /// Failed operations on a shared store.
+    pub store_errors: u64,
 }
 
 /// Per-entry bookkeeping charged on top of the body, header and key bytes: the `Stored`
@@ -131,29 +187,84 @@ pub fn entry_bytes(body: usize, header_bytes: usize, headers: usize, key: usize)
         .saturating_add(key.saturating_mul(3))
 }
 
+/// Where the entries live.
+enum Backend {
+    Memory(Mutex<State>),
+    Redis(RedisStore),
+}
+
 pub struct Shared {
-    state: Mutex<State>,
+    backend: Backend,
     pub flights: Arc<Flights>,
     pub counters: Counters,
 }
 
 impl Shared {
+    /// The in-process store, with its memory budget.
     pub fn new(max_bytes: usize) -> Self {
+        Shared::with(Backend::Memory(Mutex::new(State {
+            store: Store::new(max_bytes),
+            responses: 0,
+        })))
+    }
+
+    /// A shared Redis store.
+    pub fn redis(store: RedisStore) -> Self {
+        Shared::with(Backend::Redis(store))
+    }
+
+    fn with(backend: Backend) -> Self {
         Shared {
-            state: Mutex::new(State {
-                store: Store::new(max_bytes),
-                responses: 0,
-            }),
+            backend,
             flights: Arc::new(Flights::default()),
             counters: Counters::default(),
         }
     }
 
-    /// Look `key` up at `now` (ms). An expired entry is taken out and dropped here, after the
-    /// lock is released.
-    pub fn look(&self, key: &Key, now: i64) -> Looked {
+    /// The Redis store, when the entries live there.
+    pub fn remote(&self) -> Option<&RedisStore> {
+        match &self.backend {
+            Backend::Redis(store) => Some(store),
+            Backend::Memory(_) => None,
+        }
+    }
+
+    /// Look `key` up at `now` (ms): in memory, or on Redis with the GIL released. A record
+    /// that does not decode, or is no longer fresh, is a miss.
+    pub fn look(&self, py: Python<'_>, key: &Key, now: i64) -> Result<Looked, Failure> {
+        let state = match &self.backend {
+            Backend::Memory(state) => state,
+            Backend::Redis(store) => {
+                let Some(bytes) = py.detach(|| store.get(key.as_bytes()))? else {
+                    return Ok(Looked::Missing);
+                };
+                return Ok(match Record::decode(&bytes) {
+                    Some(Record::Vary(names)) => Looked::Vary(names.into()),
+                    Some(Record::Response(record)) => {
+                        let stored_at = record.stored_at;
+                        let ttl = i64::try_from(record.ttl_ms).unwrap_or(i64::MAX);
+                        if now >= stored_at.saturating_add(ttl) {
+                            return Ok(Looked::Missing);
+                        }
+                        match Stored::from_record(py, record) {
+                            Ok(stored) => Looked::Fresh {
+                                stored: Arc::new(stored),
+                                stored_at,
+                            },
+                            Err(_) => Looked::Missing,
+                        }
+                    }
+                    None => Looked::Missing,
+                });
+            }
+        };
+        Ok(Self::look_memory(state, key, now))
+    }
+
+    /// An expired entry is taken out and dropped here, after the lock is released.
+    fn look_memory(state: &Mutex<State>, key: &Key, now: i64) -> Looked {
         let found = {
-            let mut state = self.state.lock();
+            let mut state = state.lock();
             let found = state.store.get(key, now);
             if let Found::Expired(Cached::Response(_)) = &found {
                 state.responses = state.responses.saturating_sub(1);
@@ -173,8 +284,24 @@ impl Shared {
         }
     }
 
-    /// Store a response; when it varies, also record the Vary names under its URI key.
+    /// Write a record to the Redis store, GIL released; a no-op in memory (see `insert`).
+    pub fn put(&self, py: Python<'_>, put: &Put<'_>) -> Result<(), Failure> {
+        match &self.backend {
+            Backend::Redis(store) => {
+                py.detach(|| store.put(put))?;
+                Counters::bump(&self.counters.stores);
+                Ok(())
+            }
+            Backend::Memory(_) => Ok(()),
+        }
+    }
+
+    /// Store a response in memory; when it varies, also record the Vary names under its URI
+    /// key. A no-op for the Redis store (see `put`).
     pub fn insert(&self, place: Placement, stored: Stored) {
+        let Backend::Memory(state) = &self.backend else {
+            return;
+        };
         let Placement {
             uri,
             key,
@@ -197,7 +324,7 @@ impl Shared {
             ttl,
         };
         let dropped = {
-            let mut state = self.state.lock();
+            let mut state = state.lock();
             if bytes > state.store.max_bytes() {
                 // It could never fit (the store would hand it straight back).
                 return;
@@ -214,51 +341,89 @@ impl Shared {
         drop(dropped);
     }
 
-    /// Remove every entry (responses and Vary records) whose key matches; the number of
-    /// responses removed.
-    pub fn purge(&self, matches: impl Fn(&Key) -> bool) -> usize {
+    /// Remove every stored response for `path` (SCRIPT_NAME + PATH_INFO), on `host` when
+    /// given (see [`host_matches`]); the number of responses removed. In memory a scan of the
+    /// store; on Redis, the path's index set.
+    pub fn purge(&self, py: Python<'_>, path: &str, host: Option<&str>) -> Result<usize, Failure> {
+        let state = match &self.backend {
+            Backend::Memory(state) => state,
+            Backend::Redis(store) => {
+                return py.detach(|| {
+                    store.purge_path(path.as_bytes(), |_, _, key_host| {
+                        host.is_none_or(|host| host_matches(key_host, host))
+                    })
+                })
+            }
+        };
         let dropped = {
-            let mut state = self.state.lock();
-            let purged = state.store.purge(matches);
+            let mut state = state.lock();
+            let purged = state.store.purge(|key| {
+                key.uri_parts()
+                    .is_some_and(|[_, key_host, script, path_info, _]| {
+                        path.len() == script.len() + path_info.len()
+                            && path.as_bytes().starts_with(script)
+                            && path.as_bytes().ends_with(path_info)
+                            && host.is_none_or(|host| host_matches(key_host, host))
+                    })
+            });
             state.removed(purged)
         };
-        dropped
-            .iter()
-            .filter(|v| matches!(v, Cached::Response(_)))
-            .count()
+        Ok(responses(&dropped))
     }
 
     /// Remove one URI's entries and variants (invalidation after an unsafe request); the
-    /// number of responses removed. Looked up in the store's URI index, not scanned.
-    pub fn purge_uri(&self, uri: &Key) -> usize {
+    /// number of responses removed. Found through an index (the store's URI index, the
+    /// path's set on Redis), not by a scan.
+    pub fn purge_uri(&self, py: Python<'_>, uri: &Key) -> Result<usize, Failure> {
+        let state = match &self.backend {
+            Backend::Memory(state) => state,
+            Backend::Redis(store) => {
+                let Some([_, _, script, path_info, _]) = uri.uri_parts() else {
+                    return Ok(0);
+                };
+                let path = [script, path_info].concat();
+                let wanted = digest(uri.as_bytes());
+                return py
+                    .detach(|| store.purge_path(&path, |_, member_uri, _| member_uri == wanted));
+            }
+        };
         let dropped = {
-            let mut state = self.state.lock();
+            let mut state = state.lock();
             let purged = state.store.purge_uri(uri);
             state.removed(purged)
         };
-        dropped
-            .iter()
-            .filter(|v| matches!(v, Cached::Response(_)))
-            .count()
+        Ok(responses(&dropped))
     }
 
-    pub fn clear(&self) {
+    /// Remove every stored response: the whole in-process store, or every key under the
+    /// prefix on Redis.
+    pub fn clear(&self, py: Python<'_>) -> Result<(), Failure> {
+        let state = match &self.backend {
+            Backend::Memory(state) => state,
+            Backend::Redis(store) => return py.detach(|| store.clear().map(drop)),
+        };
         let dropped = {
-            let mut state = self.state.lock();
+            let mut state = state.lock();
             let cleared = state.store.clear();
             state.removed(cleared)
         };
         drop(dropped);
+        Ok(())
     }
 
     pub fn stats(&self) -> Stats {
-        let (evictions, entries, bytes) = {
-            let state = self.state.lock();
-            (
-                state.store.evictions(),
-                state.responses,
-                state.store.bytes(),
-            )
+        let (evictions, entries, bytes, store_errors) = match &self.backend {
+            Backend::Memory(state) => {
+                let state = state.lock();
+                (
+                    state.store.evictions(),
+                    Some(state.responses),
+                    Some(state.store.bytes()),
+                    0,
+                )
+            }
+            // Redis evicts by its own policy; what it holds is shared, not this process's.
+            Backend::Redis(store) => (0, None, None, store.errors()),
         };
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         Stats {
@@ -269,6 +434,45 @@ impl Shared {
             evictions,
             entries,
             bytes,
+            store_errors,
+        }
+    }
+}
+
+/// How many of the removed values were responses (the rest are Vary records).
+fn responses(dropped: &[Cached]) -> usize {
+    dropped
+        .iter()
+        .filter(|v| matches!(v, Cached::Response(_)))
+        .count()
+}
+
+/// Report a failed store operation: the first failure of an outage gets one line on the
+/// request's `wsgi.errors`; the rest are only counted (`stats()["store_errors"]`).
+pub fn report(py: Python<'_>, environ: &Bound<'_, PyAny>, failure: &Failure) {
+    if let Failure::Failed {
+        first: true,
+        message,
+    } = failure
+    {
+        write_error_line(
+            py,
+            environ,
+            "Cache",
+            &format!("the shared store is unreachable, requests bypass the cache until it answers again: {message}"),
+        );
+    }
+}
+
+/// [`report`] without a request at hand (an unsafe method's invalidation inside a body
+/// filter): the line goes to `sys.stderr`, where servers send `wsgi.errors` too.
+pub fn report_failure(py: Python<'_>, failure: &Failure) {
+    if let Ok(sys) = py.import("sys") {
+        if let Ok(stderr) = sys.getattr("stderr") {
+            let environ = pyo3::types::PyDict::new(py);
+            if environ.set_item("wsgi.errors", stderr).is_ok() {
+                report(py, environ.as_any(), failure);
+            }
         }
     }
 }

@@ -1,0 +1,400 @@
+//! The shared store on Redis: entries as [`Record`] bytes under SHA-256 digests of their keys,
+//! a set per path and per tag to find them again, locks for single-flight across processes,
+//! and the outage state that makes the cache fail open.
+//!
+//! Pure (no pyo3): the caller releases the GIL around every method here, since each one may
+//! wait on the network, bounded by `timeout` (connect and every command).
+//!
+//! Keys under the prefix (`d` is a hex SHA-256 digest):
+//! - `e:<d(key)>`: an entry (a response, or under a URI key the Vary record of its variants);
+//! - `p:<d(path)>`: a set of the entries stored for SCRIPT_NAME + PATH_INFO, each member
+//!   `d(key) d(uri) host` (64 + 64 hex characters, then the lowercase host), for purges by
+//!   path and host and for invalidation after unsafe methods;
+//! - `t:<d(tag)>`: a set of the `d(key)` of the entries carrying the tag;
+//! - `l:<d(key)>`: the single-flight lock of a key, a random token, `SET NX PX`.
+//!
+//! Every key expires: entries when they stop being servable (stale windows included), index
+//! sets no earlier than their longest-lived member, locks after the flight timeout.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use redis::{Client, Connection, RedisError, RedisResult};
+use sha2::{Digest, Sha256};
+
+/// Idle connections kept for reuse; more concurrent requests open more, closed after use.
+const IDLE_CONNECTIONS: usize = 16;
+/// The first pause after an outage begins; doubled at each failed retry, up to the longest.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const LONGEST_BACKOFF: Duration = Duration::from_secs(30);
+/// Keys deleted per DEL while clearing or purging.
+const DELETE_BATCH: usize = 500;
+
+/// Deletes the lock if it still holds our token (a lock that expired and was taken by
+/// another leader is not ours to release).
+const UNLOCK: &str =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/// A hex SHA-256 digest.
+pub fn digest(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let mut hex = String::with_capacity(64);
+    for byte in hash {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+/// Why a store operation did not happen.
+#[derive(Debug)]
+pub enum Failure {
+    /// The store is in an outage (backing off): nothing was sent.
+    Down,
+    /// The operation failed. `first` is set for the failure that began an outage: the one
+    /// the caller reports (one line per outage).
+    Failed { first: bool, message: String },
+}
+
+struct Health {
+    /// No request is sent before this while the store is out.
+    down_until: Option<Instant>,
+    backoff: Duration,
+}
+
+/// One entry to write, with where to index it.
+pub struct Put<'a> {
+    pub key: &'a [u8],
+    pub uri: &'a [u8],
+    /// SCRIPT_NAME + PATH_INFO and the lowercase host of the request.
+    pub path: &'a [u8],
+    pub host: &'a [u8],
+    pub record: Vec<u8>,
+    /// The Vary record for the URI key, when the response varies.
+    pub vary_record: Option<Vec<u8>>,
+    pub tags: &'a [String],
+    /// How long Redis keeps it (servable time: freshness plus stale windows).
+    pub keep_ms: u64,
+}
+
+pub struct RedisStore {
+    client: Client,
+    prefix: Vec<u8>,
+    timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+    health: Mutex<Health>,
+    errors: AtomicU64,
+}
+
+impl RedisStore {
+    /// The store at `url` (`redis://`, `rediss://`, `unix://`): parsed, never connected here.
+    pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Self, String> {
+        let client = Client::open(url).map_err(|err| err.to_string())?;
+        Ok(RedisStore {
+            client,
+            prefix: prefix.as_bytes().to_vec(),
+            timeout,
+            idle: Mutex::new(Vec::new()),
+            health: Mutex::new(Health {
+                down_until: None,
+                backoff: FIRST_BACKOFF,
+            }),
+            errors: AtomicU64::new(0),
+        })
+    }
+
+    /// Failed operations since construction.
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+
+    fn name(&self, kind: &str, digest: &str) -> Vec<u8> {
+        let mut name = Vec::with_capacity(self.prefix.len() + 2 + digest.len());
+        name.extend_from_slice(&self.prefix);
+        name.extend_from_slice(kind.as_bytes());
+        name.extend_from_slice(digest.as_bytes());
+        name
+    }
+
+    fn connect(&self) -> RedisResult<Connection> {
+        let conn = self.client.get_connection_with_timeout(self.timeout)?;
+        conn.set_read_timeout(Some(self.timeout))?;
+        conn.set_write_timeout(Some(self.timeout))?;
+        Ok(conn)
+    }
+
+    /// Run `op` on a pooled connection, with the outage bookkeeping. A connection that
+    /// failed is dropped, never reused (its replies may be out of step).
+    fn run<T>(&self, op: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Result<T, Failure> {
+        if let Some(until) = self.health.lock().down_until {
+            if Instant::now() < until {
+                return Err(Failure::Down);
+            }
+        }
+        let pooled = self.idle.lock().pop();
+        let result = match pooled {
+            Some(mut conn) => op(&mut conn).map(|value| (value, conn)),
+            None => self
+                .connect()
+                .and_then(|mut conn| op(&mut conn).map(|value| (value, conn))),
+        };
+        match result {
+            Ok((value, conn)) => {
+                {
+                    let mut health = self.health.lock();
+                    health.down_until = None;
+                    health.backoff = FIRST_BACKOFF;
+                }
+                let mut idle = self.idle.lock();
+                if idle.len() < IDLE_CONNECTIONS {
+                    idle.push(conn);
+                }
+                Ok(value)
+            }
+            Err(err) => Err(self.failed(&err)),
+        }
+    }
+
+    fn failed(&self, err: &RedisError) -> Failure {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        let outage = err.is_io_error()
+            || err.is_timeout()
+            || err.is_connection_dropped()
+            || err.is_connection_refusal();
+        let first = if outage {
+            let mut health = self.health.lock();
+            let first = health.down_until.is_none();
+            health.down_until = Some(Instant::now() + health.backoff);
+            health.backoff = (health.backoff * 2).min(LONGEST_BACKOFF);
+            first
+        } else {
+            false
+        };
+        if first {
+            // Other connections of the pool went down with the server.
+            self.idle.lock().clear();
+        }
+        Failure::Failed {
+            first,
+            message: err.to_string(),
+        }
+    }
+
+    /// The bytes stored under `key`, if any.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Failure> {
+        let name = self.name("e:", &digest(key));
+        self.run(|conn| redis::cmd("GET").arg(&name).query(conn))
+    }
+
+    /// Write an entry, its Vary record and its index memberships, in one transaction.
+    pub fn put(&self, put: &Put<'_>) -> Result<(), Failure> {
+        let key = digest(put.key);
+        let uri = digest(put.uri);
+        let keep = put.keep_ms.max(1);
+        let keep_s = keep.div_ceil(1000);
+        let mut member = Vec::with_capacity(128 + put.host.len());
+        member.extend_from_slice(key.as_bytes());
+        member.extend_from_slice(uri.as_bytes());
+        member.extend_from_slice(put.host);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        pipe.cmd("SET")
+            .arg(self.name("e:", &key))
+            .arg(&put.record)
+            .arg("PX")
+            .arg(keep)
+            .ignore();
+        if let Some(vary) = &put.vary_record {
+            pipe.cmd("SET")
+                .arg(self.name("e:", &uri))
+                .arg(vary)
+                .arg("PX")
+                .arg(keep)
+                .ignore();
+        }
+        let mut index = |name: Vec<u8>, member: &[u8]| {
+            pipe.cmd("SADD").arg(&name).arg(member).ignore();
+            // A new set gets the entry's lifetime; an older one keeps the longer of the two.
+            pipe.cmd("EXPIRE").arg(&name).arg(keep_s).arg("NX").ignore();
+            pipe.cmd("EXPIRE").arg(&name).arg(keep_s).arg("GT").ignore();
+        };
+        index(self.name("p:", &digest(put.path)), &member);
+        for tag in put.tags {
+            index(self.name("t:", &digest(tag.as_bytes())), key.as_bytes());
+        }
+        self.run(|conn| pipe.query::<()>(conn))
+    }
+
+    /// Delete the entries of `path` that `selects(key digest, uri digest, host)`;
+    /// the number of entries deleted. Their Vary records go with them.
+    pub fn purge_path(
+        &self,
+        path: &[u8],
+        selects: impl Fn(&str, &str, &[u8]) -> bool,
+    ) -> Result<usize, Failure> {
+        let index = self.name("p:", &digest(path));
+        self.run(|conn| {
+            let members: Vec<Vec<u8>> = redis::cmd("SMEMBERS").arg(&index).query(conn)?;
+            let mut chosen = Vec::new();
+            let mut responses = Vec::new();
+            // A varying URI's Vary record, under the URI digest (a URI that does not vary
+            // has its response there: key digest and URI digest are then the same).
+            let mut records = std::collections::BTreeSet::new();
+            for member in members {
+                let (Some(key), Some(uri), Some(host)) = (
+                    member.get(..64).and_then(|k| std::str::from_utf8(k).ok()),
+                    member
+                        .get(64..128)
+                        .and_then(|u| std::str::from_utf8(u).ok()),
+                    member.get(128..),
+                ) else {
+                    continue;
+                };
+                if selects(key, uri, host) {
+                    responses.push(self.name("e:", key));
+                    if key != uri {
+                        records.insert(self.name("e:", uri));
+                    }
+                    chosen.push(member.clone());
+                }
+            }
+            let mut deleted = 0usize;
+            for batch in responses.chunks(DELETE_BATCH) {
+                let removed: usize = redis::cmd("DEL").arg(batch).query(conn)?;
+                deleted += removed;
+            }
+            let records: Vec<Vec<u8>> = records.into_iter().collect();
+            for batch in records.chunks(DELETE_BATCH) {
+                redis::cmd("DEL").arg(batch).query::<()>(conn)?;
+            }
+            for batch in chosen.chunks(DELETE_BATCH) {
+                redis::cmd("SREM")
+                    .arg(&index)
+                    .arg(batch)
+                    .query::<()>(conn)?;
+            }
+            Ok(deleted)
+        })
+    }
+
+    /// Delete every entry carrying `tag`; the number deleted.
+    pub fn purge_tag(&self, tag: &str) -> Result<usize, Failure> {
+        let index = self.name("t:", &digest(tag.as_bytes()));
+        self.run(|conn| {
+            let members: Vec<String> = redis::cmd("SMEMBERS").arg(&index).query(conn)?;
+            let mut deleted = 0usize;
+            for batch in members.chunks(DELETE_BATCH) {
+                let names: Vec<Vec<u8>> = batch.iter().map(|key| self.name("e:", key)).collect();
+                let removed: usize = redis::cmd("DEL").arg(&names).query(conn)?;
+                deleted += removed;
+            }
+            redis::cmd("DEL").arg(&index).query::<()>(conn)?;
+            Ok(deleted)
+        })
+    }
+
+    /// Delete every key under the prefix, found with SCAN (never KEYS or FLUSHDB); the
+    /// number of keys deleted.
+    pub fn clear(&self) -> Result<usize, Failure> {
+        let pattern = glob_escape(&self.prefix);
+        self.run(|conn| {
+            let mut cursor: u64 = 0;
+            let mut deleted = 0usize;
+            loop {
+                let (next, names): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query(conn)?;
+                if !names.is_empty() {
+                    let removed: usize = redis::cmd("UNLINK").arg(&names).query(conn)?;
+                    deleted += removed;
+                }
+                if next == 0 {
+                    return Ok(deleted);
+                }
+                cursor = next;
+            }
+        })
+    }
+
+    /// Take the flight lock of `key` for `hold`: true when this process now leads.
+    pub fn lock(&self, key: &[u8], token: &str, hold: Duration) -> Result<bool, Failure> {
+        let name = self.name("l:", &digest(key));
+        let ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.run(|conn| {
+            let set: Option<String> = redis::cmd("SET")
+                .arg(&name)
+                .arg(token)
+                .arg("NX")
+                .arg("PX")
+                .arg(ms)
+                .query(conn)?;
+            Ok(set.is_some())
+        })
+    }
+
+    /// Whether another process still holds the flight lock of `key`.
+    pub fn locked(&self, key: &[u8]) -> Result<bool, Failure> {
+        let name = self.name("l:", &digest(key));
+        self.run(|conn| redis::cmd("EXISTS").arg(&name).query(conn))
+    }
+
+    /// Release the lock if it is still ours (compare-and-delete).
+    pub fn unlock(&self, key: &[u8], token: &str) -> Result<(), Failure> {
+        let name = self.name("l:", &digest(key));
+        self.run(|conn| {
+            redis::cmd("EVAL")
+                .arg(UNLOCK)
+                .arg(1)
+                .arg(&name)
+                .arg(token)
+                .query::<()>(conn)
+        })
+    }
+}
+
+/// Wait, polling, until no process holds the flight lock of `key` or `timeout` passed (a
+/// leader that died lets its lock expire by then). Call it with the GIL released.
+pub fn wait_for_lock(store: &RedisStore, key: &[u8], timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(2);
+    while Instant::now() < deadline {
+        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+        match store.locked(key) {
+            Ok(true) => pause = (pause * 2).min(Duration::from_millis(50)),
+            // Released, or the store is out (the caller finds that out on its next look).
+            Ok(false) | Err(_) => return,
+        }
+    }
+}
+
+/// `prefix*` as a SCAN pattern matching the prefix literally.
+fn glob_escape(prefix: &[u8]) -> Vec<u8> {
+    let mut pattern = Vec::with_capacity(prefix.len() + 1);
+    for &byte in prefix {
+        if matches!(byte, b'*' | b'?' | b'[' | b']' | b'\\') {
+            pattern.push(b'\\');
+        }
+        pattern.push(byte);
+    }
+    pattern.push(b'*');
+    pattern
+}
+
+/// A token no other lock holder has: the process, a counter, the time.
+pub fn lock_token() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let count = NEXT.fetch_add(1, Ordering::Relaxed);
+    digest(format!("{}:{count}:{nanos}", std::process::id()).as_bytes())
+}
+
+#[cfg(test)]
+#[path = "redis_store_tests.rs"]
+mod tests;
