@@ -1509,6 +1509,79 @@ def test_purge_by_path_and_host():
     assert mw.purge("/y", host="a.example") == 1
 
 
+def test_purge_by_url():
+    app = Origin()
+    mw, wsgi = cached(app)
+    for host in ("a.example", "a.example:8080", "b.example"):
+        run(wsgi, env("/x", query="q=1", host=host))
+    assert mw.purge("https://A.example/x?ignored=1#frag") == 2  # the URL's host, any port
+    assert mw.purge("http://b.example:80/x") == 0  # a port named in the URL must match
+    assert mw.purge("http://b.example/x") == 1
+    for bad in ("x", "ftp://a.example/x", "http:///x"):
+        with pytest.raises(ValueError, match="url_or_path"):
+            mw.purge(bad)
+    with pytest.raises(TypeError, match="url_or_path"):
+        mw.purge(b"/x")
+
+
+def tagged(environ):
+    """Tags by path: /a and /b are "blog", /b also "post-2"; one field repeated for /b."""
+    path = environ["PATH_INFO"]
+    if path == "/b":
+        return [*FRESH, ("Surrogate-Key", "blog  post-2"), ("surrogate-key", " feed")]
+    return [*FRESH, ("Surrogate-Key", "blog post-1")] if path == "/a" else list(FRESH)
+
+
+def test_tags_are_stored_hidden_from_clients_and_purged():
+    app = Origin(tagged)
+    mw, wsgi = cached(app)
+    for path in ("/a", "/b", "/c"):
+        miss = run(wsgi, env(path))
+        assert header(miss.headers, "Surrogate-Key") is None, miss.headers
+    for path in ("/a", "/b", "/c"):
+        hit = run(wsgi, env(path))
+        assert label(hit) == "HIT"
+        assert header(hit.headers, "Surrogate-Key") is None, hit.headers
+    assert mw.purge_tag("post-1") == 1
+    assert mw.purge_tag("post-1") == 0
+    assert mw.purge_tag("feed") == 1  # from the second field line
+    assert label(run(wsgi, env("/c"))) == "HIT"
+    assert [label(run(wsgi, env(p))) for p in ("/a", "/b")] == ["MISS", "MISS"]
+    assert mw.purge_tag("blog") == 2
+    assert [label(run(wsgi, env(p))) for p in ("/a", "/b", "/c")] == ["MISS", "MISS", "HIT"]
+    for bad in ("", "two words", "a\tb"):
+        with pytest.raises(ValueError, match="tag"):
+            mw.purge_tag(bad)
+    with pytest.raises(TypeError, match="tag"):
+        mw.purge_tag(1)
+
+
+def test_tags_are_hidden_even_when_the_response_is_not_stored():
+    app = Origin([("Cache-Control", "no-store"), ("Surrogate-Key", "private-tag")])
+    mw, wsgi = cached(app)
+    response = run(wsgi, env("/x"))
+    assert label(response) == "MISS"
+    assert header(response.headers, "Surrogate-Key") is None
+    post = run(wsgi, env("/x", method="POST"))
+    assert header(post.headers, "Surrogate-Key") is None
+
+
+def test_tag_header_none_passes_the_header_and_stores_no_tags():
+    app = Origin(tagged)
+    mw, wsgi = cached(app, tag_header=None)
+    assert header(run(wsgi, env("/a")).headers, "Surrogate-Key") == "blog post-1"
+    assert header(run(wsgi, env("/a")).headers, "Surrogate-Key") == "blog post-1"
+    assert mw.purge_tag("blog") == 0
+    assert label(run(wsgi, env("/a"))) == "HIT"
+
+
+def test_another_tag_header():
+    app = Origin([*FRESH, ("xkey", "one two")])
+    mw, wsgi = cached(app, tag_header="xkey")
+    assert header(run(wsgi, env("/x")).headers, "xkey") is None
+    assert mw.purge_tag("two") == 1
+
+
 def test_purge_host_with_port_matches_only_that_port():
     app = Origin()
     mw, wsgi = cached(app)
@@ -2003,6 +2076,7 @@ def test_repr_shows_the_options():
             status_header="X-Zz",
             single_flight_timeout=2.5,
             request_directives="honor",
+            tag_header="xkey",
         )
     )
     assert text.startswith("Cache(")
@@ -2015,6 +2089,7 @@ def test_repr_shows_the_options():
         "single_flight",
         "single_flight_timeout",
         "request_directives='honor'",
+        "tag_header='xkey'",
         "123456",
         "4321",
         "77",

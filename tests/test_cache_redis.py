@@ -69,7 +69,8 @@ def test_a_miss_in_one_cache_is_a_hit_in_another(redis_server):
 
 def test_entries_are_our_binary_format_with_an_expiry(redis_server):
     client = redis_server.client()
-    get(cache(CountingApp(headers=[("Cache-Control", "max-age=30")]), redis_server))
+    app = CountingApp(headers=[("Cache-Control", "max-age=30"), ("Surrogate-Key", "t1 t2")])
+    get(cache(app, redis_server))
     keys = entry_keys(client)
     assert len(keys) == 1
     value = client.get(keys[0])
@@ -78,9 +79,11 @@ def test_entries_are_our_binary_format_with_an_expiry(redis_server):
     # Not a pickle (protocol 2+ starts with 0x80), whatever else it is.
     assert not value.startswith(b"\x80")
     assert 0 < client.pttl(keys[0]) <= 30_000
-    # Every key this cache wrote expires.
-    for key in client.keys(b"*"):
-        assert client.pttl(key) > 0, key
+    # Every key this cache wrote expires: the entry, its path's and its tags' index sets.
+    written = client.keys(b"*")
+    assert len(client.keys(b"wsgi_mw:t:*")) == 2 and len(client.keys(b"wsgi_mw:p:*")) == 1
+    for key in written:
+        assert 0 < client.pttl(key) <= 30_000, key
 
 
 @pytest.mark.parametrize(

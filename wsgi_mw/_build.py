@@ -62,6 +62,7 @@ LAYERS: dict[str, Layer] = {
             "single_flight",
             "single_flight_timeout",
             "request_directives",
+            "tag_header",
         ),
     ),
     "rewrite": Layer(

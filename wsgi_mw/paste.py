@@ -158,6 +158,7 @@ CONVERTERS: dict[str, dict[str, _Converter]] = {
         "single_flight": _bool,
         "single_flight_timeout": _float,
         "request_directives": _as_is,
+        "tag_header": _str_or_none,
     },
     "rewrite": {
         "rules": _rules,

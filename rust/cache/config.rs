@@ -7,6 +7,20 @@ use super::freshness::{Policy, RequestDirectives};
 /// RFC 9110 §15.1: the statuses that are heuristically cacheable.
 pub const DEFAULT_STATUSES: [u16; 11] = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501];
 
+/// `Cache(tag_header=)`'s default: Fastly's name (Varnish's xkey reads `xkey`).
+pub const DEFAULT_TAG_HEADER: &str = "Surrogate-Key";
+
+/// The tags of a response: the whitespace-separated words of every `tag_header` field.
+pub fn response_tags<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut tags: Vec<String> = values
+        .flat_map(str::split_ascii_whitespace)
+        .map(str::to_owned)
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    tags
+}
+
 /// `Cache(key_prefix=)`'s default.
 pub const DEFAULT_KEY_PREFIX: &str = "wsgi_mw:";
 /// `Cache(store_timeout=)`'s default: a Redis on the same network answers in well under 1 ms.
@@ -58,4 +72,7 @@ pub struct CacheConfig {
     pub store_url: Option<String>,
     pub key_prefix: String,
     pub store_timeout: Duration,
+    /// The response header whose space-separated tags are stored with the entry (and removed
+    /// from what clients see); None: no tags.
+    pub tag_header: Option<String>,
 }

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::conditional::kept_in_not_modified;
-use super::config::CacheConfig;
+use super::config::{response_tags, CacheConfig};
 use super::entry::{Record, ResponseRecord};
 use super::flight::FlightGuard;
 use super::freshness::{storable, RequestFacts, ResponseFacts};
@@ -161,6 +161,8 @@ pub struct CacheFilter {
     invalidate: Option<Key>,
     plan: Option<StorePlan>,
     tee: Option<Tee>,
+    /// The response's tags, read from (and removed from) its `tag_header`.
+    tags: Vec<String>,
 }
 
 impl CacheFilter {
@@ -178,6 +180,7 @@ impl CacheFilter {
             invalidate,
             plan,
             tee: None,
+            tags: Vec::new(),
         }
     }
 
@@ -281,7 +284,7 @@ impl CacheFilter {
             shareable: tee.shareable,
             add_length: tee.add_length,
             headers,
-            tags: Vec::new(),
+            tags: self.tags.clone(),
             body,
         });
         let Some([_, host, script, path_info, _]) = plan.uri.uri_parts() else {
@@ -295,7 +298,7 @@ impl CacheFilter {
             host,
             record: record.encode(),
             vary_record: (!tee.vary.is_empty()).then(|| Record::Vary(tee.vary.to_vec()).encode()),
-            tags: &[],
+            tags: &self.tags,
             keep_ms: tee.ttl_ms,
         };
         if let Err(failure) = self.shared.put(py, &put) {
@@ -366,6 +369,7 @@ impl CacheFilter {
             last_modified: tee.head.get("last-modified").and_then(parse_http_date),
             shareable: tee.shareable,
             age: tee.age,
+            tags: self.tags.clone(),
         };
         let bytes = entry_bytes(
             tee.size,
@@ -395,6 +399,15 @@ impl BodyFilter for CacheFilter {
                         report_failure(py, &failure);
                     }
                 }
+            }
+            if let Some(name) = &self.config.tag_header {
+                // Tags are for the cache: clients never see them.
+                self.tags = response_tags(
+                    head.headers()
+                        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v),
+                );
+                head.remove(name);
             }
             // Bodyless responses (a GET's 204) still store: the plumbing drops their body
             // bytes and reports Complete as usual.

@@ -14,7 +14,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use super::conditional::not_modified;
 use super::config::{
     check_key_prefix, check_store_url, CacheConfig, DEFAULT_KEY_PREFIX, DEFAULT_STATUSES,
-    DEFAULT_STORE_TIMEOUT,
+    DEFAULT_STORE_TIMEOUT, DEFAULT_TAG_HEADER,
 };
 use super::decide::{next, Ask, Next, Seen};
 use super::filter::{CacheFilter, StorePlan};
@@ -109,6 +109,10 @@ crate::int_option!(
 ///     instead of all calling the app.
 /// single_flight_timeout:
 ///     Default 10.0. Seconds a waiting request waits at most before calling the app itself.
+/// tag_header:
+///     Default ``"Surrogate-Key"`` (Fastly's). A response's space-separated tags in this
+///     header are stored with it and removed from what clients see; ``purge_tag(tag)``
+///     removes every response that carried the tag. ``None``: no tags, the header passes.
 /// request_directives:
 ///     Default ``"ignore"``: as CDNs and Varnish do, a client's ``Cache-Control: no-cache``,
 ///     ``max-age`` or ``Pragma: no-cache`` gets the stored entry, so no client can replace a
@@ -215,6 +219,27 @@ fn statuses(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<u16>> {
     Ok(codes)
 }
 
+/// A header-name option: a valid field name, or None for no header.
+fn header_option(given: &Borrowed<'_, '_, PyAny>, param: &str) -> PyResult<Option<String>> {
+    if given.is_none() {
+        return Ok(None);
+    }
+    let name = given.cast::<PyString>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "Cache({param}=...): {param} must be a header name (str) or None, not {}",
+            type_name(given)
+        ))
+    })?;
+    let name = name.to_cow()?.into_owned();
+    check_header(&name, "HIT").map_err(|e| {
+        PyValueError::new_err(format!(
+            "Cache({param}={name:?}): {param} is not a valid header name: {}",
+            e.0
+        ))
+    })?;
+    Ok(Some(name))
+}
+
 /// `status_header=`: a header name, or None for no header.
 struct StatusHeader(Option<String>);
 
@@ -222,23 +247,18 @@ impl<'a, 'py> FromPyObject<'a, 'py> for StatusHeader {
     type Error = PyErr;
 
     fn extract(given: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if given.is_none() {
-            return Ok(StatusHeader(None));
-        }
-        let name = given.cast::<PyString>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "Cache(status_header=...): status_header must be a header name (str) or None, not {}",
-                type_name(&given)
-            ))
-        })?;
-        let name = name.to_cow()?.into_owned();
-        check_header(&name, "HIT").map_err(|e| {
-            PyValueError::new_err(format!(
-                "Cache(status_header={name:?}): status_header is not a valid header name: {}",
-                e.0
-            ))
-        })?;
-        Ok(StatusHeader(Some(name)))
+        header_option(&given, "status_header").map(StatusHeader)
+    }
+}
+
+/// `tag_header=`: the header tags come in, or None for no tags.
+struct TagHeader(Option<String>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for TagHeader {
+    type Error = PyErr;
+
+    fn extract(given: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        header_option(&given, "tag_header").map(TagHeader)
     }
 }
 
@@ -497,7 +517,11 @@ impl Cache {
         };
         Counters::bump(counter);
         let app = self.app.bind(py);
-        if plan.is_none() && invalidate.is_none() && self.config.status_header.is_none() {
+        if plan.is_none()
+            && invalidate.is_none()
+            && self.config.status_header.is_none()
+            && self.config.tag_header.is_none()
+        {
             // Nothing to label, store or invalidate: stay out of the way entirely.
             return chain.call(py, "Cache", app, environ, start_response, None);
         }
@@ -618,8 +642,8 @@ impl Cache {
 impl Cache {
     #[new]
     #[pyo3(
-        signature = (app, *, store = None, key_prefix = None, store_timeout = None, max_bytes = MaxBytes(64 * 1024 * 1024), max_entry_bytes = MaxEntryBytes(1024 * 1024), default_ttl = DefaultTtl(60), statuses = None, status_header = StatusHeader(Some("X-Cache".to_owned())), single_flight = Flag(true), single_flight_timeout = None, request_directives = Directives(RequestDirectives::Ignore)),
-        text_signature = "(app, *, store=None, key_prefix='wsgi_mw:', store_timeout=0.25, max_bytes=67108864, max_entry_bytes=1048576, default_ttl=60, statuses=(200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501), status_header='X-Cache', single_flight=True, single_flight_timeout=10.0, request_directives='ignore')"
+        signature = (app, *, store = None, key_prefix = None, store_timeout = None, max_bytes = MaxBytes(64 * 1024 * 1024), max_entry_bytes = MaxEntryBytes(1024 * 1024), default_ttl = DefaultTtl(60), statuses = None, status_header = StatusHeader(Some("X-Cache".to_owned())), single_flight = Flag(true), single_flight_timeout = None, request_directives = Directives(RequestDirectives::Ignore), tag_header = TagHeader(Some(DEFAULT_TAG_HEADER.to_owned()))),
+        text_signature = "(app, *, store=None, key_prefix='wsgi_mw:', store_timeout=0.25, max_bytes=67108864, max_entry_bytes=1048576, default_ttl=60, statuses=(200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501), status_header='X-Cache', single_flight=True, single_flight_timeout=10.0, request_directives='ignore', tag_header='Surrogate-Key')"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -636,6 +660,7 @@ impl Cache {
         single_flight: Flag,
         single_flight_timeout: Option<&Bound<'_, PyAny>>,
         request_directives: Directives,
+        tag_header: TagHeader,
     ) -> PyResult<Self> {
         let single_flight_timeout = match single_flight_timeout {
             Some(given) => seconds(given, "single_flight_timeout", 86_400.0)?,
@@ -683,6 +708,7 @@ impl Cache {
             store_url: store.as_ref().map(|(url, _)| url.clone()),
             key_prefix,
             store_timeout,
+            tag_header: tag_header.0,
         };
         let shared = match store {
             Some((_, store)) => Shared::redis(store),
@@ -738,6 +764,21 @@ impl Cache {
             .map_err(|failure| store_error("purge", &failure))
     }
 
+    /// Remove every stored response whose ``tag_header`` (``Surrogate-Key`` by default)
+    /// named ``tag``; returns the number removed. With a shared store, on every process
+    /// and machine sharing it (``ConnectionError`` when it cannot be reached).
+    fn purge_tag(&self, py: Python<'_>, tag: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let tag = str_arg(tag, "Cache.purge_tag(tag=...): tag")?;
+        if tag.is_empty() || tag.contains(|c: char| c.is_ascii_whitespace()) {
+            return Err(PyValueError::new_err(format!(
+                "Cache.purge_tag(tag={tag:?}): tag must be one non-empty word (tags are space-separated)"
+            )));
+        }
+        self.shared
+            .purge_tag(py, &tag)
+            .map_err(|failure| store_error("purge_tag", &failure))
+    }
+
     /// Remove every stored response. With a shared store, every key under ``key_prefix``
     /// (found with SCAN; nothing else in the Redis database is touched); ``ConnectionError``
     /// when the store cannot be reached. Counters are kept.
@@ -775,6 +816,12 @@ impl Cache {
     #[getter]
     fn store(&self) -> Option<String> {
         self.config.store_url.clone()
+    }
+
+    /// The response header tags are read from (and removed), or None.
+    #[getter]
+    fn tag_header(&self) -> Option<String> {
+        self.config.tag_header.clone()
     }
 
     /// What every key this cache writes to a shared store starts with.
@@ -851,7 +898,7 @@ impl Cache {
             .map(u16::to_string)
             .collect();
         Ok(format!(
-            "Cache({}, {}max_bytes={}, max_entry_bytes={}, default_ttl={}, statuses=({}{}), status_header={}, single_flight={}, single_flight_timeout={}, request_directives='{}')",
+            "Cache({}, {}max_bytes={}, max_entry_bytes={}, default_ttl={}, statuses=({}{}), status_header={}, single_flight={}, single_flight_timeout={}, request_directives='{}', tag_header={})",
             self.app.repr(py)?,
             match &self.config.store_url {
                 Some(url) => format!(
@@ -874,6 +921,10 @@ impl Cache {
             py_bool(self.config.single_flight),
             PyFloat::new(py, self.config.single_flight_timeout.as_secs_f64()).repr()?,
             self.config.request_directives.name(),
+            match &self.config.tag_header {
+                Some(name) => PyString::new(py, name).repr()?.to_string(),
+                None => "None".to_owned(),
+            },
         ))
     }
 }

@@ -41,6 +41,8 @@ pub struct Stored {
     pub shareable: bool,
     /// The app's Age when stored, in seconds.
     pub age: u64,
+    /// The response's tags (`tag_header`), for `purge_tag`.
+    pub tags: Vec<String>,
 }
 
 impl Stored {
@@ -86,6 +88,7 @@ impl Stored {
             last_modified,
             shareable: record.shareable,
             age: record.age,
+            tags: record.tags,
         })
     }
 }
@@ -390,6 +393,24 @@ impl Shared {
         let dropped = {
             let mut state = state.lock();
             let purged = state.store.purge_uri(uri);
+            state.removed(purged)
+        };
+        Ok(responses(&dropped))
+    }
+
+    /// Remove every stored response carrying `tag`; the number removed. In memory a scan of
+    /// the store; on Redis, the tag's index set.
+    pub fn purge_tag(&self, py: Python<'_>, tag: &str) -> Result<usize, Failure> {
+        let state = match &self.backend {
+            Backend::Memory(state) => state,
+            Backend::Redis(store) => return py.detach(|| store.purge_tag(tag)),
+        };
+        let dropped = {
+            let mut state = state.lock();
+            let purged = state.store.purge_values(|value| match value {
+                Cached::Response(stored) => stored.tags.iter().any(|t| t == tag),
+                Cached::Vary(_) => false,
+            });
             state.removed(purged)
         };
         Ok(responses(&dropped))

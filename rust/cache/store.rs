@@ -188,6 +188,11 @@ impl<V: Clone> Store<V> {
         self.remove_where(|key, _| matches(key))
     }
 
+    /// Remove every entry whose value matches (`Cache.purge_tag`): a scan of the whole store.
+    pub fn purge_values(&mut self, matches: impl Fn(&V) -> bool) -> Vec<V> {
+        self.remove_where(|_, entry| matches(&entry.value))
+    }
+
     /// Remove the entries of one URI key and its variants (invalidation by unsafe methods),
     /// through the index: the cost is the number of those entries, not the store's size.
     pub fn purge_uri(&mut self, uri: &Key) -> Vec<V> {
