@@ -1558,7 +1558,7 @@ def test_tags_are_stored_hidden_from_clients_and_purged():
 
 def test_tags_are_hidden_even_when_the_response_is_not_stored():
     app = Origin([("Cache-Control", "no-store"), ("Surrogate-Key", "private-tag")])
-    mw, wsgi = cached(app)
+    _, wsgi = cached(app)
     response = run(wsgi, env("/x"))
     assert label(response) == "MISS"
     assert header(response.headers, "Surrogate-Key") is None
