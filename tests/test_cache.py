@@ -31,6 +31,7 @@ from conftest import (
     StrYieldingApp,
     WriteApp,
     header,
+    error_text,
     header_values,
     make_environ,
     run,
@@ -80,6 +81,7 @@ STATS_KEYS = {
     "entries",
     "bytes",
     "store_errors",
+    "stale",
 }
 # Headers a hit may legitimately change compared with what the app sent.
 CACHE_HEADERS = ("Age", "X-Cache", "Content-Length")
@@ -2208,3 +2210,160 @@ def test_unencodable_environ_strings_get_keys_of_their_own(first, second):
         environ = env("/x")
         environ.update(overrides)
         assert label(run(mw, environ)) == "HIT", overrides
+
+
+# --------------------------------------------------------------------------- RFC 5861
+
+
+class Scripted:
+    """Answers call n with `script[n]` (the last one repeats): ("ok", headers), ("503",
+    headers), "raise" (before start_response) or "raise_after_start". An ok body names the
+    call ("v1", "v2"...). `gate`, when set, is waited on by calls after the first."""
+
+    def __init__(self, script, gate=None):
+        self.script = script
+        self.calls = 0
+        self.gate = gate
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            self.calls += 1
+            n = self.calls
+        if self.gate is not None and n > 1:
+            assert self.gate.wait(10)
+        step = self.script[min(n, len(self.script)) - 1]
+        if step == "raise":
+            raise RuntimeError("database down")
+        if step == "raise_after_start":
+            start_response("200 OK", [("Content-Type", TEXT)])
+            raise RuntimeError("database down")
+        kind, headers = step
+        status = "200 OK" if kind == "ok" else "503 Service Unavailable"
+        start_response(status, [("Content-Type", TEXT), *headers])
+        return [f"v{n}".encode() if kind == "ok" else b"error page"]
+
+
+SWR = [("Cache-Control", "max-age=1, stale-while-revalidate=30")]
+SIE = [("Cache-Control", "max-age=1, stale-if-error=60")]
+
+
+def test_stale_while_revalidate_answers_at_once_while_one_request_refreshes():
+    gate = threading.Event()
+    app = Scripted([("ok", SWR)], gate=gate)
+    mw, wsgi = cached(app)
+    assert run(wsgi, env()).body == b"v1"
+    time.sleep(1.2)
+    results = {}
+    refresher = threading.Thread(target=lambda: results.update(lead=run(wsgi, env())))
+    refresher.start()
+    deadline = time.monotonic() + 5
+    while app.calls < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert app.calls == 2  # the refresh is in the app, held by the gate
+    others = [run(wsgi, env()) for _ in range(3)]
+    assert [(label(r), r.body) for r in others] == [("STALE", b"v1")] * 3
+    assert all(int(header(r.headers, "Age")) >= 1 for r in others)
+    gate.set()
+    refresher.join()
+    assert (label(results["lead"]), results["lead"].body) == ("MISS", b"v2")
+    hit = run(wsgi, env())
+    assert (label(hit), hit.body) == ("HIT", b"v2")
+    assert app.calls == 2
+    s = stats(mw)
+    assert s["stale"] == 3
+    assert s["hits"] + s["misses"] + s["bypasses"] == 6
+
+
+def test_stale_while_revalidate_from_the_option_and_what_forbids_it():
+    for headers, option, stale_served in [
+        ([("Cache-Control", "max-age=1")], 30, True),
+        ([("Cache-Control", "max-age=1")], 0, False),
+        ([("Cache-Control", "max-age=1, must-revalidate")], 30, False),
+        ([("Cache-Control", "s-maxage=1")], 30, False),
+        ([("Cache-Control", "s-maxage=1, stale-while-revalidate=30")], 0, True),
+    ]:
+        # A path of its own per case: the Redis store outlives each Cache.
+        path = f"/case-{len(headers[0][1])}-{option}"
+        gate = threading.Event()
+        app = Scripted([("ok", headers)], gate=gate)
+        _, wsgi = cached(app, stale_while_revalidate=option)
+        run(wsgi, env(path))
+        time.sleep(1.1)
+        refresher = threading.Thread(target=run, args=(wsgi, env(path)))
+        refresher.start()
+        deadline = time.monotonic() + 5
+        while app.calls < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert app.calls == 2, headers
+        if stale_served:
+            assert label(run(wsgi, env(path))) == "STALE", headers
+        gate.set()
+        refresher.join()
+        assert app.calls == 2, headers
+
+
+def test_past_the_stale_window_an_entry_is_a_miss():
+    app = Scripted([("ok", [("Cache-Control", "max-age=1, stale-while-revalidate=1")])])
+    _, wsgi = cached(app)
+    run(wsgi, env())
+    time.sleep(2.2)
+    response = run(wsgi, env())
+    assert (label(response), response.body) == ("MISS", b"v2")
+
+
+@pytest.mark.parametrize("failure", ["503", "raise", "raise_after_start"])
+def test_stale_if_error_answers_when_the_refresh_fails(failure):
+    step = ("503", []) if failure == "503" else failure
+    app = Scripted([("ok", SIE), step, step, ("ok", SIE)])
+    mw, wsgi = cached(app)
+    assert run(wsgi, env()).body == b"v1"
+    time.sleep(1.2)
+    for _ in range(2):
+        environ = env()
+        response = run(wsgi, environ)
+        assert (response.status, label(response), response.body) == ("200 OK", "STALE", b"v1")
+        assert header(response.headers, "Content-Type") == TEXT
+        assert int(header(response.headers, "Age")) >= 1
+        assert "stale-if-error" in error_text(environ)
+    assert stats(mw)["stale"] == 2
+    # The app recovered: its response is stored again.
+    assert (label(run(wsgi, env())), app.calls) == ("MISS", 4)
+    assert (label(run(wsgi, env())), app.calls) == ("HIT", 4)
+
+
+def test_stale_if_error_from_the_option_and_past_its_window():
+    app = Scripted([("ok", [("Cache-Control", "max-age=1")]), ("503", [])])
+    _, wsgi = cached(app, stale_if_error=1)
+    run(wsgi, env())
+    time.sleep(1.2)
+    assert label(run(wsgi, env())) == "STALE"
+    time.sleep(1.0)
+    response = run(wsgi, env())
+    assert (response.status, response.body) == ("503 Service Unavailable", b"error page")
+    raising = Scripted([("ok", [("Cache-Control", "max-age=1")]), "raise"])
+    _, wsgi = cached(raising)  # no stale-if-error: the exception goes to the server
+    run(wsgi, env())
+    time.sleep(1.2)
+    with pytest.raises(RuntimeError, match="database down"):
+        run(wsgi, env())
+
+
+def test_a_stale_entry_is_never_served_to_a_request_that_could_not_take_it_fresh():
+    app = Scripted([("ok", SWR)])
+    _, wsgi = cached(app)
+    run(wsgi, env())
+    time.sleep(1.2)
+    # Authorization: the entry is not shareable with authenticated requests.
+    response = run(wsgi, env(authorization="Bearer t"))
+    assert label(response) == "BYPASS"
+    assert response.body == b"v2"
+
+
+def test_bad_stale_options_name_the_parameter():
+    for name in ("stale_while_revalidate", "stale_if_error"):
+        with pytest.raises(ValueError, match=name):
+            Cache(plain_app, **{name: -1})
+        with pytest.raises(TypeError, match=name):
+            Cache(plain_app, **{name: 1.5})
+        assert getattr(Cache(plain_app, **{name: 7}), name) == 7

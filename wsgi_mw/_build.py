@@ -54,6 +54,8 @@ LAYERS: dict[str, Layer] = {
             "store",
             "key_prefix",
             "store_timeout",
+            "stale_while_revalidate",
+            "stale_if_error",
             "max_bytes",
             "max_entry_bytes",
             "default_ttl",

@@ -51,6 +51,7 @@ class _CacheStats(TypedDict):
     entries: int | None
     bytes: int | None
     store_errors: int
+    stale: int
 
 @final
 class Cache:
@@ -63,6 +64,9 @@ class Cache:
         store: str | None = None,
         key_prefix: str = "wsgi_mw:",
         store_timeout: float = 0.25,
+        stale_while_revalidate: int = 0,
+        stale_if_error: int = 0,
+        tag_header: str | None = "Surrogate-Key",
         max_bytes: int = 67108864,
         max_entry_bytes: int = 1048576,
         default_ttl: int = 60,
@@ -71,7 +75,6 @@ class Cache:
         single_flight: bool = True,
         single_flight_timeout: float = 10.0,
         request_directives: Literal["ignore", "honor"] = "ignore",
-        tag_header: str | None = "Surrogate-Key",
     ) -> Self: ...
     def __call__(
         self, environ: dict[str, Any], start_response: _StartResponse
@@ -106,6 +109,10 @@ class Cache:
     def request_directives(self) -> Literal["ignore", "honor"]: ...
     @property
     def tag_header(self) -> str | None: ...
+    @property
+    def stale_while_revalidate(self) -> int: ...
+    @property
+    def stale_if_error(self) -> int: ...
 
 @final
 class Compress:

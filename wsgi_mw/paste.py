@@ -150,6 +150,8 @@ CONVERTERS: dict[str, dict[str, _Converter]] = {
         "store": _str_or_none,
         "key_prefix": _as_is,
         "store_timeout": _float,
+        "stale_while_revalidate": _int,
+        "stale_if_error": _int,
         "max_bytes": _int,
         "max_entry_bytes": _int,
         "default_ttl": _int,

@@ -7,6 +7,10 @@ use super::freshness::{Policy, RequestDirectives};
 /// RFC 9110 §15.1: the statuses that are heuristically cacheable.
 pub const DEFAULT_STATUSES: [u16; 11] = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501];
 
+/// The `status_header` value of a response served past its freshness, within a stale
+/// window (RFC 5861).
+pub const STALE: &str = "STALE";
+
 /// `Cache(tag_header=)`'s default: Fastly's name (Varnish's xkey reads `xkey`).
 pub const DEFAULT_TAG_HEADER: &str = "Surrogate-Key";
 
@@ -75,4 +79,6 @@ pub struct CacheConfig {
     /// The response header whose space-separated tags are stored with the entry (and removed
     /// from what clients see); None: no tags.
     pub tag_header: Option<String>,
+    /// `(stale_while_revalidate, stale_if_error)` seconds for responses that do not say.
+    pub stale_defaults: (u64, u64),
 }

@@ -3,24 +3,30 @@
 //! to store it once the response completed: one bytes object per stored body (the app's own
 //! when it sent one chunk), so what the budget charges is what is held.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::conditional::kept_in_not_modified;
-use super::config::{response_tags, CacheConfig};
+use super::config::{response_tags, CacheConfig, STALE};
 use super::entry::{Record, ResponseRecord};
 use super::flight::FlightGuard;
-use super::freshness::{storable, RequestFacts, ResponseFacts};
+use super::freshness::{age, now_ms, stale_windows, storable, RequestFacts, ResponseFacts};
 use super::key::Key;
 use super::redis_store::Put;
 use super::request::variant_key;
-use super::shared::{entry_bytes, report, report_failure, Placement, Shared, Stored};
+use super::shared::{entry_bytes, report, report_failure, Counters, Placement, Shared, Stored};
 use crate::http::cache_control::CacheControl;
 use crate::http::head::ResponseHead;
 use crate::http::http_date::parse_http_date;
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode, Outcome};
+
+/// How long a store keeps an entry: freshness plus the longer stale window (ms).
+fn keep_ms(ttl_ms: u64, (while_revalidate, if_error): (u64, u64)) -> u64 {
+    ttl_ms.saturating_add(while_revalidate.max(if_error).saturating_mul(1000))
+}
 
 /// A GET miss whose response may be stored.
 pub struct StorePlan {
@@ -32,6 +38,9 @@ pub struct StorePlan {
     /// The key and token of the Redis flight lock this request holds (it leads the flight
     /// across processes sharing the store).
     pub remote_lock: Option<(Key, String)>,
+    /// A stale entry within its stale-if-error window: what the client gets if this
+    /// refresh answers 5xx or raises before its head.
+    pub stale: Option<(Arc<Stored>, i64)>,
     /// Request time (ms since the epoch).
     pub now: i64,
 }
@@ -49,6 +58,8 @@ struct Tee {
     shareable: bool,
     age: u64,
     ttl_ms: u64,
+    /// RFC 5861 windows, seconds.
+    stale: (u64, u64),
     body: TeeBody,
     size: usize,
 }
@@ -163,6 +174,11 @@ pub struct CacheFilter {
     tee: Option<Tee>,
     /// The response's tags, read from (and removed from) its `tag_header`.
     tags: Vec<String>,
+    /// Set by `StaleOnError` when the app raised and the stale entry answered instead.
+    served_stale: Arc<AtomicBool>,
+    /// The stale body replacing a 5xx response's (stale-if-error): Transform mode.
+    replacement: Option<Vec<u8>>,
+    notice: Option<String>,
 }
 
 impl CacheFilter {
@@ -172,6 +188,7 @@ impl CacheFilter {
         label: &'static str,
         invalidate: Option<Key>,
         plan: Option<StorePlan>,
+        served_stale: Arc<AtomicBool>,
     ) -> Self {
         CacheFilter {
             config,
@@ -181,7 +198,54 @@ impl CacheFilter {
             plan,
             tee: None,
             tags: Vec::new(),
+            served_stale,
+            replacement: None,
+            notice: None,
         }
+    }
+
+    /// stale-if-error for a 5xx: the stale entry's head and body instead of the app's.
+    fn replace_with_stale(&mut self, py: Python<'_>, head: &mut ResponseHead) -> bool {
+        let Some((stored, stored_at)) = self.plan.as_ref().and_then(|p| p.stale.clone()) else {
+            return false;
+        };
+        let text = |tuple: &Py<PyTuple>| -> Option<(String, String)> {
+            tuple.bind(py).extract::<(String, String)>().ok()
+        };
+        let mut fields: Vec<(String, String)> = stored
+            .headers
+            .iter()
+            .chain(&stored.content_length)
+            .filter_map(text)
+            .collect();
+        let seconds = age(
+            stored.age,
+            stored_at.div_euclid(1000),
+            now_ms().div_euclid(1000),
+        );
+        fields.push(("Age".to_owned(), seconds.to_string()));
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let status = stored.status.bind(py).to_string();
+        let app_status = head.status().to_owned();
+        if head.replace(&status, &pairs).is_err() {
+            return false;
+        }
+        self.notice = Some(format!(
+            "the app answered {app_status}; answered with the stale entry (stale-if-error)"
+        ));
+        self.replacement = Some(
+            stored
+                .body
+                .bind(py)
+                .iter()
+                .filter_map(|item| item.cast_into::<PyBytes>().ok())
+                .flat_map(|b| b.as_bytes().to_vec())
+                .collect(),
+        );
+        true
     }
 
     /// Decide whether this response will be stored, and start the tee.
@@ -223,6 +287,7 @@ impl CacheFilter {
             variant_key(plan.environ.bind(py), &plan.uri, &vary)
         };
         let cc = &response.cache_control;
+        let stale = stale_windows(cc, self.config.stale_defaults);
         Some(Tee {
             key,
             vary: vary.into(),
@@ -233,6 +298,7 @@ impl CacheFilter {
             shareable: cc.public || cc.s_maxage.is_some() || cc.must_revalidate,
             age,
             ttl_ms,
+            stale,
             body: TeeBody::Empty,
             size: 0,
         })
@@ -279,8 +345,8 @@ impl CacheFilter {
             stored_at: plan.now,
             ttl_ms: tee.ttl_ms,
             age: tee.age,
-            stale_while_revalidate: 0,
-            stale_if_error: 0,
+            stale_while_revalidate: u32::try_from(tee.stale.0).unwrap_or(u32::MAX),
+            stale_if_error: u32::try_from(tee.stale.1).unwrap_or(u32::MAX),
             shareable: tee.shareable,
             add_length: tee.add_length,
             headers,
@@ -299,7 +365,7 @@ impl CacheFilter {
             record: record.encode(),
             vary_record: (!tee.vary.is_empty()).then(|| Record::Vary(tee.vary.to_vec()).encode()),
             tags: &self.tags,
-            keep_ms: tee.ttl_ms,
+            keep_ms: keep_ms(tee.ttl_ms, tee.stale),
         };
         if let Err(failure) = self.shared.put(py, &put) {
             report(py, plan.environ.bind(py), &failure);
@@ -370,7 +436,11 @@ impl CacheFilter {
             shareable: tee.shareable,
             age: tee.age,
             tags: self.tags.clone(),
+            ttl_ms: tee.ttl_ms,
+            stale_while_revalidate: tee.stale.0,
+            stale_if_error: tee.stale.1,
         };
+        let keep_ms = stored.keep_ms();
         let bytes = entry_bytes(
             tee.size,
             header_bytes,
@@ -382,7 +452,7 @@ impl CacheFilter {
             key: tee.key,
             vary: tee.vary,
             bytes,
-            ttl_ms: tee.ttl_ms,
+            keep_ms,
             now: plan.now,
         };
         self.shared.insert(place, stored);
@@ -392,6 +462,26 @@ impl CacheFilter {
 
 impl BodyFilter for CacheFilter {
     fn on_headers(&mut self, head: &mut ResponseHead, _body: BodyInfo) -> Mode {
+        self.replacement = None;
+        if self.served_stale.load(Ordering::Acquire) {
+            // The app raised and `StaleOnError` answered with the stale entry: labelled
+            // already, never stored again.
+            Counters::bump(&self.shared.counters.stale);
+            Python::attach(|py| self.release_remote(py));
+            self.tee = None;
+            self.plan = None;
+            return Mode::Untouched;
+        }
+        if head.code() >= 500 && Python::attach(|py| self.replace_with_stale(py, head)) {
+            Counters::bump(&self.shared.counters.stale);
+            if let Some(name) = &self.config.status_header {
+                head.set(name, STALE);
+            }
+            Python::attach(|py| self.release_remote(py));
+            self.tee = None;
+            self.plan = None;
+            return Mode::Transform;
+        }
         Python::attach(|py| {
             if let Some(uri) = &self.invalidate {
                 if (200..400).contains(&head.code()) {
@@ -437,6 +527,20 @@ impl BodyFilter for CacheFilter {
                 .map(|item| item.cast_into::<PyTuple>().ok().map(Bound::unbind))
                 .collect();
         }
+    }
+
+    fn on_chunk(&mut self, _chunk: &[u8], _out: &mut Vec<u8>) {
+        // Transform mode only replaces a 5xx body with the stale one: the app's is dropped.
+    }
+
+    fn on_end(&mut self, out: &mut Vec<u8>) {
+        if let Some(body) = self.replacement.take() {
+            out.extend_from_slice(&body);
+        }
+    }
+
+    fn take_notice(&mut self) -> Option<String> {
+        self.notice.take()
     }
 
     fn on_pass(&mut self, chunk: &[u8]) {

@@ -1,6 +1,8 @@
 //! Which responses may be stored, for how long, and which requests may be answered from the
 //! store (RFC 9111 §3, §4.2, §5.2). Pure: callers hand in parsed facts and times.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use crate::http::cache_control::CacheControl;
 
 /// The middleware's configuration that the policy reads.
@@ -160,6 +162,39 @@ pub fn storable(
         0 => Err(NotStored::NotFresh),
         ttl => Ok(ttl),
     }
+}
+
+/// How long after going stale a stored response may still be served (RFC 5861), in seconds:
+/// `(stale-while-revalidate, stale-if-error)`. The response's own directives win; the
+/// defaults (`Cache(stale_while_revalidate=, stale_if_error=)`) apply to responses that do
+/// not say. None when the response forbids serving it stale: `must-revalidate` or
+/// `proxy-revalidate`, and for the defaults `s-maxage`, which implies `proxy-revalidate`
+/// for a shared cache (RFC 9111 §4.2.4, §5.2.2.10).
+/// At most a year each.
+pub fn stale_windows(cc: &CacheControl, defaults: (u64, u64)) -> (u64, u64) {
+    if cc.must_revalidate {
+        return (0, 0);
+    }
+    let implied = |default: u64| if cc.s_maxage.is_some() { 0 } else { default };
+    (
+        cc.stale_while_revalidate
+            .unwrap_or_else(|| implied(defaults.0))
+            .min(MAX_STALE_WINDOW),
+        cc.stale_if_error
+            .unwrap_or_else(|| implied(defaults.1))
+            .min(MAX_STALE_WINDOW),
+    )
+}
+
+/// The longest stale window, in seconds: a year.
+pub const MAX_STALE_WINDOW: u64 = 365 * 24 * 3600;
+
+/// Milliseconds since the Unix epoch (Date and Expires are wall-clock times).
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// The Age of a stored response now (§4.2.3, simplified for an in-process cache that stored

@@ -292,3 +292,45 @@ fn age_adds_time_in_store() {
     // A clock that went backwards never gives a negative age.
     assert_eq!(age(5, NOW, NOW - 100), 5);
 }
+
+#[test]
+fn stale_windows_come_from_the_response_then_the_defaults() {
+    let cc = |text: &str| CacheControl::parse([text]);
+    let defaults = (30, 600);
+    assert_eq!(stale_windows(&cc("max-age=60"), defaults), (30, 600));
+    assert_eq!(stale_windows(&cc("max-age=60"), (0, 0)), (0, 0));
+    assert_eq!(
+        stale_windows(&cc("max-age=60, stale-while-revalidate=5"), defaults),
+        (5, 600)
+    );
+    assert_eq!(
+        stale_windows(
+            &cc("max-age=60, stale-if-error=7, stale-if-error=9"),
+            defaults
+        ),
+        (30, 7)
+    );
+    // What forbids serving stale.
+    assert_eq!(
+        stale_windows(&cc("max-age=60, must-revalidate"), defaults),
+        (0, 0)
+    );
+    assert_eq!(
+        stale_windows(
+            &cc("max-age=60, proxy-revalidate, stale-while-revalidate=5"),
+            defaults
+        ),
+        (0, 0)
+    );
+    // s-maxage implies proxy-revalidate: the defaults do not apply, the response's own do.
+    assert_eq!(stale_windows(&cc("s-maxage=60"), defaults), (0, 0));
+    assert_eq!(
+        stale_windows(&cc("s-maxage=60, stale-while-revalidate=5"), defaults),
+        (5, 0)
+    );
+    // An unusable value is the most conservative one.
+    assert_eq!(
+        stale_windows(&cc("max-age=60, stale-while-revalidate=soon"), defaults),
+        (0, 600)
+    );
+}

@@ -14,4 +14,5 @@ pub mod py;
 pub mod redis_store;
 pub mod request;
 pub mod shared;
+pub mod stale;
 pub mod store;

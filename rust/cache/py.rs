@@ -1,8 +1,9 @@
 //! The `Cache` Python class: options, the per-request decision (hit, miss, bypass), hits
 //! answered without the app, and the purge/clear/stats methods.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use pyo3::exceptions::{PyConnectionError, PyTypeError, PyValueError};
 use pyo3::intern;
@@ -14,16 +15,17 @@ use pyo3::{PyTraverseError, PyVisit};
 use super::conditional::not_modified;
 use super::config::{
     check_key_prefix, check_store_url, CacheConfig, DEFAULT_KEY_PREFIX, DEFAULT_STATUSES,
-    DEFAULT_STORE_TIMEOUT, DEFAULT_TAG_HEADER,
+    DEFAULT_STORE_TIMEOUT, DEFAULT_TAG_HEADER, STALE,
 };
 use super::decide::{next, Ask, Next, Seen};
 use super::filter::{CacheFilter, StorePlan};
 use super::flight::Join;
-use super::freshness::{age, lookup, Lookup, Policy, RequestDirectives};
+use super::freshness::{age, lookup, now_ms, Lookup, Policy, RequestDirectives, MAX_STALE_WINDOW};
 use super::key::{purge_target, Key};
 use super::redis_store::{lock_token, wait_for_lock, Failure, RedisStore};
 use super::request::{variant_key, Method, Request};
 use super::shared::{report, Counters, Looked, Shared, Stored};
+use super::stale::StaleOnError;
 use crate::http::head::check_header;
 use crate::wsgi::answer::{Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
@@ -38,6 +40,22 @@ crate::int_option!(
     0,
     usize::MAX,
     "bytes"
+);
+crate::int_option!(
+    StaleWhileRevalidate,
+    "Cache",
+    "stale_while_revalidate",
+    0,
+    MAX_STALE_WINDOW as usize,
+    "seconds"
+);
+crate::int_option!(
+    StaleIfError,
+    "Cache",
+    "stale_if_error",
+    0,
+    MAX_STALE_WINDOW as usize,
+    "seconds"
 );
 crate::int_option!(
     DefaultTtl,
@@ -132,17 +150,46 @@ pub struct Cache {
 
 /// The `status_header` values (HIT is a shared tuple, see `Cache::hit_header`).
 const MISS: &str = "MISS";
+const HIT: &str = "HIT";
 
-/// What `Cache::find` found: the fresh entry with when it was stored (ms), if any, and the
-/// key it was looked up under.
-type Found = (Option<(Arc<Stored>, i64)>, Key);
+/// What `Cache::find` found under the key it looked up.
+struct Found {
+    /// A fresh entry, with when it was stored (ms).
+    fresh: Option<(Arc<Stored>, i64)>,
+    /// An entry past its freshness, within a stale window.
+    stale: Option<StaleEntry>,
+    key: Key,
+}
 
-/// Where one request goes (see `Cache::route`).
+struct StaleEntry {
+    stored: Arc<Stored>,
+    stored_at: i64,
+    /// How long it has been stale (ms).
+    stale_ms: u64,
+}
+
+impl StaleEntry {
+    fn while_revalidate(&self) -> bool {
+        self.stale_ms < self.stored.stale_while_revalidate.saturating_mul(1000)
+    }
+
+    fn if_error(&self) -> bool {
+        self.stale_ms < self.stored.stale_if_error.saturating_mul(1000)
+    }
+}
+
+/// Where one request goes (see `Cache::route`). Made once per request and moved once, so
+/// the size of its larger variant costs nothing that boxing it would save.
+#[allow(clippy::large_enum_variant)]
 enum Route {
     /// The app answers.
     App(Forward),
-    /// The store answers, with the entry's age in seconds.
-    Serve { stored: Arc<Stored>, seconds: u64 },
+    /// The store answers, with the entry's age in seconds, labelled HIT or STALE.
+    Serve {
+        stored: Arc<Stored>,
+        seconds: u64,
+        label: &'static str,
+    },
 }
 
 /// A request the app answers: labelled, maybe stored, maybe invalidating what its URI stored.
@@ -173,14 +220,6 @@ fn store_error(method: &str, failure: &Failure) -> PyErr {
         Failure::Failed { message, .. } => format!("the shared store failed: {message}"),
     };
     PyConnectionError::new_err(format!("Cache.{method}(): {why}"))
-}
-
-/// Milliseconds since the Unix epoch (Date and Expires are wall-clock times).
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 fn statuses(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<u16>> {
@@ -358,14 +397,18 @@ impl Cache {
         };
         let request = Request::read(&mut chain.request);
         match self.route(py, &dict, &request) {
-            Route::Serve { stored, seconds } => self.serve(
+            Route::Serve {
+                stored,
+                seconds,
+                label,
+            } => self.serve(
                 py,
                 environ,
                 start_response,
                 chain,
                 &request,
                 &stored,
-                seconds,
+                (seconds, label),
             ),
             Route::App(forward) => self.forward(py, environ, start_response, chain, forward),
         }
@@ -403,13 +446,14 @@ impl Cache {
         // requests without Range. Only a GET's response is stored (a HEAD response has no
         // body to serve GETs with).
         let stores = is_get && lookup != Lookup::UseOnly && !request.has_range;
-        let plan = |guard, remote_lock, now| {
+        let plan = |guard, remote_lock, stale, now| {
             stores.then(|| StorePlan {
                 uri: request.uri.clone(),
                 request: request.facts,
                 environ: dict.clone().unbind(),
                 guard,
                 remote_lock,
+                stale,
                 now,
             })
         };
@@ -427,7 +471,7 @@ impl Cache {
         let mut waited = false;
         loop {
             let now = now_ms();
-            let (found, key) = match self.find(py, dict, request, now) {
+            let found = match self.find(py, dict, request, now) {
                 Ok(found) => found,
                 Err(failure) => {
                     // Fail open: the app answers, nothing is stored.
@@ -435,21 +479,54 @@ impl Cache {
                     return Route::App(Forward::bypass());
                 }
             };
-            let seen = found.as_ref().map(|(stored, stored_at)| Seen {
+            let Found { fresh, stale, key } = found;
+            let seen = fresh.as_ref().map(|(stored, stored_at)| Seen {
                 shareable: stored.shareable,
                 seconds: age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000)),
                 refused_before: refused.as_ref().is_some_and(|old| Arc::ptr_eq(old, stored)),
             });
-            match (next(&ask, seen, waited), found) {
+            // A stale entry is served only to requests that could take the same entry
+            // fresh: not a refresh, nor an authenticated request for an unshareable entry.
+            let stale = stale.filter(|entry| {
+                let as_fresh = Seen {
+                    shareable: entry.stored.shareable,
+                    seconds: 0,
+                    refused_before: false,
+                };
+                next(&ask, Some(as_fresh), false) == Next::Serve
+            });
+            let serve_stale = |entry: &StaleEntry| Route::Serve {
+                stored: entry.stored.clone(),
+                seconds: age(
+                    entry.stored.age,
+                    entry.stored_at.div_euclid(1000),
+                    now.div_euclid(1000),
+                ),
+                label: STALE,
+            };
+            // A stale entry within stale-while-revalidate answers at once while another
+            // request refreshes it; within stale-if-error it answers when the refresh fails.
+            let revalidating = stale.as_ref().filter(|entry| entry.while_revalidate());
+            let if_error = || {
+                stale
+                    .as_ref()
+                    .filter(|entry| entry.if_error())
+                    .map(|entry| (entry.stored.clone(), entry.stored_at))
+            };
+            match (next(&ask, seen, waited), fresh) {
                 (Next::Serve, Some((stored, _))) => {
                     let seconds = seen.map_or(0, |seen| seen.seconds);
-                    return Route::Serve { stored, seconds };
+                    return Route::Serve {
+                        stored,
+                        seconds,
+                        label: HIT,
+                    };
                 }
                 (Next::Serve, None) => {}
-                (Next::Bypass, _) => return forward(BYPASS, plan(None, None, now)),
-                (Next::Miss, _) => return forward(MISS, plan(None, None, now)),
-                (Next::Flight, found) => {
-                    if let Some((stored, _)) = found {
+                (Next::Bypass, _) => return forward(BYPASS, plan(None, None, None, now)),
+                (Next::Miss, _) => return forward(MISS, plan(None, None, if_error(), now)),
+                (Next::Flight, fresh) => {
+                    if let Some((stored, _)) = fresh {
                         refused = Some(stored);
                     }
                 }
@@ -461,15 +538,19 @@ impl Cache {
                 match self.shared.flights.join(&key) {
                     Join::Lead(guard) => {
                         let Some(store) = self.shared.remote() else {
-                            return forward(MISS, plan(Some(guard), None, now));
+                            return forward(MISS, plan(Some(guard), None, if_error(), now));
                         };
                         // Lead across processes too, or wait for the process that leads.
                         let token = lock_token();
                         match py.detach(|| store.lock(key.as_bytes(), &token, timeout)) {
                             Ok(true) => {
-                                return forward(MISS, plan(Some(guard), Some((key, token)), now))
+                                let lock = Some((key, token));
+                                return forward(MISS, plan(Some(guard), lock, if_error(), now));
                             }
                             Ok(false) => {
+                                if let Some(entry) = revalidating {
+                                    return serve_stale(entry);
+                                }
                                 // This thread's guard keeps the process's other requests
                                 // waiting on it meanwhile.
                                 py.detach(|| wait_for_lock(store, key.as_bytes(), timeout));
@@ -490,8 +571,11 @@ impl Cache {
                 self.shared.flights.in_progress(&key)
             };
             let Some(flight) = flight else {
-                return forward(MISS, plan(None, None, now));
+                return forward(MISS, plan(None, None, if_error(), now));
             };
+            if let Some(entry) = revalidating {
+                return serve_stale(entry);
+            }
             py.detach(|| flight.wait(timeout));
             waited = true;
         }
@@ -509,7 +593,7 @@ impl Cache {
         let Forward {
             label,
             invalidate,
-            plan,
+            mut plan,
         } = forward;
         let counter = match label {
             MISS => &self.shared.counters.misses,
@@ -525,17 +609,37 @@ impl Cache {
             // Nothing to label, store or invalidate: stay out of the way entirely.
             return chain.call(py, "Cache", app, environ, start_response, None);
         }
+        // A refresh that may answer with a stale entry when the app raises before its head.
+        let served_stale = Arc::new(AtomicBool::new(false));
+        let fallback = match plan.as_mut().and_then(|plan| plan.stale.clone()) {
+            Some((stored, stored_at)) => {
+                let seconds = age(
+                    stored.age,
+                    stored_at.div_euclid(1000),
+                    now_ms().div_euclid(1000),
+                );
+                let mut extra = vec![self.age_header(py, seconds)?.unbind()];
+                if let Some(name) = &self.config.status_header {
+                    extra.push(PyTuple::new(py, [name.as_str(), STALE])?.unbind());
+                }
+                let wrapper =
+                    StaleOnError::new(app.clone().unbind(), stored, extra, served_stale.clone());
+                Some(Bound::new(py, wrapper)?.into_any())
+            }
+            None => None,
+        };
         let filter = CacheFilter::new(
             self.config.clone(),
             self.shared.clone(),
             label,
             invalidate,
             plan,
+            served_stale,
         );
         chain.call(
             py,
             "Cache",
-            app,
+            fallback.as_ref().unwrap_or(app),
             environ,
             start_response,
             Some(Box::new(filter)),
@@ -552,9 +656,19 @@ impl Cache {
         chain: &mut Chain<'py>,
         request: &Request<'_>,
         stored: &Stored,
-        seconds: u64,
+        (seconds, label): (u64, &'static str),
     ) -> PyResult<Py<PyAny>> {
+        // A stale answer is a hit (the app is not called), counted in `stale` as well.
         Counters::bump(&self.shared.counters.hits);
+        let status_header = if label == STALE {
+            Counters::bump(&self.shared.counters.stale);
+            match &self.config.status_header {
+                Some(name) => Some(PyTuple::new(py, [name.as_str(), STALE])?.unbind()),
+                None => None,
+            }
+        } else {
+            self.hit_header.as_ref().map(|h| h.clone_ref(py))
+        };
         let age = self.age_header(py, seconds)?;
         // RFC 9110 §13.2.1: preconditions are evaluated only when the response would be 2xx.
         let conditional = request.is_conditional()
@@ -577,7 +691,7 @@ impl Cache {
                 .iter()
                 .map(|f| f.bind(py))
                 .chain(std::iter::once(&age))
-                .chain(self.hit_header.iter().map(|h| h.bind(py)))
+                .chain(status_header.iter().map(|h| h.bind(py)))
                 .chain(length.map(|l| l.bind(py))),
         )?;
         let body = if conditional {
@@ -595,8 +709,8 @@ impl Cache {
         chain.answer(py, environ, start_response, made)
     }
 
-    /// The fresh stored response for this request, or the key it was looked up under (the
-    /// URI key, or a variant key when the URI's responses vary) for the miss path.
+    /// The stored response for this request, fresh or stale, and the key it was looked up
+    /// under (the URI key, or a variant key when the URI's responses vary) for the miss path.
     fn find(
         &self,
         py: Python<'_>,
@@ -604,16 +718,37 @@ impl Cache {
         request: &Request<'_>,
         now: i64,
     ) -> Result<Found, Failure> {
+        let found = |looked, key| match looked {
+            Looked::Fresh { stored, stored_at } => Found {
+                fresh: Some((stored, stored_at)),
+                stale: None,
+                key,
+            },
+            Looked::Stale {
+                stored,
+                stored_at,
+                stale_ms,
+            } => Found {
+                fresh: None,
+                stale: Some(StaleEntry {
+                    stored,
+                    stored_at,
+                    stale_ms,
+                }),
+                key,
+            },
+            Looked::Vary(_) | Looked::Missing => Found {
+                fresh: None,
+                stale: None,
+                key,
+            },
+        };
         Ok(match self.shared.look(py, &request.uri, now)? {
-            Looked::Fresh { stored, stored_at } => (Some((stored, stored_at)), request.uri.clone()),
-            Looked::Missing => (None, request.uri.clone()),
             Looked::Vary(names) => {
                 let key = variant_key(environ, &request.uri, &names);
-                match self.shared.look(py, &key, now)? {
-                    Looked::Fresh { stored, stored_at } => (Some((stored, stored_at)), key),
-                    _ => (None, key),
-                }
+                found(self.shared.look(py, &key, now)?, key)
             }
+            looked => found(looked, request.uri.clone()),
         })
     }
 
@@ -642,8 +777,8 @@ impl Cache {
 impl Cache {
     #[new]
     #[pyo3(
-        signature = (app, *, store = None, key_prefix = None, store_timeout = None, max_bytes = MaxBytes(64 * 1024 * 1024), max_entry_bytes = MaxEntryBytes(1024 * 1024), default_ttl = DefaultTtl(60), statuses = None, status_header = StatusHeader(Some("X-Cache".to_owned())), single_flight = Flag(true), single_flight_timeout = None, request_directives = Directives(RequestDirectives::Ignore), tag_header = TagHeader(Some(DEFAULT_TAG_HEADER.to_owned()))),
-        text_signature = "(app, *, store=None, key_prefix='wsgi_mw:', store_timeout=0.25, max_bytes=67108864, max_entry_bytes=1048576, default_ttl=60, statuses=(200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501), status_header='X-Cache', single_flight=True, single_flight_timeout=10.0, request_directives='ignore', tag_header='Surrogate-Key')"
+        signature = (app, *, store = None, key_prefix = None, store_timeout = None, stale_while_revalidate = StaleWhileRevalidate(0), stale_if_error = StaleIfError(0), tag_header = TagHeader(Some(DEFAULT_TAG_HEADER.to_owned())), max_bytes = MaxBytes(64 * 1024 * 1024), max_entry_bytes = MaxEntryBytes(1024 * 1024), default_ttl = DefaultTtl(60), statuses = None, status_header = StatusHeader(Some("X-Cache".to_owned())), single_flight = Flag(true), single_flight_timeout = None, request_directives = Directives(RequestDirectives::Ignore)),
+        text_signature = "(app, *, store=None, key_prefix='wsgi_mw:', store_timeout=0.25, stale_while_revalidate=0, stale_if_error=0, tag_header='Surrogate-Key', max_bytes=67108864, max_entry_bytes=1048576, default_ttl=60, statuses=(200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501), status_header='X-Cache', single_flight=True, single_flight_timeout=10.0, request_directives='ignore')"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -652,6 +787,9 @@ impl Cache {
         store: Option<&Bound<'_, PyAny>>,
         key_prefix: Option<&Bound<'_, PyAny>>,
         store_timeout: Option<&Bound<'_, PyAny>>,
+        stale_while_revalidate: StaleWhileRevalidate,
+        stale_if_error: StaleIfError,
+        tag_header: TagHeader,
         max_bytes: MaxBytes,
         max_entry_bytes: MaxEntryBytes,
         default_ttl: DefaultTtl,
@@ -660,7 +798,6 @@ impl Cache {
         single_flight: Flag,
         single_flight_timeout: Option<&Bound<'_, PyAny>>,
         request_directives: Directives,
-        tag_header: TagHeader,
     ) -> PyResult<Self> {
         let single_flight_timeout = match single_flight_timeout {
             Some(given) => seconds(given, "single_flight_timeout", 86_400.0)?,
@@ -709,6 +846,10 @@ impl Cache {
             key_prefix,
             store_timeout,
             tag_header: tag_header.0,
+            stale_defaults: (
+                u64::try_from(stale_while_revalidate.0).unwrap_or(0),
+                u64::try_from(stale_if_error.0).unwrap_or(0),
+            ),
         };
         let shared = match store {
             Some((_, store)) => Shared::redis(store),
@@ -803,6 +944,7 @@ impl Cache {
         dict.set_item("entries", stats.entries)?;
         dict.set_item("bytes", stats.bytes)?;
         dict.set_item("store_errors", stats.store_errors)?;
+        dict.set_item("stale", stats.stale)?;
         Ok(dict)
     }
 
@@ -816,6 +958,20 @@ impl Cache {
     #[getter]
     fn store(&self) -> Option<String> {
         self.config.store_url.clone()
+    }
+
+    /// Seconds a stale entry answers while one request refreshes it, for responses that do
+    /// not say (``Cache-Control: stale-while-revalidate``).
+    #[getter]
+    fn stale_while_revalidate(&self) -> u64 {
+        self.config.stale_defaults.0
+    }
+
+    /// Seconds a stale entry answers when its refresh fails, for responses that do not say
+    /// (``Cache-Control: stale-if-error``).
+    #[getter]
+    fn stale_if_error(&self) -> u64 {
+        self.config.stale_defaults.1
     }
 
     /// The response header tags are read from (and removed), or None.

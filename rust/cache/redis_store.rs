@@ -29,6 +29,9 @@ const IDLE_CONNECTIONS: usize = 16;
 /// The first pause after an outage begins; doubled at each failed retry, up to the longest.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const LONGEST_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest a key is kept (ms): ten years. Redis refuses expiry times past its clock's
+/// range, and a lifetime an origin declares may be any number of seconds.
+const MAX_KEEP_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
 /// Keys deleted per DEL while clearing or purging.
 const DELETE_BATCH: usize = 500;
 
@@ -191,7 +194,7 @@ impl RedisStore {
     pub fn put(&self, put: &Put<'_>) -> Result<(), Failure> {
         let key = digest(put.key);
         let uri = digest(put.uri);
-        let keep = put.keep_ms.max(1);
+        let keep = put.keep_ms.clamp(1, MAX_KEEP_MS);
         let keep_s = keep.div_ceil(1000);
         let mut member = Vec::with_capacity(128 + put.host.len());
         member.extend_from_slice(key.as_bytes());

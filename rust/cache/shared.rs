@@ -43,9 +43,26 @@ pub struct Stored {
     pub age: u64,
     /// The response's tags (`tag_header`), for `purge_tag`.
     pub tags: Vec<String>,
+    /// How long it is fresh after `stored_at` (ms).
+    pub ttl_ms: u64,
+    /// RFC 5861 windows after it went stale, in seconds.
+    pub stale_while_revalidate: u64,
+    pub stale_if_error: u64,
 }
 
 impl Stored {
+    /// How long after `stored_at` the entry may still be served, stale windows included (ms).
+    pub fn keep_ms(&self) -> u64 {
+        let window = self.stale_while_revalidate.max(self.stale_if_error);
+        self.ttl_ms.saturating_add(window.saturating_mul(1000))
+    }
+
+    /// How long it has been stale at `now` (ms), or None while it is fresh.
+    pub fn stale_for(&self, stored_at: i64, now: i64) -> Option<u64> {
+        let fresh_until = stored_at.saturating_add(i64::try_from(self.ttl_ms).unwrap_or(i64::MAX));
+        (now >= fresh_until).then(|| u64::try_from(now - fresh_until).unwrap_or(0))
+    }
+
     /// The Python objects a hit hands out, from a record read back from a shared store.
     pub fn from_record(py: Python<'_>, record: ResponseRecord) -> PyResult<Stored> {
         let tuple = |name: &str, value: &str| -> PyResult<Py<PyTuple>> {
@@ -89,6 +106,9 @@ impl Stored {
             shareable: record.shareable,
             age: record.age,
             tags: record.tags,
+            ttl_ms: record.ttl_ms,
+            stale_while_revalidate: u64::from(record.stale_while_revalidate),
+            stale_if_error: u64::from(record.stale_if_error),
         })
     }
 }
@@ -111,14 +131,24 @@ pub struct Placement {
     pub vary: Arc<[String]>,
     /// Charged against the budget: [`entry_bytes`].
     pub bytes: usize,
-    pub ttl_ms: u64,
+    /// How long the store keeps it: freshness plus stale windows ([`Stored::keep_ms`]).
+    pub keep_ms: u64,
     /// Milliseconds since the epoch.
     pub now: i64,
 }
 
 /// What a lookup under one key found.
 pub enum Looked {
-    Fresh { stored: Arc<Stored>, stored_at: i64 },
+    Fresh {
+        stored: Arc<Stored>,
+        stored_at: i64,
+    },
+    /// Past its freshness but within a stale window: `stale_ms` since it went stale.
+    Stale {
+        stored: Arc<Stored>,
+        stored_at: i64,
+        stale_ms: u64,
+    },
     Vary(Arc<[String]>),
     Missing,
 }
@@ -147,6 +177,8 @@ pub struct Counters {
     pub misses: AtomicU64,
     pub bypasses: AtomicU64,
     pub stores: AtomicU64,
+    /// Requests answered from a stale entry (RFC 5861).
+    pub stale: AtomicU64,
 }
 
 impl Counters {
@@ -166,6 +198,7 @@ pub struct Stats {
     pub bytes: Option<usize>,
     /// Failed operations on a shared store.
     pub store_errors: u64,
+    pub stale: u64,
 }
 
 /// Per-entry bookkeeping charged on top of the body, header and key bytes: the `Stored`
@@ -245,15 +278,8 @@ impl Shared {
                     Some(Record::Vary(names)) => Looked::Vary(names.into()),
                     Some(Record::Response(record)) => {
                         let stored_at = record.stored_at;
-                        let ttl = i64::try_from(record.ttl_ms).unwrap_or(i64::MAX);
-                        if now >= stored_at.saturating_add(ttl) {
-                            return Ok(Looked::Missing);
-                        }
                         match Stored::from_record(py, record) {
-                            Ok(stored) => Looked::Fresh {
-                                stored: Arc::new(stored),
-                                stored_at,
-                            },
+                            Ok(stored) => Self::servable(Arc::new(stored), stored_at, now),
                             Err(_) => Looked::Missing,
                         }
                     }
@@ -262,6 +288,20 @@ impl Shared {
             }
         };
         Ok(Self::look_memory(state, key, now))
+    }
+
+    /// A stored response at `now`: fresh, stale within a window, or no longer servable.
+    fn servable(stored: Arc<Stored>, stored_at: i64, now: i64) -> Looked {
+        let keep = i64::try_from(stored.keep_ms()).unwrap_or(i64::MAX);
+        match stored.stale_for(stored_at, now) {
+            None => Looked::Fresh { stored, stored_at },
+            Some(_) if now >= stored_at.saturating_add(keep) => Looked::Missing,
+            Some(stale_ms) => Looked::Stale {
+                stored,
+                stored_at,
+                stale_ms,
+            },
+        }
     }
 
     /// An expired entry is taken out and dropped here, after the lock is released.
@@ -278,7 +318,7 @@ impl Shared {
             Found::Fresh {
                 value: Cached::Response(stored),
                 stored_at,
-            } => Looked::Fresh { stored, stored_at },
+            } => Self::servable(stored, stored_at, now),
             Found::Fresh {
                 value: Cached::Vary(names),
                 ..
@@ -310,7 +350,7 @@ impl Shared {
             key,
             vary,
             bytes,
-            ttl_ms: ttl,
+            keep_ms: ttl,
             now,
         } = place;
         let stored = Cached::Response(Arc::new(stored));
@@ -456,6 +496,7 @@ impl Shared {
             entries,
             bytes,
             store_errors,
+            stale: load(&self.counters.stale),
         }
     }
 }

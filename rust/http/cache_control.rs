@@ -12,6 +12,10 @@ pub struct CacheControl {
     pub must_revalidate: bool,
     pub max_age: Option<u64>,
     pub s_maxage: Option<u64>,
+    /// RFC 5861 (response): seconds after it goes stale that the response may still be
+    /// served while it is refreshed, and when refreshing fails.
+    pub stale_while_revalidate: Option<u64>,
+    pub stale_if_error: Option<u64>,
 }
 
 /// Split a header value on commas that are not inside a quoted string
@@ -73,6 +77,13 @@ impl CacheControl {
                     "must-revalidate" | "proxy-revalidate" => cc.must_revalidate = true,
                     "max-age" => cc.max_age = shorter(cc.max_age, delta_seconds(argument)),
                     "s-maxage" => cc.s_maxage = shorter(cc.s_maxage, delta_seconds(argument)),
+                    "stale-while-revalidate" => {
+                        cc.stale_while_revalidate =
+                            shorter(cc.stale_while_revalidate, delta_seconds(argument))
+                    }
+                    "stale-if-error" => {
+                        cc.stale_if_error = shorter(cc.stale_if_error, delta_seconds(argument))
+                    }
                     _ => {}
                 }
             }

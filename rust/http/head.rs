@@ -30,6 +30,9 @@ pub struct ResponseHead {
     /// True once a filter changed anything: the plumbing can then no longer hand the app's
     /// own status/headers objects upstream and must build new ones.
     edited: bool,
+    /// A filter replaced the whole response ([`ResponseHead::replace`]): the status line is
+    /// no longer the app's either.
+    replaced: bool,
 }
 
 /// One header: name is `text[start..split]`, value is `text[split..end]`.
@@ -154,7 +157,28 @@ impl ResponseHead {
             text: String::with_capacity((capacity + 2) * 40),
             fields: Vec::with_capacity(capacity + 2),
             edited: false,
+            replaced: false,
         }
+    }
+
+    /// Replace the whole head, status line included, with a validated one (Cache's
+    /// stale-if-error answer for an app's 5xx). None of the app's header objects is reused.
+    pub fn replace(&mut self, status: &str, headers: &[(&str, &str)]) -> Result<(), HeadError> {
+        let code = parse_status(status)?;
+        let mut head = Self::new(status.to_owned(), code, headers.len());
+        for (name, value) in headers {
+            check_header(name, value)?;
+            head.push(name, value, None);
+        }
+        head.edited = true;
+        head.replaced = true;
+        *self = head;
+        Ok(())
+    }
+
+    /// Whether [`ResponseHead::replace`] replaced the status line.
+    pub fn replaced(&self) -> bool {
+        self.replaced
     }
 
     /// Validate one header (see [`check_header`]) and add it; not an edit. `origin` is its

@@ -63,9 +63,10 @@ pub(crate) fn send_head<'py>(
     exc_info: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (status, headers) = if captured.head.edited() || !captured.exact {
-        // Filters edit headers, never the status line: the app's status object is reused
-        // (as are its header tuples, by position) unless it was a str subclass.
-        let status = if captured.exact {
+        // Filters edit headers, not the status line: the app's status object is reused (as
+        // are its header tuples, by position) unless it was a str subclass, or a filter
+        // replaced the whole response.
+        let status = if captured.exact && !captured.head.replaced() {
             captured.status.clone_ref(py)
         } else {
             PyString::new(py, captured.head.status())
