@@ -77,7 +77,8 @@ crate::int_option!(
 /// names. Freshness comes from ``s-maxage``, ``max-age`` or ``Expires``, else ``default_ttl``.
 /// HEAD is answered from the GET entry, conditional requests get a 304 from the cache, and a
 /// successful POST/PUT/PATCH/DELETE removes the entries of its URL. Concurrent misses for one
-/// URL call the app once (single-flight).
+/// URL call the app once (single-flight). Stale entries answer within their RFC 5861
+/// windows, and responses tagged in ``Surrogate-Key`` can be purged by tag.
 ///
 ///     from wsgi_mw import Cache
 ///     application = Cache(app)
@@ -106,6 +107,17 @@ crate::int_option!(
 /// store_timeout:
 ///     Default 0.25. Seconds Redis has to connect or answer one command; slower is an
 ///     outage: requests bypass the cache, retried with backoff (0.5 s doubling to 30 s).
+/// stale_while_revalidate:
+///     Default 0. Seconds past its freshness a response still answers, labelled ``STALE``,
+///     while one request refreshes it (RFC 5861), for responses whose Cache-Control does not
+///     say; ``must-revalidate`` forbids it, and for this default ``s-maxage`` too.
+/// stale_if_error:
+///     Default 0. Seconds past its freshness a response still answers when its refresh
+///     answers 5xx or raises before its head, for responses that do not say.
+/// tag_header:
+///     Default ``"Surrogate-Key"`` (Fastly's). A response's space-separated tags in this
+///     header are stored with it and removed from what clients see; ``purge_tag(tag)``
+///     removes every response that carried the tag. ``None``: no tags, the header passes.
 /// max_bytes:
 ///     Default 64 MiB. The memory budget of the in-process store (Redis has its own,
 ///     ``maxmemory``): bodies, headers and per-entry
@@ -127,10 +139,6 @@ crate::int_option!(
 ///     instead of all calling the app.
 /// single_flight_timeout:
 ///     Default 10.0. Seconds a waiting request waits at most before calling the app itself.
-/// tag_header:
-///     Default ``"Surrogate-Key"`` (Fastly's). A response's space-separated tags in this
-///     header are stored with it and removed from what clients see; ``purge_tag(tag)``
-///     removes every response that carried the tag. ``None``: no tags, the header passes.
 /// request_directives:
 ///     Default ``"ignore"``: as CDNs and Varnish do, a client's ``Cache-Control: no-cache``,
 ///     ``max-age`` or ``Pragma: no-cache`` gets the stored entry, so no client can replace a
