@@ -315,3 +315,93 @@ def test_entries_expire_after_their_lifetime_in_redis_and_in_the_cache(redis_ser
     time.sleep(1.2)
     # Redis dropped the entry itself (PX), not only the cache's freshness check.
     assert entry_keys(client) == []
+
+
+# --------------------------------------------------------------------------- two workers
+
+
+@pytest.fixture
+def two_workers(redis_server, tmp_path):
+    """gunicorn -w 2 (sync workers: one request at a time each, so while one renders, the
+    other takes the next request) serving tests/cache_redis_app.py."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    import requests
+
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    tests = pathlib.Path(__file__).parent
+    env = dict(os.environ, WSGI_MW_TEST_REDIS=redis_server.url, PYTHONPATH=str(tests))
+    gunicorn = pathlib.Path(sys.executable).parent / "gunicorn"
+    with log.open("wb") as output:
+        proc = subprocess.Popen(
+            [
+                str(gunicorn),
+                "-w",
+                "2",
+                "--worker-class",
+                "sync",
+                "-b",
+                f"127.0.0.1:{port}",
+                "cache_redis_app:application",
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{url}/ready", timeout=1)
+                break
+            except requests.RequestException:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.1)
+        yield url, redis_server.client()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_two_gunicorn_workers_share_the_store_purges_and_single_flight(two_workers):
+    import concurrent.futures
+
+    import requests
+
+    url, client = two_workers
+    # A stampede across both workers: the app is called once (the other worker waits on the
+    # Redis lock, then reads the stored entry).
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda _: requests.get(f"{url}/slow", timeout=10), range(8)))
+    assert {r.status_code for r in responses} == {200}
+    assert {r.text for r in responses} == {"/slow call 1"}
+    assert int(client.get("test-calls:/slow")) == 1
+    assert len({r.headers["X-Worker"] for r in responses}) == 2, "both workers answered"
+    assert sorted(r.headers["X-Cache"] for r in responses) == ["HIT"] * 7 + ["MISS"]
+
+    # A page cached by one worker is a hit in both; a purge through either reaches both.
+    seen = {}
+    deadline = time.monotonic() + 20
+    while len(seen) < 2 and time.monotonic() < deadline:
+        r = requests.get(f"{url}/page", timeout=5, headers={"Connection": "close"})
+        seen.setdefault(r.headers["X-Worker"], r.headers["X-Cache"])
+    assert len(seen) == 2
+    assert int(client.get("test-calls:/page")) == 1
+    purged = requests.get(f"{url}/purge", timeout=5, headers={"Connection": "close"})
+    assert purged.text == "1"
+    after = []
+    while len({r.headers["X-Worker"] for r in after}) < 2 and len(after) < 200:
+        after.append(requests.get(f"{url}/page", timeout=5, headers={"Connection": "close"}))
+    assert len({r.headers["X-Worker"] for r in after}) == 2
+    assert [r.headers["X-Cache"] for r in after] == ["MISS"] + ["HIT"] * (len(after) - 1)
+    assert {r.text for r in after} == {"/page call 2"}
