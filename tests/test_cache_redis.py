@@ -405,3 +405,127 @@ def test_two_gunicorn_workers_share_the_store_purges_and_single_flight(two_worke
     assert len({r.headers["X-Worker"] for r in after}) == 2
     assert [r.headers["X-Cache"] for r in after] == ["MISS"] + ["HIT"] * (len(after) - 1)
     assert {r.text for r in after} == {"/page call 2"}
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+def make_certificates(directory):
+    """A CA and a server certificate for 127.0.0.1 signed by it (openssl)."""
+    import subprocess
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=wsgi_mw test CA",
+    )
+    openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    )
+    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    )
+    return directory / "ca.pem", directory / "server.pem", directory / "server.key"
+
+
+def test_rediss_stores_over_tls_and_verifies_the_server(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    ca, cert, key = make_certificates(tmp_path)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            shutil.which("redis-server"),
+            "--port",
+            "0",
+            "--tls-port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--tls-cert-file",
+            str(cert),
+            "--tls-key-file",
+            str(key),
+            "--tls-ca-cert-file",
+            str(ca),
+            "--tls-auth-clients",
+            "no",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=port, ssl=True, ssl_ca_certs=str(ca))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server with TLS did not start"
+                time.sleep(0.05)
+        url = f"rediss://127.0.0.1:{port}/0"
+        # Not trusted by the system's store: the certificate is refused, which is an
+        # outage (fail open).
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        untrusted = Cache(CountingApp(), store=url, store_timeout=1)
+        environ = make_environ()
+        assert header(run(validator(untrusted), environ).headers, "X-Cache") == "BYPASS"
+        assert "unreachable" in error_text(environ)
+        assert client.keys(b"wsgi_mw:*") == []
+        # Trusted through SSL_CERT_FILE, as for any rustls-native-certs client.
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+        app = CountingApp()
+        mw = Cache(app, store=url, store_timeout=1)
+        assert header(get(validator(mw)).headers, "X-Cache") == "MISS"
+        assert header(get(validator(mw)).headers, "X-Cache") == "HIT"
+        assert app.calls == 1
+        assert len(client.keys(b"wsgi_mw:e:*")) == 1
+    finally:
+        proc.terminate()
+        proc.wait(10)
