@@ -27,6 +27,7 @@ from importlib.metadata import version
 
 import django
 import flask
+from bench_cache_redis import redis_tables
 from bench_gil import MIN_ROUNDS, THREAD_RUN_SECONDS, calibrate, run_threads
 from bench_gzip import HTML, html_page
 from bench_rewrite import KIB
@@ -519,11 +520,16 @@ def run(settings: Settings = FULL) -> str:
     hits = measure_hits(tables)
     misses = measure_misses(tables)
     threads = threads_table(settings)
-    missed = count_misses(hits, HIT_RATIOS) + sum(
-        column.missed(result)
-        for result in misses
-        for column in MISS_COLUMNS
-        if isinstance(column, OverheadRatio)
+    redis_blocks, redis_missed = redis_tables(tables, sys.modules[__name__])
+    missed = (
+        redis_missed
+        + count_misses(hits, HIT_RATIOS)
+        + sum(
+            column.missed(result)
+            for result in misses
+            for column in MISS_COLUMNS
+            if isinstance(column, OverheadRatio)
+        )
     )
     return section(
         "Cache: response caching",
@@ -578,6 +584,7 @@ def run(settings: Settings = FULL) -> str:
         "it the threads get in each other's way (the GIL handed back and forth, the "
         "store's lock).",
         *threads,
+        *redis_blocks,
         f"Ratios marked MISS in this section: {missed}."
         if missed
         else "Every ratio in this section meets its target.",

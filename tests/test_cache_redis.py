@@ -198,16 +198,21 @@ def test_a_stampede_across_caches_calls_the_app_once(redis_server):
     results = []
     barrier = threading.Barrier(6)
 
+    environs = []
+
     def request(mw):
+        environ = make_environ(PATH_INFO="/slow")
+        environs.append(environ)
         barrier.wait()
-        results.append(run(validator(mw), make_environ(PATH_INFO="/slow")))
+        results.append(run(validator(mw), environ))
 
     threads = [threading.Thread(target=request, args=(caches[i % 2],)) for i in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert app.calls == 1
+    labels = sorted(header(r.headers, "X-Cache") for r in results)
+    assert app.calls == 1, (labels, [error_text(e) for e in environs])
     assert sorted(header(r.headers, "X-Cache") for r in results) == ["HIT"] * 5 + ["MISS"]
     assert all(r.body == b"<p>Hello</p>" for r in results)
     # The lock is released by compare-and-delete, not left to expire.

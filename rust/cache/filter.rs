@@ -323,7 +323,10 @@ impl CacheFilter {
     }
 
     /// Store on Redis: the record's bytes, written with the GIL released.
-    fn put(&self, py: Python<'_>, plan: &StorePlan, tee: Tee) {
+    fn put(&mut self, py: Python<'_>, tee: Tee) {
+        let Some(plan) = self.plan.as_ref() else {
+            return;
+        };
         let status_header = self.config.status_header.as_deref();
         let headers = tee
             .head
@@ -366,9 +369,21 @@ impl CacheFilter {
             vary_record: (!tee.vary.is_empty()).then(|| Record::Vary(tee.vary.to_vec()).encode()),
             tags: &self.tags,
             keep_ms: keep_ms(tee.ttl_ms, tee.stale),
+            unlock: plan
+                .remote_lock
+                .as_ref()
+                .filter(|(key, _)| *key == tee.key)
+                .map(|(_, token)| token.as_str()),
         };
-        if let Err(failure) = self.shared.put(py, &put) {
-            report(py, plan.environ.bind(py), &failure);
+        let unlocked = put.unlock.is_some();
+        match self.shared.put(py, &put) {
+            Ok(()) if unlocked => {
+                if let Some(plan) = self.plan.as_mut() {
+                    plan.remote_lock = None;
+                }
+            }
+            Ok(()) => {}
+            Err(failure) => report(py, plan.environ.bind(py), &failure),
         }
     }
 
@@ -389,7 +404,7 @@ impl CacheFilter {
             return Ok(());
         };
         if self.shared.remote().is_some() {
-            self.put(py, plan, tee);
+            self.put(py, tee);
             return Ok(());
         }
         let tuple = |name: &str, value: &str| -> PyResult<Py<PyTuple>> {

@@ -166,6 +166,8 @@ struct Found {
     fresh: Option<(Arc<Stored>, i64)>,
     /// An entry past its freshness, within a stale window.
     stale: Option<StaleEntry>,
+    /// The Redis flight lock the lookup took (nothing was stored): key and token.
+    remote_lock: Option<(Key, String)>,
     key: Key,
 }
 
@@ -477,9 +479,16 @@ impl Cache {
         // The entry a refresh refused, so that after waiting it takes only another one.
         let mut refused: Option<Arc<Stored>> = None;
         let mut waited = false;
+        // A plain GET miss on Redis takes its flight lock in the lookup's round trip.
+        let may_lead = stores
+            && !request.is_conditional()
+            && self.config.single_flight
+            && !ask.authorization
+            && self.shared.remote().is_some();
         loop {
             let now = now_ms();
-            let found = match self.find(py, dict, request, now) {
+            let token = (may_lead && !waited).then(lock_token);
+            let found = match self.find(py, dict, request, now, token.as_deref()) {
                 Ok(found) => found,
                 Err(failure) => {
                     // Fail open: the app answers, nothing is stored.
@@ -487,7 +496,20 @@ impl Cache {
                     return Route::App(Forward::bypass());
                 }
             };
-            let Found { fresh, stale, key } = found;
+            let Found {
+                fresh,
+                stale,
+                mut remote_lock,
+                key,
+            } = found;
+            // A lock the lookup took and this turn does not lead with is given back.
+            let release = |taken: Option<(Key, String)>| {
+                if let (Some((key, token)), Some(store)) = (taken, self.shared.remote()) {
+                    if let Err(failure) = py.detach(|| store.unlock(key.as_bytes(), &token)) {
+                        report(py, dict.as_any(), &failure);
+                    }
+                }
+            };
             let seen = fresh.as_ref().map(|(stored, stored_at)| Seen {
                 shareable: stored.shareable,
                 seconds: age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000)),
@@ -531,8 +553,14 @@ impl Cache {
                     };
                 }
                 (Next::Serve, None) => {}
-                (Next::Bypass, _) => return forward(BYPASS, plan(None, None, None, now)),
-                (Next::Miss, _) => return forward(MISS, plan(None, None, if_error(), now)),
+                (Next::Bypass, _) => {
+                    release(remote_lock);
+                    return forward(BYPASS, plan(None, None, None, now));
+                }
+                (Next::Miss, _) => {
+                    release(remote_lock);
+                    return forward(MISS, plan(None, None, if_error(), now));
+                }
                 (Next::Flight, fresh) => {
                     if let Some((stored, _)) = fresh {
                         refused = Some(stored);
@@ -548,6 +576,9 @@ impl Cache {
                         let Some(store) = self.shared.remote() else {
                             return forward(MISS, plan(Some(guard), None, if_error(), now));
                         };
+                        if let Some(taken) = remote_lock.take() {
+                            return forward(MISS, plan(Some(guard), Some(taken), if_error(), now));
+                        }
                         // Lead across processes too, or wait for the process that leads.
                         let token = lock_token();
                         match py.detach(|| store.lock(key.as_bytes(), &token, timeout)) {
@@ -572,12 +603,19 @@ impl Cache {
                             }
                         }
                     }
+                    // The lookup took the Redis lock: this request leads across processes
+                    // even though another thread of this process leads here (it waits on
+                    // the Redis lock, which this request releases once it stored).
+                    Join::Wait(_) | Join::Own if remote_lock.is_some() => {
+                        return forward(MISS, plan(None, remote_lock.take(), if_error(), now));
+                    }
                     Join::Wait(flight) => Some(flight),
                     Join::Own => None,
                 }
             } else {
                 self.shared.flights.in_progress(&key)
             };
+            release(remote_lock.take());
             let Some(flight) = flight else {
                 return forward(MISS, plan(None, None, if_error(), now));
             };
@@ -719,17 +757,28 @@ impl Cache {
 
     /// The stored response for this request, fresh or stale, and the key it was looked up
     /// under (the URI key, or a variant key when the URI's responses vary) for the miss path.
+    /// `lock`: a token to take the key's Redis flight lock with, in the lookup's round trip,
+    /// when nothing is stored (a miss that will lead).
     fn find(
         &self,
         py: Python<'_>,
         environ: &Bound<'_, PyDict>,
         request: &Request<'_>,
         now: i64,
+        lock: Option<&str>,
     ) -> Result<Found, Failure> {
-        let found = |looked, key| match looked {
+        let hold = lock.map(|token| (token, self.config.single_flight_timeout));
+        let found = |(looked, locked): (Looked, bool), key: Key| match looked {
+            _ if locked => Found {
+                fresh: None,
+                stale: None,
+                remote_lock: lock.map(|token| (key.clone(), token.to_owned())),
+                key,
+            },
             Looked::Fresh { stored, stored_at } => Found {
                 fresh: Some((stored, stored_at)),
                 stale: None,
+                remote_lock: None,
                 key,
             },
             Looked::Stale {
@@ -743,21 +792,25 @@ impl Cache {
                     stored_at,
                     stale_ms,
                 }),
+                remote_lock: None,
                 key,
             },
             Looked::Vary(_) | Looked::Missing => Found {
                 fresh: None,
                 stale: None,
+                remote_lock: None,
                 key,
             },
         };
-        Ok(match self.shared.look(py, &request.uri, now)? {
-            Looked::Vary(names) => {
-                let key = variant_key(environ, &request.uri, &names);
-                found(self.shared.look(py, &key, now)?, key)
-            }
-            looked => found(looked, request.uri.clone()),
-        })
+        Ok(
+            match self.shared.look_or_lock(py, &request.uri, now, hold)? {
+                (Looked::Vary(names), _) => {
+                    let key = variant_key(environ, &request.uri, &names);
+                    found(self.shared.look_or_lock(py, &key, now, hold)?, key)
+                }
+                looked => found(looked, request.uri.clone()),
+            },
+        )
     }
 
     /// The `("Age", "<seconds>")` header; the first few hundred are made once and reused.

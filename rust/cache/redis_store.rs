@@ -17,7 +17,7 @@
 //! sets no earlier than their longest-lived member, locks after the flight timeout.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -40,6 +40,22 @@ const DELETE_BATCH: usize = 500;
 const UNLOCK: &str =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
+/// GET the entry; when it is missing, take the flight lock (SET NX PX). Returns
+/// `{1, value}`, `{2, nil}` (locked for us) or `{3, nil}` (missing, the lock held by another).
+const GET_OR_LOCK: &str = "local v = redis.call('get', KEYS[1]) \
+    if v then return {1, v} end \
+    if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, false} end \
+    return {3, false}";
+
+/// What `get_or_lock` found.
+pub enum Looked {
+    Found(Vec<u8>),
+    /// Nothing stored, and this request now holds the flight lock.
+    Locked,
+    /// Nothing stored (another request may hold the lock).
+    Missing,
+}
+
 /// A hex SHA-256 digest.
 pub fn digest(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
@@ -55,9 +71,14 @@ pub fn digest(bytes: &[u8]) -> String {
 pub enum Failure {
     /// The store is in an outage (backing off): nothing was sent.
     Down,
-    /// The operation failed. `first` is set for the failure that began an outage: the one
-    /// the caller reports (one line per outage).
-    Failed { first: bool, message: String },
+    /// The operation failed. `first` is set for the failure that began an outage (one line
+    /// per outage), and for the first failure of this store that was not one.
+    Failed {
+        first: bool,
+        /// Unreachable or too slow (backing off now), rather than an unexpected reply.
+        outage: bool,
+        message: String,
+    },
 }
 
 struct Health {
@@ -79,6 +100,8 @@ pub struct Put<'a> {
     pub tags: &'a [String],
     /// How long Redis keeps it (servable time: freshness plus stale windows).
     pub keep_ms: u64,
+    /// The flight lock this request holds on the key, released in the same round trip.
+    pub unlock: Option<&'a str>,
 }
 
 pub struct RedisStore {
@@ -88,6 +111,8 @@ pub struct RedisStore {
     idle: Mutex<Vec<Connection>>,
     health: Mutex<Health>,
     errors: AtomicU64,
+    /// A failure that is not an outage (a reply we did not expect) was reported once.
+    odd_reported: AtomicBool,
 }
 
 impl RedisStore {
@@ -104,6 +129,7 @@ impl RedisStore {
                 backoff: FIRST_BACKOFF,
             }),
             errors: AtomicU64::new(0),
+            odd_reported: AtomicBool::new(false),
         })
     }
 
@@ -172,14 +198,16 @@ impl RedisStore {
             health.backoff = (health.backoff * 2).min(LONGEST_BACKOFF);
             first
         } else {
-            false
+            // Not an outage (an unexpected reply): reported once, counted always.
+            !self.odd_reported.swap(true, Ordering::Relaxed)
         };
-        if first {
+        if first && outage {
             // Other connections of the pool went down with the server.
             self.idle.lock().clear();
         }
         Failure::Failed {
             first,
+            outage,
             message: err.to_string(),
         }
     }
@@ -188,6 +216,38 @@ impl RedisStore {
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, Failure> {
         let name = self.name("e:", &digest(key));
         self.run(|conn| redis::cmd("GET").arg(&name).query(conn))
+    }
+
+    /// The bytes under `key`; when there are none and `lock` is given, also take the key's
+    /// flight lock in the same round trip (a miss that will lead its flight).
+    pub fn get_or_lock(
+        &self,
+        key: &[u8],
+        lock: Option<(&str, Duration)>,
+    ) -> Result<Looked, Failure> {
+        let Some((token, hold)) = lock else {
+            return self.get(key).map(|found| match found {
+                Some(bytes) => Looked::Found(bytes),
+                None => Looked::Missing,
+            });
+        };
+        let key = digest(key);
+        let ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.run(|conn| {
+            let (found, value): (u8, Option<Vec<u8>>) = redis::cmd("EVAL")
+                .arg(GET_OR_LOCK)
+                .arg(2)
+                .arg(self.name("e:", &key))
+                .arg(self.name("l:", &key))
+                .arg(token)
+                .arg(ms)
+                .query(conn)?;
+            Ok(match (found, value) {
+                (1, Some(bytes)) => Looked::Found(bytes),
+                (2, _) => Looked::Locked,
+                _ => Looked::Missing,
+            })
+        })
     }
 
     /// Write an entry, its Vary record and its index memberships, in one transaction.
@@ -225,6 +285,15 @@ impl RedisStore {
         index(self.name("p:", &digest(put.path)), &member);
         for tag in put.tags {
             index(self.name("t:", &digest(tag.as_bytes())), key.as_bytes());
+        }
+        if let Some(token) = put.unlock {
+            // After the transaction: waiters that see the lock gone find the entry.
+            pipe.cmd("EVAL")
+                .arg(UNLOCK)
+                .arg(1)
+                .arg(self.name("l:", &key))
+                .arg(token)
+                .ignore();
         }
         self.run(|conn| pipe.query::<()>(conn))
     }

@@ -8,6 +8,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
@@ -17,7 +18,7 @@ use super::conditional::kept_in_not_modified;
 use super::entry::{Record, ResponseRecord};
 use super::flight::Flights;
 use super::key::{host_matches, Key};
-use super::redis_store::{digest, Failure, Put, RedisStore};
+use super::redis_store::{digest, Failure, Looked as RemoteLooked, Put, RedisStore};
 use super::store::{Entry, Found, Store};
 use crate::http::http_date::parse_http_date;
 use crate::wsgi::errors::write_error_line;
@@ -266,15 +267,30 @@ impl Shared {
     }
 
     /// Look `key` up at `now` (ms): in memory, or on Redis with the GIL released. A record
-    /// that does not decode, or is no longer fresh, is a miss.
+    /// that does not decode, or is no longer servable, is a miss.
     pub fn look(&self, py: Python<'_>, key: &Key, now: i64) -> Result<Looked, Failure> {
+        self.look_or_lock(py, key, now, None)
+            .map(|(looked, _)| looked)
+    }
+
+    /// [`Shared::look`]; on Redis, when nothing is stored and `lock` is given, also take the
+    /// key's flight lock in the same round trip (true when taken).
+    pub fn look_or_lock(
+        &self,
+        py: Python<'_>,
+        key: &Key,
+        now: i64,
+        lock: Option<(&str, Duration)>,
+    ) -> Result<(Looked, bool), Failure> {
         let state = match &self.backend {
             Backend::Memory(state) => state,
             Backend::Redis(store) => {
-                let Some(bytes) = py.detach(|| store.get(key.as_bytes()))? else {
-                    return Ok(Looked::Missing);
+                let bytes = match py.detach(|| store.get_or_lock(key.as_bytes(), lock))? {
+                    RemoteLooked::Found(bytes) => bytes,
+                    RemoteLooked::Locked => return Ok((Looked::Missing, true)),
+                    RemoteLooked::Missing => return Ok((Looked::Missing, false)),
                 };
-                return Ok(match Record::decode(&bytes) {
+                let looked = match Record::decode(&bytes) {
                     Some(Record::Vary(names)) => Looked::Vary(names.into()),
                     Some(Record::Response(record)) => {
                         let stored_at = record.stored_at;
@@ -284,10 +300,11 @@ impl Shared {
                         }
                     }
                     None => Looked::Missing,
-                });
+                };
+                return Ok((looked, false));
             }
         };
-        Ok(Self::look_memory(state, key, now))
+        Ok((Self::look_memory(state, key, now), false))
     }
 
     /// A stored response at `now`: fresh, stale within a window, or no longer servable.
@@ -514,15 +531,16 @@ fn responses(dropped: &[Cached]) -> usize {
 pub fn report(py: Python<'_>, environ: &Bound<'_, PyAny>, failure: &Failure) {
     if let Failure::Failed {
         first: true,
+        outage,
         message,
     } = failure
     {
-        write_error_line(
-            py,
-            environ,
-            "Cache",
-            &format!("the shared store is unreachable, requests bypass the cache until it answers again: {message}"),
-        );
+        let line = if *outage {
+            format!("the shared store is unreachable, requests bypass the cache until it answers again: {message}")
+        } else {
+            format!("the shared store answered what Cache did not expect (this request bypassed the cache; later ones are counted in stats()['store_errors']): {message}")
+        };
+        write_error_line(py, environ, "Cache", &line);
     }
 }
 
