@@ -534,3 +534,22 @@ def test_rediss_stores_over_tls_and_verifies_the_server(tmp_path, monkeypatch):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_leader_that_died_lets_its_lock_expire(redis_server):
+    client = redis_server.client()
+    app = CountingApp()
+    mw = Cache(app, store=redis_server.url, single_flight_timeout=5)
+    get(validator(mw), "/orphan")  # learn the key digest this path uses
+    (entry,) = entry_keys(client)
+    client.delete(entry)
+    lock = entry.replace(b"wsgi_mw:e:", b"wsgi_mw:l:")
+    # A process that took the lock and died: nobody will release it.
+    client.set(lock, "dead-leader", px=400)
+    started = time.monotonic()
+    response = get(validator(mw), "/orphan")
+    waited = time.monotonic() - started
+    assert header(response.headers, "X-Cache") == "MISS"
+    assert app.calls == 2
+    # It waited for the dead leader's lock to expire (0.4 s) before calling the app.
+    assert waited >= 0.35, waited

@@ -243,6 +243,13 @@ def test_a_shared_store_from_ini_text():
     cache = factory("cache", store=" redis://127.0.0.1:1/3 ", key_prefix="site:")
     assert (cache.store, cache.key_prefix) == ("redis://127.0.0.1:1/3", "site:")
     assert factory("cache", store="none").store is None
+    cache = factory("cache", stale_while_revalidate="30", stale_if_error=" 600 ", tag_header="xkey")
+    assert (cache.stale_while_revalidate, cache.stale_if_error, cache.tag_header) == (
+        30,
+        600,
+        "xkey",
+    )
+    assert factory("cache", tag_header="none").tag_header is None
 
 
 @pytest.mark.parametrize("text", ["none", "None", "NONE", " none "])
