@@ -14,7 +14,7 @@ import pathlib
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis as redis_py
@@ -137,20 +137,6 @@ HIT_RATIOS = [
 ]
 
 
-class FlushedBefore:
-    """Every request after FLUSHDB of the competitor's own database: a miss that stores.
-    The same one-command clear for every competitor (and for the bare app, a FLUSHDB of
-    an empty database), so the overhead is the cache's own."""
-
-    def __init__(self, app: WSGIApp, flush: Callable[[], None]) -> None:
-        self.app = app
-        self.flush = flush
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        self.flush()
-        return self.app(environ, start_response)
-
-
 def miss_overhead(result: CaseResult, name: str, bare: str) -> float:
     return result.timings[name].median - result.timings[bare].median
 
@@ -227,9 +213,9 @@ def redis_tables(settings: Settings, bench_cache) -> tuple[list[str], int]:
             case = Case(
                 {"app": python.split(" ")[0]},
                 {
-                    "bare app": FlushedBefore(made.bare[python], made.flush[python]),
-                    python: FlushedBefore(made.apps[python], made.flush[python]),
-                    ours: FlushedBefore(made.apps[ours], made.flush[ours]),
+                    "bare app": bench_cache.ClearedBefore(made.bare[python], made.flush[python]),
+                    python: bench_cache.ClearedBefore(made.apps[python], made.flush[python]),
+                    ours: bench_cache.ClearedBefore(made.apps[ours], made.flush[ours]),
                 },
                 environ,
             )
