@@ -287,7 +287,7 @@ impl RedisStore {
             index(self.name("t:", &digest(tag.as_bytes())), key.as_bytes());
         }
         if let Some(token) = put.unlock {
-            // After the transaction: waiters that see the lock gone find the entry.
+            // Last in the transaction: a waiter that sees the lock gone finds the entry.
             pipe.cmd("EVAL")
                 .arg(UNLOCK)
                 .arg(1)
