@@ -7,6 +7,7 @@ pub mod http;
 pub mod logger;
 pub mod rewrite;
 pub mod router;
+pub mod staticfiles;
 pub mod wsgi;
 
 #[pymodule]

@@ -204,7 +204,7 @@ impl<'a> Reader<'a> {
     }
 
     fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
+        self.take(1)?.first().copied()
     }
 
     fn count(&mut self) -> Option<usize> {

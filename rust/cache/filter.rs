@@ -9,7 +9,6 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use super::conditional::kept_in_not_modified;
 use super::config::{response_tags, CacheConfig, STALE};
 use super::entry::{Record, ResponseRecord};
 use super::flight::FlightGuard;
@@ -19,6 +18,7 @@ use super::redis_store::Put;
 use super::request::variant_key;
 use super::shared::{entry_bytes, report, report_failure, Counters, Placement, Shared, Stored};
 use crate::http::cache_control::CacheControl;
+use crate::http::conditional::kept_in_not_modified;
 use crate::http::head::ResponseHead;
 use crate::http::http_date::parse_http_date;
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode, Outcome};

@@ -1,8 +1,7 @@
-//! Cache: an RFC 9111 shared cache in memory. The policy modules are pure (no pyo3):
-//! Cache-Control directives, freshness and storability, conditional requests, keys, HTTP
-//! dates, the byte-budgeted store and single-flight. `request`, `shared`, `filter` and `py`
-//! wire them to Python.
-pub mod conditional;
+//! Cache: an RFC 9111 shared cache, in memory or on Redis. The policy modules are pure (no
+//! pyo3): freshness, storability and RFC 5861 windows, keys, the lookup's next step, the
+//! byte-budgeted store, single-flight, the stored record's format and the Redis store.
+//! `request`, `shared`, `filter`, `stale` and `py` wire them to Python.
 pub mod config;
 pub mod decide;
 pub mod entry;

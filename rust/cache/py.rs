@@ -12,7 +12,6 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
-use super::conditional::not_modified;
 use super::config::{
     check_key_prefix, check_store_url, CacheConfig, DEFAULT_KEY_PREFIX, DEFAULT_STATUSES,
     DEFAULT_STORE_TIMEOUT, DEFAULT_TAG_HEADER, STALE,
@@ -26,6 +25,7 @@ use super::redis_store::{lock_token, wait_for_lock, Failure, RedisStore};
 use super::request::{variant_key, Method, Request};
 use super::shared::{report, Counters, Looked, Shared, Stored};
 use super::stale::StaleOnError;
+use crate::http::conditional::not_modified;
 use crate::http::head::check_header;
 use crate::wsgi::answer::{Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};

@@ -14,12 +14,12 @@ use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
-use super::conditional::kept_in_not_modified;
 use super::entry::{Record, ResponseRecord};
 use super::flight::Flights;
 use super::key::{host_matches, Key};
 use super::redis_store::{digest, Failure, Looked as RemoteLooked, Put, RedisStore};
 use super::store::{Entry, Found, Store};
+use crate::http::conditional::kept_in_not_modified;
 use crate::http::http_date::parse_http_date;
 use crate::wsgi::errors::write_error_line;
 

@@ -1,5 +1,5 @@
-//! Conditional requests answered from the cache (RFC 9110 §13): a stored response whose
-//! validators satisfy If-None-Match / If-Modified-Since is answered 304.
+//! Conditional requests (RFC 9110 §13): a response whose validators satisfy If-None-Match /
+//! If-Modified-Since is answered 304 (by Cache from a stored entry, by Static from a file).
 
 use crate::http::cache_control::split_outside_quotes;
 
