@@ -14,7 +14,7 @@
 //! - Vary names: count u32, then each name;
 //! - a string or body is a u32 length and its bytes (strings UTF-8).
 
-use crate::http::head::check_header;
+use crate::http::head::{check_header, parse_status};
 
 const MAGIC: &[u8; 4] = b"WMC\x01";
 const RESPONSE: u8 = b'R';
@@ -128,6 +128,10 @@ impl Record {
                 let stale_while_revalidate = u32::from_be_bytes(input.array()?);
                 let stale_if_error = u32::from_be_bytes(input.array()?);
                 let flags = input.u8()?;
+                if flags & !(SHAREABLE | ADD_LENGTH) != 0 {
+                    // A flag this version does not know: not what we wrote.
+                    return None;
+                }
                 let status = input.string()?;
                 if !valid_status(&status, code) {
                     return None;
@@ -176,15 +180,9 @@ impl Record {
     }
 }
 
-/// `"NNN reason"` with the stored code, in printable latin-1 (PEP 3333).
+/// `"NNN reason"` with the stored code, as PEP 3333 (and the plumbing) requires of an app.
 fn valid_status(status: &str, code: u16) -> bool {
-    let digits = status.as_bytes().get(..3);
-    digits.is_some_and(|d| d == code.to_string().as_bytes())
-        && (100..=599).contains(&code)
-        && status.as_bytes().get(3).is_none_or(|b| *b == b' ')
-        && status
-            .chars()
-            .all(|c| c == '\t' || (' '..='~').contains(&c) || ('\u{a0}'..='\u{ff}').contains(&c))
+    parse_status(status).ok() == Some(code)
 }
 
 struct Reader<'a>(&'a [u8]);

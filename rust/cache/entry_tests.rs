@@ -106,3 +106,47 @@ fn headers_and_statuses_pep_3333_forbids_are_refused() {
         assert_eq!(Record::decode(&record.encode()), None, "{status:?}");
     }
 }
+
+/// A small xorshift generator: the same bytes on every run.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn hostile_bytes_never_panic_and_decode_only_to_valid_records() {
+    let valid = Record::Response(response()).encode();
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for round in 0..20_000 {
+        let mut bytes = if round % 2 == 0 {
+            // A valid record with a few bytes changed: lengths, counts, flags, text.
+            let mut bytes = valid.clone();
+            for _ in 0..1 + xorshift(&mut state) % 4 {
+                let at = (xorshift(&mut state) as usize) % bytes.len();
+                bytes[at] = xorshift(&mut state) as u8;
+            }
+            bytes
+        } else {
+            // The magic, then noise.
+            let len = (xorshift(&mut state) % 200) as usize;
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend((0..len).map(|_| xorshift(&mut state) as u8));
+            bytes
+        };
+        if round % 3 == 0 {
+            let cut = (xorshift(&mut state) as usize) % (bytes.len() + 1);
+            bytes.truncate(cut);
+        }
+        if let Some(Record::Response(record)) = Record::decode(&bytes) {
+            // Whatever decodes is what PEP 3333 allows an app to send.
+            for (name, value) in &record.headers {
+                assert!(check_header(name, value).is_ok(), "{name:?}: {value:?}");
+            }
+            assert!((100..=599).contains(&record.code));
+            // And it encodes back to the very bytes.
+            assert_eq!(Record::Response(record).encode(), bytes);
+        }
+    }
+}
