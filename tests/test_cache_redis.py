@@ -553,3 +553,34 @@ def test_a_leader_that_died_lets_its_lock_expire(redis_server):
     assert app.calls == 2
     # It waited for the dead leader's lock to expire (0.4 s) before calling the app.
     assert waited >= 0.35, waited
+
+
+def test_a_hit_of_a_variant_is_one_round_trip(redis_server):
+    client = redis_server.client()
+    app = CountingApp(headers=[("Vary", "Accept-Encoding")])
+    mw = cache(app, redis_server)
+    assert header(get(mw, HTTP_ACCEPT_ENCODING="gzip").headers, "X-Cache") == "MISS"
+    assert header(get(mw, HTTP_ACCEPT_ENCODING="gzip").headers, "X-Cache") == "HIT"
+
+    def commands():
+        stats = client.info("commandstats")
+        # Without this test's own CONFIG RESETSTAT and INFO.
+        calls = {
+            name: stat["calls"]
+            for name, stat in stats.items()
+            if not name.startswith(("cmdstat_config", "cmdstat_info"))
+        }
+        client.config_resetstat()
+        return calls
+
+    commands()
+    hit = get(mw, HTTP_ACCEPT_ENCODING="gzip")
+    assert header(hit.headers, "X-Cache") == "HIT"
+    # One command: the URI's Vary record and the variant together.
+    assert commands() == {"cmdstat_mget": 1}
+    other = get(mw, HTTP_ACCEPT_ENCODING="br")
+    assert header(other.headers, "X-Cache") == "MISS"
+    assert app.calls == 2
+    # A purge drops the URI's record: the kept Vary names do not make a stale hit.
+    Cache(app, store=redis_server.url).purge("/")
+    assert header(get(mw, HTTP_ACCEPT_ENCODING="gzip").headers, "X-Cache") == "MISS"

@@ -802,15 +802,35 @@ impl Cache {
                 key,
             },
         };
-        Ok(
-            match self.shared.look_or_lock(py, &request.uri, now, hold)? {
-                (Looked::Vary(names), _) => {
-                    let key = variant_key(environ, &request.uri, &names);
-                    found(self.shared.look_or_lock(py, &key, now, hold)?, key)
+        let uri = &request.uri;
+        // A URI this process saw vary, on Redis: its record and the variant in one trip.
+        let first = match self.shared.known_vary(uri) {
+            Some(names) => {
+                let key = variant_key(environ, uri, &names);
+                match self.shared.look_pair(py, uri, &key, now)? {
+                    (Looked::Vary(current), variant) if current == names => {
+                        return Ok(match variant {
+                            // Nothing there yet: look again, taking the flight lock.
+                            Looked::Missing if hold.is_some() => {
+                                found(self.shared.look_or_lock(py, &key, now, hold)?, key)
+                            }
+                            variant => found((variant, false), key),
+                        });
+                    }
+                    // The URI's record changed: go on from what it says now.
+                    (uri_looked, _) => (uri_looked, false),
                 }
-                looked => found(looked, request.uri.clone()),
-            },
-        )
+            }
+            None => self.shared.look_or_lock(py, uri, now, hold)?,
+        };
+        Ok(match first {
+            (Looked::Vary(names), _) => {
+                self.shared.learn(uri, &names);
+                let key = variant_key(environ, uri, &names);
+                found(self.shared.look_or_lock(py, &key, now, hold)?, key)
+            }
+            looked => found(looked, uri.clone()),
+        })
     }
 
     /// The `("Age", "<seconds>")` header; the first few hundred are made once and reused.

@@ -218,6 +218,20 @@ impl RedisStore {
         self.run(|conn| redis::cmd("GET").arg(&name).query(conn))
     }
 
+    /// The bytes under two keys in one round trip (MGET): a URI's Vary record and the
+    /// variant a request would have, when the process already knows the URI varies.
+    pub fn get_pair(&self, first: &[u8], second: &[u8]) -> Result<[Option<Vec<u8>>; 2], Failure> {
+        let names = [
+            self.name("e:", &digest(first)),
+            self.name("e:", &digest(second)),
+        ];
+        self.run(|conn| {
+            let (a, b): (Option<Vec<u8>>, Option<Vec<u8>>) =
+                redis::cmd("MGET").arg(&names[..]).query(conn)?;
+            Ok([a, b])
+        })
+    }
+
     /// The bytes under `key`; when there are none and `lock` is given, also take the key's
     /// flight lock in the same round trip (a miss that will lead its flight).
     pub fn get_or_lock(

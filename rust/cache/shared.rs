@@ -227,8 +227,17 @@ pub fn entry_bytes(body: usize, header_bytes: usize, headers: usize, key: usize)
 /// Where the entries live.
 enum Backend {
     Memory(Mutex<State>),
-    Redis(RedisStore),
+    Redis {
+        store: RedisStore,
+        /// The Vary names of URIs this process saw vary, so that a hit of a variant is one
+        /// round trip (the URI's record and the variant together) instead of two. Only a
+        /// shortcut: the URI's record is read every time and wins.
+        vary_names: Mutex<lru::LruCache<Key, Arc<[String]>>>,
+    },
 }
+
+/// URIs whose Vary names a process keeps (a few hundred KiB at most).
+const KEPT_VARY_NAMES: usize = 4096;
 
 pub struct Shared {
     backend: Backend,
@@ -247,7 +256,82 @@ impl Shared {
 
     /// A shared Redis store.
     pub fn redis(store: RedisStore) -> Self {
-        Shared::with(Backend::Redis(store))
+        let capacity =
+            std::num::NonZeroUsize::new(KEPT_VARY_NAMES).unwrap_or(std::num::NonZeroUsize::MIN);
+        Shared::with(Backend::Redis {
+            store,
+            vary_names: Mutex::new(lru::LruCache::new(capacity)),
+        })
+    }
+
+    /// The Vary names last seen for `uri` on the shared store, if any.
+    pub fn known_vary(&self, uri: &Key) -> Option<Arc<[String]>> {
+        match &self.backend {
+            Backend::Redis { vary_names, .. } => vary_names.lock().get(uri).cloned(),
+            Backend::Memory(_) => None,
+        }
+    }
+
+    /// Keep the Vary names a URI's record gave (Redis only).
+    pub fn learn(&self, uri: &Key, names: &Arc<[String]>) {
+        self.learn_vary(uri, Some(names));
+    }
+
+    fn learn_vary(&self, uri: &Key, names: Option<&Arc<[String]>>) {
+        if let Backend::Redis { vary_names, .. } = &self.backend {
+            let mut kept = vary_names.lock();
+            match names {
+                Some(names) => {
+                    kept.put(uri.clone(), names.clone());
+                }
+                None => {
+                    kept.pop(uri);
+                }
+            }
+        }
+    }
+
+    /// On Redis, a URI and one of its variants in one round trip (the URI's record first).
+    pub fn look_pair(
+        &self,
+        py: Python<'_>,
+        uri: &Key,
+        variant: &Key,
+        now: i64,
+    ) -> Result<(Looked, Looked), Failure> {
+        let Some(store) = self.remote() else {
+            return Ok((self.look(py, uri, now)?, self.look(py, variant, now)?));
+        };
+        let [first, second] = py.detach(|| store.get_pair(uri.as_bytes(), variant.as_bytes()))?;
+        let first = Self::decoded(py, first, now);
+        self.remember(uri, &first);
+        Ok((first, Self::decoded(py, second, now)))
+    }
+
+    /// Keep (or forget) what a URI's record says about its variants.
+    fn remember(&self, uri: &Key, looked: &Looked) {
+        match looked {
+            Looked::Vary(names) => self.learn_vary(uri, Some(names)),
+            _ => self.learn_vary(uri, None),
+        }
+    }
+
+    /// A record read back from Redis, as a lookup result.
+    fn decoded(py: Python<'_>, bytes: Option<Vec<u8>>, now: i64) -> Looked {
+        let Some(bytes) = bytes else {
+            return Looked::Missing;
+        };
+        match Record::decode(&bytes) {
+            Some(Record::Vary(names)) => Looked::Vary(names.into()),
+            Some(Record::Response(record)) => {
+                let stored_at = record.stored_at;
+                match Stored::from_record(py, record) {
+                    Ok(stored) => Self::servable(Arc::new(stored), stored_at, now),
+                    Err(_) => Looked::Missing,
+                }
+            }
+            None => Looked::Missing,
+        }
     }
 
     fn with(backend: Backend) -> Self {
@@ -261,7 +345,7 @@ impl Shared {
     /// The Redis store, when the entries live there.
     pub fn remote(&self) -> Option<&RedisStore> {
         match &self.backend {
-            Backend::Redis(store) => Some(store),
+            Backend::Redis { store, .. } => Some(store),
             Backend::Memory(_) => None,
         }
     }
@@ -284,24 +368,13 @@ impl Shared {
     ) -> Result<(Looked, bool), Failure> {
         let state = match &self.backend {
             Backend::Memory(state) => state,
-            Backend::Redis(store) => {
+            Backend::Redis { store, .. } => {
                 let bytes = match py.detach(|| store.get_or_lock(key.as_bytes(), lock))? {
                     RemoteLooked::Found(bytes) => bytes,
                     RemoteLooked::Locked => return Ok((Looked::Missing, true)),
                     RemoteLooked::Missing => return Ok((Looked::Missing, false)),
                 };
-                let looked = match Record::decode(&bytes) {
-                    Some(Record::Vary(names)) => Looked::Vary(names.into()),
-                    Some(Record::Response(record)) => {
-                        let stored_at = record.stored_at;
-                        match Stored::from_record(py, record) {
-                            Ok(stored) => Self::servable(Arc::new(stored), stored_at, now),
-                            Err(_) => Looked::Missing,
-                        }
-                    }
-                    None => Looked::Missing,
-                };
-                return Ok((looked, false));
+                return Ok((Self::decoded(py, Some(bytes), now), false));
             }
         };
         Ok((Self::look_memory(state, key, now), false))
@@ -347,7 +420,7 @@ impl Shared {
     /// Write a record to the Redis store, GIL released; a no-op in memory (see `insert`).
     pub fn put(&self, py: Python<'_>, put: &Put<'_>) -> Result<(), Failure> {
         match &self.backend {
-            Backend::Redis(store) => {
+            Backend::Redis { store, .. } => {
                 py.detach(|| store.put(put))?;
                 Counters::bump(&self.counters.stores);
                 Ok(())
@@ -407,7 +480,7 @@ impl Shared {
     pub fn purge(&self, py: Python<'_>, path: &str, host: Option<&str>) -> Result<usize, Failure> {
         let state = match &self.backend {
             Backend::Memory(state) => state,
-            Backend::Redis(store) => {
+            Backend::Redis { store, .. } => {
                 return py.detach(|| {
                     store.purge_path(path.as_bytes(), |_, _, key_host| {
                         host.is_none_or(|host| host_matches(key_host, host))
@@ -437,7 +510,7 @@ impl Shared {
     pub fn purge_uri(&self, py: Python<'_>, uri: &Key) -> Result<usize, Failure> {
         let state = match &self.backend {
             Backend::Memory(state) => state,
-            Backend::Redis(store) => {
+            Backend::Redis { store, .. } => {
                 let Some([_, _, script, path_info, _]) = uri.uri_parts() else {
                     return Ok(0);
                 };
@@ -460,7 +533,7 @@ impl Shared {
     pub fn purge_tag(&self, py: Python<'_>, tag: &str) -> Result<usize, Failure> {
         let state = match &self.backend {
             Backend::Memory(state) => state,
-            Backend::Redis(store) => return py.detach(|| store.purge_tag(tag)),
+            Backend::Redis { store, .. } => return py.detach(|| store.purge_tag(tag)),
         };
         let dropped = {
             let mut state = state.lock();
@@ -478,7 +551,7 @@ impl Shared {
     pub fn clear(&self, py: Python<'_>) -> Result<(), Failure> {
         let state = match &self.backend {
             Backend::Memory(state) => state,
-            Backend::Redis(store) => return py.detach(|| store.clear().map(drop)),
+            Backend::Redis { store, .. } => return py.detach(|| store.clear().map(drop)),
         };
         let dropped = {
             let mut state = state.lock();
@@ -501,7 +574,7 @@ impl Shared {
                 )
             }
             // Redis evicts by its own policy; what it holds is shared, not this process's.
-            Backend::Redis(store) => (0, None, None, store.errors()),
+            Backend::Redis { store, .. } => (0, None, None, store.errors()),
         };
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         Stats {
