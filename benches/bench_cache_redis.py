@@ -126,10 +126,6 @@ def competitors(server: RedisServer, bench_cache) -> Competitors:
     )
 
 
-def check_hits(bench_cache, apps: dict[str, WSGIApp], environ: dict) -> None:
-    bench_cache.warm_and_check_hits({"redis": "hits"}, apps, environ)
-
-
 HIT_RATIOS = [
     Ratio(CACHE_DJANGO, DJANGO, target=HIT_TARGET),
     Ratio(CACHE_FLASK, FLASK, target=HIT_TARGET),
@@ -202,7 +198,7 @@ def redis_tables(settings: Settings, bench_cache) -> tuple[list[str], int]:
     try:
         made = competitors(server, bench_cache)
         environ = make_environ(path=bench_cache.page_path("2 KiB"))
-        check_hits(bench_cache, made.apps, environ)
+        bench_cache.warm_and_check_hits({"redis": "hits"}, made.apps, environ)
         before = bench_cache.VIEW_CALLS.count
         hits = measure_all([Case({"body": "2 KiB"}, made.apps, environ)], settings)
         bench_cache.check_no_view_call(before, "redis hits")

@@ -54,8 +54,8 @@ pub enum Record {
 }
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Entries are bounded by max_entry_bytes (a usize that fits u32 is checked by the
-    // caller); a longer one is written truncated and then fails to decode: a miss.
+    // A body over 4 GiB (max_entry_bytes allows it) is written truncated and then fails
+    // to decode: a miss, never a wrong body.
     let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(bytes.get(..len as usize).unwrap_or(bytes));

@@ -322,19 +322,35 @@ impl CacheFilter {
         }
     }
 
+    /// Whether a stored response keeps this header of the app's: not its Age (hits send
+    /// their own) nor our status header.
+    fn kept(&self, name: &str) -> bool {
+        !name.eq_ignore_ascii_case("age")
+            && !self
+                .config
+                .status_header
+                .as_deref()
+                .is_some_and(|h| name.eq_ignore_ascii_case(h))
+    }
+
+    /// The response is the stale entry (stale-if-error): counted, never stored, and the
+    /// flights it led are let go.
+    fn answered_stale(&mut self) {
+        Counters::bump(&self.shared.counters.stale);
+        Python::attach(|py| self.release_remote(py));
+        self.tee = None;
+        self.plan = None;
+    }
+
     /// Store on Redis: the record's bytes, written with the GIL released.
     fn put(&mut self, py: Python<'_>, tee: Tee) {
         let Some(plan) = self.plan.as_ref() else {
             return;
         };
-        let status_header = self.config.status_header.as_deref();
         let headers = tee
             .head
             .headers()
-            .filter(|(name, _)| {
-                !name.eq_ignore_ascii_case("age")
-                    && !status_header.is_some_and(|h| name.eq_ignore_ascii_case(h))
-            })
+            .filter(|(name, _)| self.kept(name))
             .map(|(name, value)| (name.to_owned(), value.to_owned()))
             .collect();
         let body = match tee.body {
@@ -410,15 +426,12 @@ impl CacheFilter {
         let tuple = |name: &str, value: &str| -> PyResult<Py<PyTuple>> {
             Ok(PyTuple::new(py, [PyString::new(py, name), PyString::new(py, value)])?.unbind())
         };
-        let status_header = self.config.status_header.as_deref();
         let mut header_bytes = 0usize;
         let mut header_count = 0usize;
         let mut headers = Vec::with_capacity(tee.head.len());
         let mut not_modified = Vec::new();
         for (name, value, origin) in tee.head.headers_with_origin() {
-            if name.eq_ignore_ascii_case("age")
-                || status_header.is_some_and(|h| name.eq_ignore_ascii_case(h))
-            {
+            if !self.kept(name) {
                 continue;
             }
             header_bytes = header_bytes.saturating_add(name.len() + value.len());
@@ -480,21 +493,15 @@ impl BodyFilter for CacheFilter {
         self.replacement = None;
         if self.served_stale.load(Ordering::Acquire) {
             // The app raised and `StaleOnError` answered with the stale entry: labelled
-            // already, never stored again.
-            Counters::bump(&self.shared.counters.stale);
-            Python::attach(|py| self.release_remote(py));
-            self.tee = None;
-            self.plan = None;
+            // already.
+            self.answered_stale();
             return Mode::Untouched;
         }
         if head.code() >= 500 && Python::attach(|py| self.replace_with_stale(py, head)) {
-            Counters::bump(&self.shared.counters.stale);
             if let Some(name) = &self.config.status_header {
                 head.set(name, STALE);
             }
-            Python::attach(|py| self.release_remote(py));
-            self.tee = None;
-            self.plan = None;
+            self.answered_stale();
             return Mode::Transform;
         }
         Python::attach(|py| {

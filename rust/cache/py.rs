@@ -821,11 +821,14 @@ impl Cache {
                     (uri_looked, _) => (uri_looked, false),
                 }
             }
-            None => self.shared.look_or_lock(py, uri, now, hold)?,
+            None => {
+                let first = self.shared.look_or_lock(py, uri, now, hold)?;
+                self.shared.remember(uri, &first.0);
+                first
+            }
         };
         Ok(match first {
             (Looked::Vary(names), _) => {
-                self.shared.learn(uri, &names);
                 let key = variant_key(environ, uri, &names);
                 found(self.shared.look_or_lock(py, &key, now, hold)?, key)
             }

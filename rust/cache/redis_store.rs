@@ -246,7 +246,7 @@ impl RedisStore {
             });
         };
         let key = digest(key);
-        let ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX).max(1);
+        let ms = px(hold);
         self.run(|conn| {
             let (found, value): (u8, Option<Vec<u8>>) = redis::cmd("EVAL")
                 .arg(GET_OR_LOCK)
@@ -410,7 +410,7 @@ impl RedisStore {
     /// Take the flight lock of `key` for `hold`: true when this process now leads.
     pub fn lock(&self, key: &[u8], token: &str, hold: Duration) -> Result<bool, Failure> {
         let name = self.name("l:", &digest(key));
-        let ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX).max(1);
+        let ms = px(hold);
         self.run(|conn| {
             let set: Option<String> = redis::cmd("SET")
                 .arg(&name)
@@ -456,6 +456,11 @@ pub fn wait_for_lock(store: &RedisStore, key: &[u8], timeout: Duration) {
             Ok(false) | Err(_) => return,
         }
     }
+}
+
+/// A lock's hold as `PX` milliseconds (at least 1).
+fn px(hold: Duration) -> u64 {
+    u64::try_from(hold.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 /// `prefix*` as a SCAN pattern matching the prefix literally.

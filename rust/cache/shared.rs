@@ -273,25 +273,6 @@ impl Shared {
         }
     }
 
-    /// Keep the Vary names a URI's record gave (Redis only).
-    pub fn learn(&self, uri: &Key, names: &Arc<[String]>) {
-        self.learn_vary(uri, Some(names));
-    }
-
-    fn learn_vary(&self, uri: &Key, names: Option<&Arc<[String]>>) {
-        if let Backend::Redis { vary_names, .. } = &self.backend {
-            let mut kept = vary_names.lock();
-            match names {
-                Some(names) => {
-                    kept.put(uri.clone(), names.clone());
-                }
-                None => {
-                    kept.pop(uri);
-                }
-            }
-        }
-    }
-
     /// On Redis, a URI and one of its variants in one round trip (the URI's record first).
     pub fn look_pair(
         &self,
@@ -309,11 +290,18 @@ impl Shared {
         Ok((first, Self::decoded(py, second, now)))
     }
 
-    /// Keep (or forget) what a URI's record says about its variants.
-    fn remember(&self, uri: &Key, looked: &Looked) {
-        match looked {
-            Looked::Vary(names) => self.learn_vary(uri, Some(names)),
-            _ => self.learn_vary(uri, None),
+    /// Keep (or forget) what a URI's record says about its variants (Redis only).
+    pub fn remember(&self, uri: &Key, looked: &Looked) {
+        if let Backend::Redis { vary_names, .. } = &self.backend {
+            let mut kept = vary_names.lock();
+            match looked {
+                Looked::Vary(names) => {
+                    kept.put(uri.clone(), names.clone());
+                }
+                _ => {
+                    kept.pop(uri);
+                }
+            }
         }
     }
 
