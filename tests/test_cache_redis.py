@@ -584,3 +584,17 @@ def test_a_hit_of_a_variant_is_one_round_trip(redis_server):
     # A purge drops the URI's record: the kept Vary names do not make a stale hit.
     Cache(app, store=redis_server.url).purge("/")
     assert header(get(mw, HTTP_ACCEPT_ENCODING="gzip").headers, "X-Cache") == "MISS"
+
+
+def test_an_invalidation_the_store_missed_is_reported_on_that_requests_errors():
+    server = RedisServer().start()
+    try:
+        mw = Cache(CountingApp(), store=server.url, store_timeout=0.2)
+        assert header(get(validator(mw), "/post").headers, "X-Cache") == "MISS"
+        server.stop()
+        environ = make_environ(PATH_INFO="/post", REQUEST_METHOD="POST")
+        response = run(validator(mw), environ)
+        assert response.status == "200 OK"
+        assert "wsgi_mw.Cache: the shared store is unreachable" in error_text(environ)
+    finally:
+        server.stop()

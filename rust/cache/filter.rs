@@ -16,7 +16,7 @@ use super::freshness::{age, now_ms, stale_windows, storable, RequestFacts, Respo
 use super::key::Key;
 use super::redis_store::Put;
 use super::request::variant_key;
-use super::shared::{entry_bytes, report, report_failure, Counters, Placement, Shared, Stored};
+use super::shared::{entry_bytes, report, Counters, Placement, Shared, Stored};
 use crate::http::cache_control::CacheControl;
 use crate::http::conditional::kept_in_not_modified;
 use crate::http::head::ResponseHead;
@@ -168,8 +168,9 @@ pub struct CacheFilter {
     config: Arc<CacheConfig>,
     shared: Arc<Shared>,
     label: &'static str,
-    /// An unsafe method: remove this URI's entries if the response is a success.
-    invalidate: Option<Key>,
+    /// An unsafe method: remove this URI's entries if the response is a success; with the
+    /// request's environ, whose `wsgi.errors` hears of a store that failed to.
+    invalidate: Option<(Key, Py<PyAny>)>,
     plan: Option<StorePlan>,
     tee: Option<Tee>,
     /// The response's tags, read from (and removed from) its `tag_header`.
@@ -186,7 +187,7 @@ impl CacheFilter {
         config: Arc<CacheConfig>,
         shared: Arc<Shared>,
         label: &'static str,
-        invalidate: Option<Key>,
+        invalidate: Option<(Key, Py<PyAny>)>,
         plan: Option<StorePlan>,
         served_stale: Arc<AtomicBool>,
     ) -> Self {
@@ -505,10 +506,10 @@ impl BodyFilter for CacheFilter {
             return Mode::Transform;
         }
         Python::attach(|py| {
-            if let Some(uri) = &self.invalidate {
+            if let Some((uri, environ)) = &self.invalidate {
                 if (200..400).contains(&head.code()) {
                     if let Err(failure) = self.shared.purge_uri(py, uri) {
-                        report_failure(py, &failure);
+                        report(py, environ.bind(py), &failure);
                     }
                 }
             }

@@ -678,7 +678,7 @@ impl Cache {
             self.config.clone(),
             self.shared.clone(),
             label,
-            invalidate,
+            invalidate.map(|uri| (uri, environ.clone().unbind())),
             plan,
             served_stale,
         );

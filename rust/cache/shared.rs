@@ -605,16 +605,3 @@ pub fn report(py: Python<'_>, environ: &Bound<'_, PyAny>, failure: &Failure) {
         write_error_line(py, environ, "Cache", &line);
     }
 }
-
-/// [`report`] without a request at hand (an unsafe method's invalidation inside a body
-/// filter): the line goes to `sys.stderr`, where servers send `wsgi.errors` too.
-pub fn report_failure(py: Python<'_>, failure: &Failure) {
-    if let Ok(sys) = py.import("sys") {
-        if let Ok(stderr) = sys.getattr("stderr") {
-            let environ = pyo3::types::PyDict::new(py);
-            if environ.set_item("wsgi.errors", stderr).is_ok() {
-                report(py, environ.as_any(), failure);
-            }
-        }
-    }
-}
