@@ -21,6 +21,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<rewrite::py::Rewrite>()?;
     m.add_class::<router::py::Router>()?;
     m.add_class::<router::py::RouteDecorator>()?;
+    m.add_class::<staticfiles::py::Static>()?;
     m.add_function(wrap_pyfunction!(set_fusion, m)?)?;
     m.add_function(wrap_pyfunction!(fusion_enabled, m)?)?;
     wsgi::chain::register(fuse);
@@ -53,6 +54,9 @@ fn fuse<'py>(
         return Some(layer.get().run(py, environ, start_response, chain));
     }
     if let Ok(layer) = app.cast::<router::py::Router>() {
+        return Some(layer.get().run(py, environ, start_response, chain));
+    }
+    if let Ok(layer) = app.cast::<staticfiles::py::Static>() {
         return Some(layer.get().run(py, environ, start_response, chain));
     }
     if let Ok(layer) = app.cast::<logger::py::Logger>() {

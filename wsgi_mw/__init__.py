@@ -2,8 +2,8 @@
 
 Every class wraps a WSGI application and is itself a WSGI application, so they stack::
 
-    from wsgi_mw import Cache, Compress, Logger, Rewrite
-    application = Logger(Cache(Compress(Rewrite(app, [("Hello", "Goodbye")]))))
+    from wsgi_mw import Cache, Compress, Logger, Rewrite, Static
+    application = Logger(Static(Cache(Compress(Rewrite(app, [("Hello", "Goodbye")]))), "static/"))
 
 or, from data (a config file, Flask config, Django settings), outermost first::
 
@@ -24,6 +24,7 @@ from ._native import (
     Logger,
     Rewrite,
     Router,
+    Static,
     __version__,
     fusion_enabled,
     set_fusion,
@@ -36,6 +37,7 @@ __all__ = [
     "Logger",
     "Rewrite",
     "Router",
+    "Static",
     "__version__",
     "build",
     "fusion_enabled",

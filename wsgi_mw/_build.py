@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Callable, NamedTuple, Union
 
-from ._native import Cache, Compress, Gzip, Logger, Rewrite, Router
+from ._native import Cache, Compress, Gzip, Logger, Rewrite, Router, Static
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # One entry of a spec: a name, or a (name, options) pair given as a tuple or a list.
@@ -73,6 +73,21 @@ LAYERS: dict[str, Layer] = {
     "logger": Layer(Logger, "app", ("format", "sink", "trusted_proxies", "level")),
     # Router wraps the inner app as its `default`: the requests no route matches go there.
     "router": Layer(Router, "default", ("routes", "redirect_slashes")),
+    "static": Layer(
+        Static,
+        "app",
+        (
+            "root",
+            "prefix",
+            "max_age",
+            "immutable_max_age",
+            "index_file",
+            "autorefresh",
+            "encodings",
+            "mimetypes",
+        ),
+        required=("root",),
+    ),
 }
 
 
@@ -89,12 +104,13 @@ def build(app: WSGIApp, spec: Sequence[Entry]) -> WSGIApp:
 
     Names: ``"compress"`` (Compress), ``"gzip"`` (Gzip), ``"cache"`` (Cache), ``"logger"`` (Logger), ``"rewrite"``
     (Rewrite: its ``rules`` are the required option ``"rules"``), ``"router"`` (Router: the
-    inner app becomes its ``default``, options ``routes`` and ``redirect_slashes``).
+    inner app becomes its ``default``, options ``routes`` and ``redirect_slashes``),
+    ``"static"`` (Static: its ``root`` is the required option ``"root"``).
     An empty spec returns ``app`` itself.
 
     Raises ``TypeError`` when ``spec`` is not a list or tuple (a str is refused) or an entry
     has another shape, and ``ValueError`` for an unknown name, an unknown option, a missing
-    ``rules`` or a ``default`` given to ``router``; each message names the culprit. A bad
+    ``rules`` or ``root``, or a ``default`` given to ``router``; each message names the culprit. A bad
     option value raises the class's own ``TypeError``/``ValueError``.
     """
     if not isinstance(spec, (list, tuple)):

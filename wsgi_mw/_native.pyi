@@ -17,6 +17,7 @@ __all__ = [
     "Rewrite",
     "RouteDecorator",
     "Router",
+    "Static",
     "__version__",
     "fusion_enabled",
     "set_fusion",
@@ -304,6 +305,48 @@ class Router:
     def default(self) -> _WSGIApp | None: ...
     @property
     def redirect_slashes(self) -> bool: ...
+
+@final
+class Static:
+    """Serve static files from Rust: precompressed siblings, ranges, validators, far-future
+    caching for hashed names, and everything else passed to the app."""
+
+    def __new__(
+        cls,
+        app: _WSGIApp,
+        root: str | os.PathLike[str],
+        *,
+        prefix: str = "/static/",
+        max_age: int = 60,
+        immutable_max_age: int = 31536000,
+        index_file: bool = False,
+        autorefresh: bool = False,
+        encodings: Iterable[Literal["zstd", "br", "gzip"]] = ("zstd", "br", "gzip"),
+        mimetypes: dict[str, str] | None = None,
+    ) -> Self: ...
+    def __call__(
+        self, environ: dict[str, Any], start_response: _StartResponse
+    ) -> Iterable[bytes]: ...
+    @property
+    def app(self) -> _WSGIApp: ...
+    @property
+    def root(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def max_age(self) -> int: ...
+    @property
+    def immutable_max_age(self) -> int: ...
+    @property
+    def index_file(self) -> bool: ...
+    @property
+    def autorefresh(self) -> bool: ...
+    @property
+    def encodings(self) -> list[str]: ...
+    @property
+    def mimetypes(self) -> dict[str, str]: ...
+    @property
+    def files(self) -> int | None: ...
 
 _F = TypeVar("_F", bound=_WSGIApp)
 

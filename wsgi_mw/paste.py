@@ -125,6 +125,16 @@ def _routes(name: str, option: str, text: str) -> list[tuple[str | list[str], st
     return routes
 
 
+def _mimetypes(name: str, option: str, text: str) -> dict[str, str]:
+    types: dict[str, str] = {}
+    for line in _lines(text):
+        ext, sep, media_type = line.partition("=")
+        if not sep or not ext.strip() or not media_type.strip():
+            raise _error(name, option, line, "one type per line, as '.webp = image/webp'")
+        types[ext.strip()] = media_type.strip()
+    return types
+
+
 _Converter = Callable[[str, str, str], Any]
 
 # How each option's .ini text becomes a value, per middleware name of LAYERS.
@@ -178,6 +188,16 @@ CONVERTERS: dict[str, dict[str, _Converter]] = {
         "routes": _routes,
         "redirect_slashes": _bool,
     },
+    "static": {
+        "root": _as_is,
+        "prefix": _as_is,
+        "max_age": _int,
+        "immutable_max_age": _int,
+        "index_file": _bool,
+        "autorefresh": _bool,
+        "encodings": _str_list,
+        "mimetypes": _mimetypes,
+    },
 }
 
 
@@ -224,3 +244,8 @@ def logger_filter(app: WSGIApp, global_conf: dict[str, Any], **local_conf: Any) 
 def router_filter(app: WSGIApp, global_conf: dict[str, Any], **local_conf: Any) -> WSGIApp:
     """``paste.filter_app_factory`` for :class:`wsgi_mw.Router` (the app is its default)."""
     return _filter("router", app, local_conf)
+
+
+def static_filter(app: WSGIApp, global_conf: dict[str, Any], **local_conf: Any) -> WSGIApp:
+    """``paste.filter_app_factory`` for :class:`wsgi_mw.Static` (``root`` is required)."""
+    return _filter("static", app, local_conf)

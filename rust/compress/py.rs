@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
@@ -19,7 +18,7 @@ use crate::http::accept_encoding::{negotiate, Coding};
 use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::gil::detach_if_large;
 use crate::wsgi::layer::Wrapped;
-use crate::wsgi::options::{media_types, str_entries};
+use crate::wsgi::options::{codings, media_types};
 use crate::wsgi::request::Field;
 use crate::wsgi::text::utf8;
 
@@ -275,41 +274,6 @@ crate::int_option!(
     "bytes"
 );
 
-/// `encodings=`: a non-empty sequence of "zstd", "br" and "gzip", each at most once.
-fn encodings(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Coding>> {
-    let Some(given) = given else {
-        return Ok(DEFAULT_ENCODINGS.to_vec());
-    };
-    let names = str_entries(
-        "Compress",
-        "encodings",
-        given,
-        "encodings",
-        "(\"zstd\", \"br\", \"gzip\")",
-        "\"zstd\"",
-    )?;
-    let mut codings = Vec::new();
-    for name in &names {
-        let coding = Coding::from_token(name.trim()).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "Compress(encodings=...): unknown encoding {name:?}; use \"zstd\", \"br\" or \"gzip\""
-            ))
-        })?;
-        if codings.contains(&coding) {
-            return Err(PyValueError::new_err(format!(
-                "Compress(encodings=...): {name:?} is given twice"
-            )));
-        }
-        codings.push(coding);
-    }
-    if codings.is_empty() {
-        return Err(PyValueError::new_err(
-            "Compress(encodings=...): encodings is empty; give at least one of \"zstd\", \"br\", \"gzip\" (or leave Compress out)",
-        ));
-    }
-    Ok(codings)
-}
-
 /// Compress WSGI responses with zstd, brotli or gzip, whichever the client prefers, streaming
 /// and off the GIL.
 ///
@@ -403,7 +367,7 @@ impl Compress {
         breach_padding: CompressPadding,
     ) -> PyResult<Self> {
         let config = CompressConfig {
-            encodings: self::encodings(encodings)?,
+            encodings: codings("Compress", encodings, &DEFAULT_ENCODINGS, false)?,
             min_size: min_size.0,
             // The ranges were checked when the arguments were extracted.
             gzip_level: u32::try_from(gzip_level.0).unwrap_or(6),

@@ -1,6 +1,10 @@
-//! Static: serve files under a root the way WhiteNoise does. The pure core so far: which
-//! file a request path names (`path`), and what Range asks (`crate::http::range`).
+//! Static: serve files under a root the way WhiteNoise does. The pure core: which file a
+//! request path names (`path`), the index of the root (`index`), media types and ETags
+//! (`mime`), and what a file's response is (`respond`, with `crate::http::range`); then the
+//! file body (`body`) and the Python class (`py`).
+pub mod body;
 pub mod index;
 pub mod mime;
 pub mod path;
+pub mod py;
 pub mod respond;

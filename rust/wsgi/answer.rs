@@ -1,5 +1,5 @@
 //! The one way a response is made without calling the app: a Cache hit or 304, a Router
-//! 404/405/308. It applies the rules the plumbing applies to an app's response: a HEAD and a
+//! 404/405/308, a Static file. It applies the rules the plumbing applies to an app's response: a HEAD and a
 //! 304 carry no body, and servers send their heads as they are.
 
 use pyo3::intern;
@@ -18,6 +18,10 @@ pub enum AnswerBody<'py> {
     Stored(Bound<'py, PyTuple>),
     /// A 304: the head of the stored response, no body.
     NotModified,
+    /// A body read as it goes out (a Static file): an iterable that is not in memory, so
+    /// the filters outside see it through the response iterator, item by item, and the
+    /// server gets it as it is when none of them wants the body.
+    Stream(Bound<'py, PyAny>),
 }
 
 /// A response made without the app.
@@ -29,12 +33,29 @@ pub struct Answer<'py> {
     pub head_request: bool,
 }
 
+/// An answer's body items, as a server would get them.
+pub enum Items<'py> {
+    /// All of it, in memory.
+    Memory(Bound<'py, PyTuple>),
+    /// Read as it goes out (a file).
+    Stream(Bound<'py, PyAny>),
+}
+
+impl<'py> Items<'py> {
+    pub fn into_any(self) -> Bound<'py, PyAny> {
+        match self {
+            Items::Memory(items) => items.into_any(),
+            Items::Stream(stream) => stream,
+        }
+    }
+}
+
 /// An answer as a server would get it: status, headers, and the body items (`None`: no
 /// body, for a HEAD, a 304 or an empty text).
 pub struct AnswerParts<'py> {
     pub status: Bound<'py, PyAny>,
     pub headers: Bound<'py, PyList>,
-    pub body: Option<Bound<'py, PyTuple>>,
+    pub body: Option<Items<'py>>,
 }
 
 impl<'py> Answer<'py> {
@@ -48,9 +69,13 @@ impl<'py> Answer<'py> {
         let (status, body) = match body {
             AnswerBody::NotModified => (intern!(py, "304 Not Modified").clone().into_any(), None),
             AnswerBody::Text(text) if head_request || text.is_empty() => (status, None),
-            AnswerBody::Text(text) => (status, Some(PyTuple::new(py, [PyBytes::new(py, text)])?)),
-            AnswerBody::Stored(_) if head_request => (status, None),
-            AnswerBody::Stored(stored) => (status, Some(stored)),
+            AnswerBody::Text(text) => (
+                status,
+                Some(Items::Memory(PyTuple::new(py, [PyBytes::new(py, text)])?)),
+            ),
+            AnswerBody::Stored(_) | AnswerBody::Stream(_) if head_request => (status, None),
+            AnswerBody::Stored(stored) => (status, Some(Items::Memory(stored))),
+            AnswerBody::Stream(stream) => (status, Some(Items::Stream(stream))),
         };
         Ok(AnswerParts {
             status,

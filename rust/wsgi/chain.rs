@@ -177,6 +177,11 @@ impl<'py> Chain<'py> {
         }
     }
 
+    /// No fused layer outside has a filter: an answer goes straight to the server.
+    pub fn is_bare(&self) -> bool {
+        self.stages.is_empty()
+    }
+
     /// All collected filters as one, named after the innermost layer (the one next to the
     /// app, which reports what the app does wrong).
     fn take(&mut self) -> Option<(&'static str, Box<dyn BodyFilter>)> {

@@ -5,6 +5,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyInt, PyString};
 
+use crate::http::accept_encoding::Coding;
 use crate::http::media_type::MediaTypes;
 
 pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
@@ -158,4 +159,45 @@ pub fn int_in_range(
             "{class}({param}={number}): {param} must be between {min} and {max} ({unit})"
         ))),
     }
+}
+
+/// `{class}(encodings=...)`: a sequence of "zstd", "br" and "gzip", each at most once, in
+/// order of preference; `None` means `defaults`. Empty only when `allow_empty`.
+pub fn codings(
+    class: &str,
+    given: Option<&Bound<'_, PyAny>>,
+    defaults: &[Coding],
+    allow_empty: bool,
+) -> PyResult<Vec<Coding>> {
+    let Some(given) = given else {
+        return Ok(defaults.to_vec());
+    };
+    let names = str_entries(
+        class,
+        "encodings",
+        given,
+        "encodings",
+        "(\"zstd\", \"br\", \"gzip\")",
+        "\"zstd\"",
+    )?;
+    let mut codings = Vec::new();
+    for name in &names {
+        let coding = Coding::from_token(name.trim()).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "{class}(encodings=...): unknown encoding {name:?}; use \"zstd\", \"br\" or \"gzip\""
+            ))
+        })?;
+        if codings.contains(&coding) {
+            return Err(PyValueError::new_err(format!(
+                "{class}(encodings=...): {name:?} is given twice"
+            )));
+        }
+        codings.push(coding);
+    }
+    if codings.is_empty() && !allow_empty {
+        return Err(PyValueError::new_err(format!(
+            "{class}(encodings=...): encodings is empty; give at least one of \"zstd\", \"br\", \"gzip\" (or leave {class} out)"
+        )));
+    }
+    Ok(codings)
 }

@@ -36,9 +36,10 @@ pub enum Field {
     Authorization,
     IfNoneMatch,
     IfModifiedSince,
+    IfRange,
 }
 
-const FIELDS: usize = Field::IfModifiedSince as usize + 1;
+const FIELDS: usize = Field::IfRange as usize + 1;
 
 fn key<'py>(py: Python<'py>, field: Field) -> &'py Bound<'py, PyString> {
     match field {
@@ -60,6 +61,7 @@ fn key<'py>(py: Python<'py>, field: Field) -> &'py Bound<'py, PyString> {
         Field::Authorization => intern!(py, "HTTP_AUTHORIZATION"),
         Field::IfNoneMatch => intern!(py, "HTTP_IF_NONE_MATCH"),
         Field::IfModifiedSince => intern!(py, "HTTP_IF_MODIFIED_SINCE"),
+        Field::IfRange => intern!(py, "HTTP_IF_RANGE"),
     }
 }
 

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
-use super::answer::{no_body, Answer, AnswerParts};
+use super::answer::{no_body, Answer, AnswerParts, Items};
 use super::errors::write_error_line;
 use super::filter::{BodyFilter, Outcome};
 use super::gil::detach_if_large;
@@ -66,7 +66,7 @@ pub fn call_app<'py>(
                 filter,
             )? {
                 Through::Done(result) => return Ok(result),
-                Through::Transform(captured, filter, body) => {
+                Through::Iterate(captured, filter, body) => {
                     let capture = StartResponse::decided(
                         middleware,
                         upstream,
@@ -170,9 +170,9 @@ pub fn call_app<'py>(
 enum Through<'py> {
     /// Out to the server, with this iterable.
     Done(Py<PyAny>),
-    /// The filter transforms the body: the response iterator drives it, from this decided
-    /// head and these body items.
-    Transform(Captured, Box<dyn BodyFilter>, Bound<'py, PyAny>),
+    /// The filter transforms the body, or watches a streamed one: the response iterator
+    /// drives it, from this decided head and these body items.
+    Iterate(Captured, Box<dyn BodyFilter>, Bound<'py, PyAny>),
 }
 
 /// A response made without the app (a Cache hit, a Router 404) going out through the filters
@@ -180,8 +180,9 @@ enum Through<'py> {
 /// capture. When the filters only watch the body (Logger, the Cache outside), the head goes
 /// to the server at once and the body items are shown to them as they are handed over, in
 /// one piece: the answer is in memory, so no iterator of ours stays in the server's loop
-/// (Logger logs it as sent whole, the outer Cache stores it). A transforming filter (Gzip)
-/// gets the response iterator, from the decided head.
+/// (Logger logs it as sent whole, the outer Cache stores it). A transforming filter (Gzip),
+/// and a watching one when the body is streamed (a Static file under Logger), get the
+/// response iterator, from the decided head.
 fn answer_through<'py>(
     py: Python<'py>,
     middleware: &'static str,
@@ -212,26 +213,39 @@ fn answer_through<'py>(
     };
     let flow = decide(filter.as_mut(), &mut captured.head, head_request);
     report_notice(py, middleware, environ, filter.as_mut());
-    if flow == Flow::Transform {
-        captured.flow = Some(flow);
-        let body = body.unwrap_or_else(|| PyTuple::empty(py));
-        return Ok(Through::Transform(captured, filter, body.into_any()));
-    }
     if flow == Flow::Observe && captured.exact {
         filter.on_app_headers(&headers);
+    }
+    // A transformed body, and a streamed one any filter wants to see, go through the
+    // response iterator (a stream is read as it goes, never gathered here).
+    let streamed = matches!(body, Some(Items::Stream(_)));
+    if flow == Flow::Transform || (streamed && flow == Flow::Observe) {
+        captured.flow = Some(flow);
+        let body = match body {
+            Some(items) => items.into_any(),
+            None => PyTuple::empty(py).into_any(),
+        };
+        return Ok(Through::Iterate(captured, filter, body));
     }
     if let Err(err) = send_head(py, start_response, &captured, None) {
         filter.on_close(py, Outcome::Failed);
         return Err(err);
     }
     let result = match (flow, body) {
-        (Flow::Drop, _) | (_, None) => {
+        (Flow::Drop, body) => {
+            filter.on_head_sent();
+            if let Some(Items::Stream(stream)) = body {
+                close_stream(py, &stream);
+            }
+            no_body(py)
+        }
+        (_, None) => {
             if flow != Flow::Pass {
                 filter.on_head_sent();
             }
             no_body(py)
         }
-        (Flow::Observe, Some(items)) => {
+        (Flow::Observe, Some(Items::Memory(items))) => {
             filter.on_head_sent();
             for item in items.iter() {
                 if let Ok(bytes) = item.cast::<PyBytes>() {
@@ -250,6 +264,16 @@ fn answer_through<'py>(
     filter.on_close(py, outcome);
     report_notice(py, middleware, environ, filter.as_mut());
     Ok(Through::Done(result?))
+}
+
+/// A streamed answer body that will not be sent: closed now (PEP 3333: whoever drops an
+/// iterable with a close() calls it).
+fn close_stream(py: Python<'_>, stream: &Bound<'_, PyAny>) {
+    if let Ok(Some(close)) = stream.getattr_opt(intern!(py, "close")) {
+        if let Err(err) = close.call0() {
+            err.write_unraisable(py, Some(stream));
+        }
+    }
 }
 
 /// The iterable the server sees when a middleware stays in the loop.

@@ -1,0 +1,656 @@
+//! The `Static` Python class: options, the index, and each request's answer: a file
+//! (through [`respond`]), a redirect to a directory's slash, or the app.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
+
+use super::body::{read_up_to, FileBody, BLOCK};
+use super::index::{entry, FileEntry, Index, Variant};
+use super::path::segments;
+use super::respond::{respond, Ask, Body, Options};
+use crate::http::accept_encoding::Coding;
+use crate::wsgi::answer::{text_headers, Answer, AnswerBody};
+use crate::wsgi::chain::{enter, Chain};
+use crate::wsgi::layer::{py_bool, Wrapped};
+use crate::wsgi::options::{codings, str_arg, type_name};
+use crate::wsgi::request::Field;
+use crate::wsgi::text::utf8;
+
+crate::int_option!(MaxAge, "Static", "max_age", 0, 2_147_483_648, "seconds");
+crate::int_option!(
+    ImmutableMaxAge,
+    "Static",
+    "immutable_max_age",
+    0,
+    2_147_483_648,
+    "seconds"
+);
+
+/// The codings whose siblings are served by default, in order of preference.
+pub const DEFAULT_ENCODINGS: [Coding; 3] = [Coding::Zstd, Coding::Br, Coding::Gzip];
+
+/// Files up to this size are read in one block into one bytes object (one read; the
+/// filters outside see the body whole). Larger ones stream, or go to `wsgi.file_wrapper`.
+const SMALL: u64 = BLOCK as u64;
+
+/// The index file `index_file=True` serves for a directory.
+const INDEX_HTML: &[u8] = b"index.html";
+
+/// Serve static files from Rust: precompressed siblings, ranges, validators, far-future
+/// caching for hashed names, and everything else passed to the app.
+///
+/// A request whose PATH_INFO starts with ``prefix`` and names a file under ``root`` is
+/// answered from the file; any other request (another path, a missing file, a name that is
+/// refused) goes to ``app`` unchanged. The files are indexed by one scan at construction
+/// (off the GIL), or looked up on each request with ``autorefresh=True``.
+///
+///     from wsgi_mw import Static
+///     application = Static(app, "static/")
+///     application = Static(app, "/srv/site/static", prefix="/assets/", max_age=600)
+///
+/// Responses carry Content-Type (nginx's table plus ``mimetypes``; text types with
+/// ``charset=utf-8``), Content-Length, Last-Modified, a strong ETag made from the file's
+/// modification time and size (the same in every process and after a restart),
+/// Accept-Ranges and Cache-Control. If-None-Match and If-Modified-Since give 304; one
+/// ``Range: bytes=`` range gives 206 (or 416), honouring If-Range. HEAD has no body; any
+/// other method on a file gets 405 with ``Allow: GET, HEAD``.
+///
+/// Precompressed siblings (``app.js.zst``, ``app.js.br``, ``app.js.gz`` next to
+/// ``app.js``) are served with Content-Encoding to clients that accept them, chosen by the
+/// client's q-values, then by the order of ``encodings``; every response of a file with
+/// siblings says ``Vary: Accept-Encoding``. A Range request always gets the file itself.
+///
+/// Security: nothing outside ``root`` is served. PATH_INFO after the prefix is refused, not
+/// cleaned up, when a segment is empty (``/static//etc/passwd``), ``.`` or ``..``, a
+/// dotfile, holds a backslash, NUL or control character, or a ``%`` escape of ``/ \ . %``
+/// or NUL, or when it is longer than 1024 bytes or 32 segments. Symbolic links under
+/// ``root`` are followed (``collectstatic --link`` makes them): whatever the operator put
+/// under ``root`` is served.
+///
+/// Parameters
+/// ----------
+/// app:
+///     The WSGI application for every request Static does not answer.
+/// root:
+///     The directory served (``str`` or path-like). It must exist: otherwise ValueError.
+/// prefix:
+///     Default ``"/static/"``. The URL path under which ``root`` is served, normalised to
+///     start and end with ``/`` (``"assets"`` is ``"/assets/"``; ``"/"`` serves from the
+///     site's root).
+/// max_age:
+///     Default 60. ``Cache-Control: public, max-age=N`` for files whose name is not hashed.
+/// immutable_max_age:
+///     Default 31536000 (a year). ``public, max-age=N, immutable`` for hashed names:
+///     ``name.<8 or more hex digits>.ext``, as Django's ManifestStaticFilesStorage and
+///     bundlers write them.
+/// index_file:
+///     Default ``False``. When ``True``, ``dir/`` serves ``dir/index.html``, and ``dir``
+///     and ``dir/index.html`` redirect (302) to ``dir/``.
+/// autorefresh:
+///     Default ``False``. When ``True`` (development) each request looks its file up, so
+///     files added or changed after start-up are seen; otherwise the index made at
+///     construction is used (a file changed since is still served with its current size
+///     and validators).
+/// encodings:
+///     Default ``("zstd", "br", "gzip")``. The precompressed siblings served, in order of
+///     preference; ``()`` serves files only as they are.
+/// mimetypes:
+///     Default ``None``. A dict of extra ``{extension: media type}`` (``{".webp":
+///     "image/webp"}``), tried before the built-in table.
+#[pyclass(module = "wsgi_mw._native", name = "Static", frozen)]
+pub struct Static {
+    app: Wrapped,
+    root: PathBuf,
+    prefix: String,
+    options: Options,
+    index_file: bool,
+    extra_types: Vec<(String, String)>,
+    /// `None` with autorefresh: each request looks its file up.
+    index: Option<Index>,
+}
+
+/// What a path under the prefix names.
+enum Found {
+    File(Arc<FileEntry>),
+    /// A directory's URL without its slash, or its index.html: where to go instead
+    /// (relative to the request's URL).
+    Redirect(String),
+}
+
+impl Static {
+    /// The file under the root at `relative` (checked segment by segment first).
+    fn file(&self, py: Python<'_>, relative: &[u8]) -> Option<Arc<FileEntry>> {
+        let parts = segments(relative).ok()?;
+        if let Some(index) = &self.index {
+            return index.get(relative);
+        }
+        let mut path = self.root.clone();
+        for part in parts {
+            path.push(os_str(part)?);
+        }
+        let extra = &self.extra_types;
+        py.detach(|| entry(path, extra)).map(Arc::new)
+    }
+
+    fn find(&self, py: Python<'_>, relative: &[u8]) -> Option<Found> {
+        if relative.is_empty() || relative.ends_with(b"/") {
+            if !self.index_file {
+                return None;
+            }
+            let mut index = relative.to_vec();
+            index.extend_from_slice(INDEX_HTML);
+            return self.file(py, &index).map(Found::File);
+        }
+        if self.index_file {
+            let name = relative.rsplit(|&b| b == b'/').next().unwrap_or(relative);
+            if name == INDEX_HTML && self.file(py, relative).is_some() {
+                return Some(Found::Redirect("./".to_owned()));
+            }
+            if let Some(found) = self.file(py, relative) {
+                return Some(Found::File(found));
+            }
+            let mut index = relative.to_vec();
+            index.push(b'/');
+            index.extend_from_slice(INDEX_HTML);
+            if self.file(py, &index).is_some() {
+                // Latin-1 bytes back to PATH_INFO's code points.
+                let name: String = name.iter().map(|&b| char::from(b)).collect();
+                return Some(Found::Redirect(format!("{}/", quote(&name))));
+            }
+            return None;
+        }
+        self.file(py, relative).map(Found::File)
+    }
+
+    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
+    pub fn run<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut Chain<'py>,
+    ) -> PyResult<Py<PyAny>> {
+        let path = chain.request.get(Field::PathInfo);
+        let relative = path
+            .as_ref()
+            .and_then(|p| utf8(p).ok())
+            .and_then(|p| p.strip_prefix(self.prefix.as_str()))
+            .and_then(latin1);
+        let found = relative.and_then(|relative| self.find(py, &relative));
+        let Some(found) = found else {
+            return self.pass(py, environ, start_response, chain);
+        };
+        let method = chain.request.get(Field::Method);
+        let method = method.as_ref().and_then(|m| utf8(m).ok()).unwrap_or("");
+        let head = method == "HEAD";
+        let entry = match found {
+            Found::File(entry) => entry,
+            Found::Redirect(location) => {
+                let headers = text_headers(py, b"", Some(("Location", location)))?;
+                headers.append((
+                    intern!(py, "Cache-Control"),
+                    format!("public, max-age={}", self.options.max_age),
+                ))?;
+                let made = Answer {
+                    status: intern!(py, "302 Found").clone().into_any(),
+                    headers,
+                    body: AnswerBody::Text(b""),
+                    head_request: head,
+                };
+                return chain.answer(py, environ, start_response, made);
+            }
+        };
+        let mut text = |field| {
+            chain
+                .request
+                .get(field)
+                .and_then(|v| utf8(&v).ok().map(str::to_owned))
+        };
+        let (accept_encoding, if_none_match, if_modified_since, range, if_range) = (
+            text(Field::AcceptEncoding),
+            text(Field::IfNoneMatch),
+            text(Field::IfModifiedSince),
+            text(Field::Range),
+            text(Field::IfRange),
+        );
+        let ask = Ask {
+            method,
+            accept_encoding: accept_encoding.as_deref(),
+            if_none_match: if_none_match.as_deref(),
+            if_modified_since: if_modified_since.as_deref(),
+            range: range.as_deref(),
+            if_range: if_range.as_deref(),
+        };
+        let mut entry = entry;
+        let mut refreshed = false;
+        loop {
+            let reply = respond(&entry, &ask, &self.options);
+            let body = match reply.body {
+                Body::None => AnswerBody::Text(b""),
+                Body::Text(text) => AnswerBody::Text(text.as_bytes()),
+                Body::File {
+                    file: variant,
+                    start,
+                    len,
+                } => {
+                    let whole = start == 0 && len == variant.size;
+                    match open_part(py, variant, start, len)? {
+                        Opened::Gone => return self.pass(py, environ, start_response, chain),
+                        Opened::Changed if !refreshed => {
+                            // Changed since the index was made: answer from what it is now.
+                            refreshed = true;
+                            let path = entry.file.path.clone();
+                            let extra = &self.extra_types;
+                            match py.detach(|| super::index::entry(path, extra)) {
+                                Some(fresh) => {
+                                    entry = Arc::new(fresh);
+                                    continue;
+                                }
+                                None => return self.pass(py, environ, start_response, chain),
+                            }
+                        }
+                        Opened::Changed => return self.pass(py, environ, start_response, chain),
+                        Opened::Read(data) => {
+                            AnswerBody::Stored(PyTuple::new(py, [PyBytes::new(py, &data)])?)
+                        }
+                        Opened::Stream(file) => {
+                            let body = Bound::new(py, FileBody::new(file, start + len))?.into_any();
+                            // Only when nothing of ours outside wants the body (a fused
+                            // filter would iterate the wrapper, losing sendfile anyway),
+                            // and for the whole file: a server's wrapper may read to EOF.
+                            let wrapped = if chain.is_bare() && whole {
+                                file_wrapper(py, environ, &body)?
+                            } else {
+                                None
+                            };
+                            AnswerBody::Stream(wrapped.unwrap_or(body))
+                        }
+                    }
+                }
+            };
+            let headers = PyList::empty(py);
+            for (name, value) in &reply.headers {
+                headers.append((PyString::new(py, name), PyString::new(py, value)))?;
+            }
+            let made = Answer {
+                status: PyString::new(py, reply.status).into_any(),
+                headers,
+                body,
+                head_request: head,
+            };
+            return chain.answer(py, environ, start_response, made);
+        }
+    }
+
+    fn pass<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut Chain<'py>,
+    ) -> PyResult<Py<PyAny>> {
+        chain.call(
+            py,
+            "Static",
+            self.app.bind(py),
+            environ,
+            start_response,
+            None,
+        )
+    }
+}
+
+/// What opening a file for its answer found.
+enum Opened {
+    /// No longer there (or not readable): the app answers.
+    Gone,
+    /// Its size or modification time differs from what the answer's head says.
+    Changed,
+    /// A small file's bytes, read in one go.
+    Read(Vec<u8>),
+    /// A larger file, positioned at the first byte to send.
+    Stream(File),
+}
+
+/// Open `variant` for `len` bytes from `start`, off the GIL, checking it is still the file
+/// the head describes.
+fn open_part(py: Python<'_>, variant: &Variant, start: u64, len: u64) -> PyResult<Opened> {
+    let path = variant.path.as_path();
+    let (size, mtime) = (variant.size, variant.mtime);
+    Ok(py.detach(|| {
+        let Ok(mut file) = File::open(path) else {
+            return Opened::Gone;
+        };
+        let Ok(meta) = file.metadata() else {
+            return Opened::Gone;
+        };
+        if meta.len() != size || mtime_of(&meta) != mtime {
+            return Opened::Changed;
+        }
+        if start > 0 && file.seek(SeekFrom::Start(start)).is_err() {
+            return Opened::Gone;
+        }
+        if len <= SMALL {
+            return match read_up_to(&mut file, len as usize) {
+                Ok(data) if data.len() as u64 == len => Opened::Read(data),
+                Ok(_) => Opened::Changed,
+                Err(_) => Opened::Gone,
+            };
+        }
+        Opened::Stream(file)
+    }))
+}
+
+fn mtime_of(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The server's `wsgi.file_wrapper` around `body`, when it offers one (gunicorn and
+/// waitress then send the file with sendfile or their own buffers).
+fn file_wrapper<'py>(
+    py: Python<'py>,
+    environ: &Bound<'py, PyAny>,
+    body: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Ok(environ) = environ.cast::<PyDict>() else {
+        return Ok(None);
+    };
+    match environ.get_item(intern!(py, "wsgi.file_wrapper"))? {
+        Some(wrapper) if wrapper.is_callable() => Ok(Some(wrapper.call1((body, BLOCK))?)),
+        _ => Ok(None),
+    }
+}
+
+/// PATH_INFO's code points as the request's bytes (PEP 3333: latin-1); None when one is
+/// above U+00FF (no server sends that).
+fn latin1(text: &str) -> Option<Vec<u8>> {
+    text.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+}
+
+#[cfg(unix)]
+fn os_str(bytes: &[u8]) -> Option<&OsStr> {
+    use std::os::unix::ffi::OsStrExt;
+    Some(OsStr::from_bytes(bytes))
+}
+
+#[cfg(not(unix))]
+fn os_str(bytes: &[u8]) -> Option<&OsStr> {
+    std::str::from_utf8(bytes).ok().map(OsStr::new)
+}
+
+/// A path segment for a Location header: bytes outside the unreserved set and `!$&'()*+,;=:@`
+/// are %-escaped (UTF-8 of the code point, as a browser would send it).
+fn quote(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.chars().flat_map(|c| {
+        let mut buf = [0; 4];
+        c.encode_utf8(&mut buf).as_bytes().to_vec()
+    }) {
+        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// `root=`: an existing directory (str or path-like).
+fn root_dir(root: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    let py = root.py();
+    let fspath = py
+        .import(intern!(py, "os"))?
+        .getattr(intern!(py, "fspath"))?;
+    let text = fspath.call1((root,)).map_err(|_| {
+        PyTypeError::new_err(format!(
+            "Static(root=...): root must be a str or path-like, not {}",
+            type_name(root)
+        ))
+    })?;
+    let text = str_arg(&text, "Static(root=...): root")?;
+    let path = PathBuf::from(&text);
+    if !path.is_dir() {
+        let why = if path.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
+        return Err(PyValueError::new_err(format!(
+            "Static(root={text:?}): root {why}"
+        )));
+    }
+    Ok(path)
+}
+
+/// `prefix=`: normalised to `/.../`; refused when it could never match a request path.
+fn prefix_arg(prefix: &Bound<'_, PyAny>) -> PyResult<String> {
+    let text = str_arg(prefix, "Static(prefix=...): prefix")?;
+    let inner = text.trim_matches('/');
+    let bad = inner
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '\\' | '?' | '#' | '%'));
+    if let Some(bad) = bad {
+        return Err(PyValueError::new_err(format!(
+            "Static(prefix={text:?}): prefix must not contain {bad:?}"
+        )));
+    }
+    if !inner.is_empty() && inner.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+        return Err(PyValueError::new_err(format!(
+            "Static(prefix={text:?}): prefix must not have empty, \".\" or \"..\" segments"
+        )));
+    }
+    Ok(if inner.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{inner}/")
+    })
+}
+
+/// `mimetypes=`: a dict of `{extension: media type}`.
+fn mimetypes_arg(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+    let Some(given) = given.filter(|g| !g.is_none()) else {
+        return Ok(Vec::new());
+    };
+    let dict = given.cast::<PyDict>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "Static(mimetypes=...): mimetypes must be a dict like {{\".webp\": \"image/webp\"}}, not {}",
+            type_name(given)
+        ))
+    })?;
+    let mut types = Vec::new();
+    for (ext, media_type) in dict.iter() {
+        let ext = str_arg(&ext, "Static(mimetypes=...): every extension")?;
+        let media_type = str_arg(&media_type, "Static(mimetypes=...): every media type")?;
+        let bare = ext.strip_prefix('.').unwrap_or(&ext).to_ascii_lowercase();
+        if bare.is_empty() || bare.contains(['/', '\\', '.']) || bare.chars().any(char::is_control)
+        {
+            return Err(PyValueError::new_err(format!(
+                "Static(mimetypes=...): {ext:?} is not a file extension (like \".webp\")"
+            )));
+        }
+        let valid_type = media_type.split_once('/').is_some_and(|(t, s)| {
+            !t.is_empty() && !s.trim().is_empty()
+        }) && media_type
+            .chars()
+            .all(|c| c == ' ' || c == '\t' || (c.is_ascii_graphic()));
+        if !valid_type {
+            return Err(PyValueError::new_err(format!(
+                "Static(mimetypes=...): {media_type:?} (for {ext:?}) is not a media type like \"image/webp\""
+            )));
+        }
+        types.push((bare, media_type));
+    }
+    Ok(types)
+}
+
+#[pymethods]
+impl Static {
+    #[new]
+    #[pyo3(
+        signature = (
+            app,
+            root,
+            *,
+            prefix = None,
+            max_age = MaxAge(60),
+            immutable_max_age = ImmutableMaxAge(31_536_000),
+            index_file = false,
+            autorefresh = false,
+            encodings = None,
+            mimetypes = None
+        ),
+        text_signature = "(app, root, *, prefix='/static/', max_age=60, immutable_max_age=31536000, index_file=False, autorefresh=False, encodings=('zstd', 'br', 'gzip'), mimetypes=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        app: &Bound<'_, PyAny>,
+        root: &Bound<'_, PyAny>,
+        prefix: Option<&Bound<'_, PyAny>>,
+        max_age: MaxAge,
+        immutable_max_age: ImmutableMaxAge,
+        index_file: bool,
+        autorefresh: bool,
+        encodings: Option<&Bound<'_, PyAny>>,
+        mimetypes: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let app = Wrapped::new(app, "Static")?;
+        let root = root_dir(root)?;
+        let prefix = match prefix {
+            Some(prefix) => prefix_arg(prefix)?,
+            None => "/static/".to_owned(),
+        };
+        let encodings = codings("Static", encodings, &DEFAULT_ENCODINGS, true)?;
+        let extra_types = mimetypes_arg(mimetypes)?;
+        let index = if autorefresh {
+            None
+        } else {
+            let (root, extra) = (root.as_path(), extra_types.as_slice());
+            Some(py.detach(|| Index::scan(root, extra)))
+        };
+        Ok(Static {
+            app,
+            root,
+            prefix,
+            options: Options {
+                max_age: max_age.0 as u64,
+                immutable_max_age: immutable_max_age.0 as u64,
+                encodings,
+            },
+            index_file,
+            extra_types,
+            index,
+        })
+    }
+
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        environ: &Bound<'_, PyAny>,
+        start_response: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        enter(py, environ, |chain| {
+            self.run(py, environ, start_response, chain)
+        })
+    }
+
+    /// The wrapped WSGI application.
+    #[getter]
+    fn app(&self, py: Python<'_>) -> Py<PyAny> {
+        self.app.get(py)
+    }
+
+    /// The directory served, as given (a str).
+    #[getter]
+    fn root(&self) -> String {
+        self.root.to_string_lossy().into_owned()
+    }
+
+    /// The URL path prefix, normalised (``"/static/"``).
+    #[getter]
+    fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    #[getter]
+    fn max_age(&self) -> u64 {
+        self.options.max_age
+    }
+
+    #[getter]
+    fn immutable_max_age(&self) -> u64 {
+        self.options.immutable_max_age
+    }
+
+    #[getter]
+    fn index_file(&self) -> bool {
+        self.index_file
+    }
+
+    #[getter]
+    fn autorefresh(&self) -> bool {
+        self.index.is_none()
+    }
+
+    /// The codings whose precompressed siblings are served, in order of preference.
+    #[getter]
+    fn encodings(&self) -> Vec<&'static str> {
+        self.options.encodings.iter().map(|c| c.token()).collect()
+    }
+
+    /// The extra media types, by extension (lowercase, without the dot).
+    #[getter]
+    fn mimetypes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (ext, media_type) in &self.extra_types {
+            dict.set_item(ext, media_type)?;
+        }
+        Ok(dict)
+    }
+
+    /// How many files the index holds (``None`` with ``autorefresh``, which has none).
+    #[getter]
+    fn files(&self) -> Option<usize> {
+        self.index.as_ref().map(Index::len)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.app.traverse(&visit)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let app = self.app.repr(py)?;
+        let encodings: Vec<String> = self
+            .options
+            .encodings
+            .iter()
+            .map(|c| format!("'{}'", c.token()))
+            .collect();
+        let encodings = match encodings.len() {
+            1 => format!("({},)", encodings[0]),
+            _ => format!("({})", encodings.join(", ")),
+        };
+        Ok(format!(
+            "Static({app}, {:?}, prefix={:?}, max_age={}, immutable_max_age={}, index_file={}, autorefresh={}, encodings={encodings})",
+            self.root.to_string_lossy(),
+            self.prefix,
+            self.options.max_age,
+            self.options.immutable_max_age,
+            py_bool(self.index_file),
+            py_bool(self.index.is_none()),
+        ))
+    }
+}
