@@ -15,7 +15,7 @@ import pytest
 from conftest import ListApp, header, make_environ, run
 
 import wsgi_mw
-from wsgi_mw import Cache, Compress, Gzip, Logger, Rewrite, Router, build
+from wsgi_mw import Cache, Compress, Gzip, Logger, Rewrite, Router, Static, build
 from wsgi_mw._build import LAYERS
 
 TEXT = "text/plain; charset=utf-8"
@@ -45,7 +45,7 @@ def test_table_matches_the_constructor_signature(name):
     assert set(layer.required) == required
 
 
-def test_table_names_the_six_classes():
+def test_table_names_the_seven_classes():
     assert {name: layer.cls for name, layer in LAYERS.items()} == {
         "compress": Compress,
         "gzip": Gzip,
@@ -53,6 +53,7 @@ def test_table_names_the_six_classes():
         "rewrite": Rewrite,
         "logger": Logger,
         "router": Router,
+        "static": Static,
     }
 
 
@@ -196,7 +197,7 @@ def test_unknown_name_is_named_with_the_known_ones(name):
         build(text_app(), [name])
     message = str(info.value)
     assert f"unknown middleware {name!r}" in message
-    assert "known: cache, compress, gzip, logger, rewrite, router" in message
+    assert "known: cache, compress, gzip, logger, rewrite, router, static" in message
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
@@ -214,6 +215,13 @@ def test_rewrite_without_rules_names_rules():
         build(text_app(), ["rewrite"])
     with pytest.raises(ValueError, match=r"'rewrite' needs the option 'rules'"):
         build(text_app(), [("rewrite", {"regex": True})])
+
+
+def test_static_without_root_names_root(tmp_path):
+    with pytest.raises(ValueError, match=r"'static' needs the option 'root'"):
+        build(text_app(), ["static"])
+    built = build(text_app(), [("static", {"root": str(tmp_path), "max_age": 5})])
+    assert type(built) is Static and built.max_age == 5 and built.prefix == "/static/"
 
 
 def test_router_default_is_refused():
@@ -236,6 +244,8 @@ def test_app_option_is_refused(name):
         ("logger", {"format": "combinded"}, ValueError),
         ("rewrite", {"rules": "ab"}, TypeError),
         ("router", {"routes": [("GET", "no-slash", hello_route)]}, ValueError),
+        ("static", {"root": "/no/such/directory/here"}, ValueError),
+        ("static", {"root": ".", "max_age": -1}, ValueError),
     ],
 )
 def test_bad_values_raise_the_class_error_unchanged(name, options, error):

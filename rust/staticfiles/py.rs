@@ -377,7 +377,9 @@ fn file_wrapper<'py>(
 /// PATH_INFO's code points as the request's bytes (PEP 3333: latin-1); None when one is
 /// above U+00FF (no server sends that).
 fn latin1(text: &str) -> Option<Vec<u8>> {
-    text.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect()
 }
 
 #[cfg(unix)]
@@ -447,7 +449,11 @@ fn prefix_arg(prefix: &Bound<'_, PyAny>) -> PyResult<String> {
             "Static(prefix={text:?}): prefix must not contain {bad:?}"
         )));
     }
-    if !inner.is_empty() && inner.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+    if !inner.is_empty()
+        && inner
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+    {
         return Err(PyValueError::new_err(format!(
             "Static(prefix={text:?}): prefix must not have empty, \".\" or \"..\" segments"
         )));
@@ -481,11 +487,12 @@ fn mimetypes_arg(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Stri
                 "Static(mimetypes=...): {ext:?} is not a file extension (like \".webp\")"
             )));
         }
-        let valid_type = media_type.split_once('/').is_some_and(|(t, s)| {
-            !t.is_empty() && !s.trim().is_empty()
-        }) && media_type
-            .chars()
-            .all(|c| c == ' ' || c == '\t' || (c.is_ascii_graphic()));
+        let valid_type = media_type
+            .split_once('/')
+            .is_some_and(|(t, s)| !t.is_empty() && !s.trim().is_empty())
+            && media_type
+                .chars()
+                .all(|c| c == ' ' || c == '\t' || (c.is_ascii_graphic()));
         if !valid_type {
             return Err(PyValueError::new_err(format!(
                 "Static(mimetypes=...): {media_type:?} (for {ext:?}) is not a media type like \"image/webp\""
@@ -643,10 +650,10 @@ impl Static {
             1 => format!("({},)", encodings[0]),
             _ => format!("({})", encodings.join(", ")),
         };
+        let root = PyString::new(py, &self.root.to_string_lossy()).repr()?;
+        let prefix = PyString::new(py, &self.prefix).repr()?;
         Ok(format!(
-            "Static({app}, {:?}, prefix={:?}, max_age={}, immutable_max_age={}, index_file={}, autorefresh={}, encodings={encodings})",
-            self.root.to_string_lossy(),
-            self.prefix,
+            "Static({app}, {root}, prefix={prefix}, max_age={}, immutable_max_age={}, index_file={}, autorefresh={}, encodings={encodings})",
             self.options.max_age,
             self.options.immutable_max_age,
             py_bool(self.index_file),
