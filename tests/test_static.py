@@ -810,8 +810,31 @@ def directives(value):
     return None if value is None else {d.strip() for d in value.split(",")}
 
 
+@pytest.fixture
+def utc(monkeypatch):
+    """The process in UTC: WhiteNoise makes its ETag with time.mktime, in local time."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_etag_does_not_depend_on_the_timezone(tree, monkeypatch):
+    # WhiteNoise's does (time.mktime of its Last-Modified, local time): two servers in two
+    # timezones would give one file two ETags. Ours is the epoch seconds, as nginx's.
+    tags = set()
+    for zone in ("UTC", "Asia/Kolkata", "America/Los_Angeles"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        tags.add(header(get(static(tree), "/static/css/site.css").headers, "ETag"))
+    monkeypatch.undo()
+    time.tzset()
+    assert tags == {etag_of(tree / "css" / "site.css")}
+
+
 @pytest.mark.parametrize("method, path, headers", DIFF_REQUESTS)
-def test_the_same_answers_as_whitenoise(tree, method, path, headers):
+def test_the_same_answers_as_whitenoise(tree, utc, method, path, headers):
     # WhiteNoise serves dotfiles, offers no zstd and follows a link loop until the OS
     # refuses: the differential's tree has none of them.
     for name in (".env", ".git/config", "js/app.3f2a9c1d.js.zst", "loop"):
