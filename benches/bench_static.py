@@ -153,14 +153,16 @@ def granian(kind: str, root: pathlib.Path) -> Iterator[int]:
     env = dict(
         os.environ, PYTHONPATH=str(BENCHES), BENCH_STATIC_ROOT=str(root), BENCH_STATIC_KIND=kind
     )
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                    sock.sendall(b"GET /static/css/site.css HTTP/1.0\r\n\r\n")
-                    if sock.recv(12).startswith(b"HTTP/1.1 200"):
+                    sock.sendall(
+                        b"GET /static/css/site.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    )
+                    if b" 200 " in sock.recv(64):
                         break
             except OSError:
                 pass

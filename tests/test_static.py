@@ -152,8 +152,8 @@ def test_bad_prefix_is_refused_by_name(tree, prefix):
         ({"mimetypes": {".webp": "webp"}}, ValueError, r"is not a media type"),
         ({"mimetypes": {".x": "text/x\r\nSet-Cookie: a=b"}}, ValueError, r"is not a media type"),
         ({"mimetypes": {".x": 3}}, TypeError, r"every media type must be a str"),
-        ({"index_file": 1}, TypeError, r"index_file"),
-        ({"autorefresh": "yes"}, TypeError, r"autorefresh"),
+        ({"index_file": 1}, TypeError, r"Static\(index_file=...\): index_file must be True or"),
+        ({"autorefresh": "yes"}, TypeError, r"Static\(autorefresh=...\): autorefresh must be"),
     ],
 )
 def test_bad_options_are_refused_by_name(tree, options, error, message):
@@ -188,6 +188,7 @@ def test_attributes_and_repr(tree):
     assert layer.files == 10
     assert Static(fallback, tree, autorefresh=True).files is None
     assert repr(layer).startswith(f"Static({fallback!r}, {str(tree)!r}, prefix='/assets/'")
+    assert repr(layer).endswith("encodings=('gzip',), mimetypes={'webp': 'image/webp'})")
     assert "Static" in wsgi_mw.__all__ and "root" in (Static.__doc__ or "")
 
 
@@ -393,8 +394,10 @@ def test_sibling_negotiation(tree, accept, encodings, expected):
     assert decode(response.body) == JS
     assert header(response.headers, "Content-Type") == "text/javascript; charset=utf-8"
     assert header(response.headers, "Content-Length") == str(len(response.body))
-    # Every response of a file with siblings varies, the uncompressed one included.
-    assert header(response.headers, "Vary") == "Accept-Encoding"
+    # Every response of a file with siblings varies, the uncompressed one included (unless
+    # no sibling may be served: encodings=()).
+    vary = None if encodings == () else "Accept-Encoding"
+    assert header(response.headers, "Vary") == vary
     if expected:
         sibling = (
             tree / "js" / f"app.3f2a9c1d.js.{ {'gzip': 'gz', 'br': 'br', 'zstd': 'zst'}[expected] }"
@@ -558,6 +561,55 @@ def test_index_file(tree):
 
 
 # --------------------------------------------------------------------------- the index
+
+
+def wire(text):
+    """A path as a PEP 3333 server puts it in PATH_INFO: its UTF-8 bytes as latin-1."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def test_non_ascii_names_prefixes_and_redirects(tree):
+    (tree / "café").mkdir()
+    (tree / "café" / "index.html").write_bytes(INDEX)
+    (tree / "naïve.css").write_bytes(CSS)
+    layer = static(tree, index_file=True)
+    assert get(layer, wire("/static/naïve.css")).body == CSS
+    moved = get(layer, wire("/static/café"))
+    assert header(moved.headers, "Location") == "caf%C3%A9/"
+    assert get(layer, wire("/static/café/")).body == INDEX
+    accented = static(tree, prefix="/fichiers-é/")
+    assert accented.prefix == "/fichiers-é/"
+    assert get(accented, wire("/fichiers-é/naïve.css")).body == CSS
+
+
+def test_a_deleted_sibling_falls_back_to_the_file(tree):
+    layer = static(tree)
+    (tree / "js" / "app.3f2a9c1d.js.zst").unlink()
+    response = get(layer, "/static/js/app.3f2a9c1d.js", accept_encoding="zstd")
+    assert response.status == "200 OK" and response.body == JS
+    assert header(response.headers, "Content-Encoding") is None
+    # ...and the next one is answered from the entry read again.
+    response = get(layer, "/static/js/app.3f2a9c1d.js", accept_encoding="zstd, gzip")
+    assert header(response.headers, "Content-Encoding") == "gzip"
+
+
+def test_changes_are_seen_within_a_second_by_every_kind_of_answer(tree):
+    layer = static(tree)
+    path = tree / "css" / "site.css"
+    old_tag = etag_of(path)
+    assert get(layer, "/static/css/site.css").body == CSS  # its bytes are now held
+    os.utime(path, (1_600_000_000, 1_600_000_000))
+    path.write_bytes(b"new\n")
+    time.sleep(1.1)
+    # A client holding the old ETag gets the new file, not a 304.
+    response = get(layer, "/static/css/site.css", if_none_match=old_tag)
+    assert (response.status, response.body) == ("200 OK", b"new\n")
+    assert header(response.headers, "ETag") == etag_of(path) != old_tag
+    head = get(layer, "/static/css/site.css", method="HEAD")
+    assert header(head.headers, "Content-Length") == "4"
+    path.unlink()
+    time.sleep(1.1)
+    assert get(layer, "/static/css/site.css", method="HEAD").body == APP_BODY
 
 
 def test_without_autorefresh_new_files_are_not_seen_but_changes_are(tree):

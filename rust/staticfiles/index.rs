@@ -7,16 +7,25 @@
 //! Dotfiles and dot-directories are skipped. Symbolic links are followed (Django's
 //! `collectstatic --link` makes them): what the operator put under the root is served. A
 //! directory reached twice (a link loop) is scanned once.
+//!
+//! An entry is trusted for [`RECHECK_MS`] after it was last read from the file system, as
+//! nginx's `open_file_cache_valid` trusts its cache: [`Index::get`] says when it is due,
+//! and [`Index::recheck`] reads it again (a changed file gets a new entry, a removed one
+//! leaves the index). Between checks a request costs no system call for its head.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
+
+use parking_lot::RwLock;
 
 use super::mime::{content_type, etag};
 use super::path::is_hashed_name;
 use crate::http::accept_encoding::Coding;
+use crate::http::http_date::format_http_date;
 
 /// The sibling suffixes, by coding.
 pub const SIBLINGS: [(Coding, &str); 3] = [
@@ -33,6 +42,20 @@ pub struct Variant {
     /// Seconds since the epoch.
     pub mtime: i64,
     pub etag: String,
+    /// `mtime` as an HTTP date, made once.
+    pub last_modified: String,
+}
+
+impl Variant {
+    pub fn new(path: PathBuf, size: u64, mtime: i64) -> Variant {
+        Variant {
+            etag: etag(mtime, size),
+            last_modified: format_http_date(mtime),
+            size,
+            mtime,
+            path,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +78,7 @@ fn variant(path: PathBuf) -> Option<Variant> {
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    Some(Variant {
-        etag: etag(mtime, meta.len()),
-        size: meta.len(),
-        mtime,
-        path,
-    })
+    Some(Variant::new(path, meta.len(), mtime))
 }
 
 /// The entry of the file at `path` (already checked to be under the root), or None when it
@@ -84,15 +102,34 @@ pub fn entry(path: PathBuf, extra_types: &[(String, String)]) -> Option<FileEntr
     })
 }
 
+/// How long an entry is trusted before the file is looked at again, in milliseconds.
+pub const RECHECK_MS: i64 = 1000;
+
+/// One indexed file and when it was last read from the file system.
+#[derive(Debug)]
+struct Slot {
+    entry: Arc<FileEntry>,
+    checked_ms: AtomicI64,
+}
+
+impl Slot {
+    fn new(entry: Arc<FileEntry>, now_ms: i64) -> Slot {
+        Slot {
+            entry,
+            checked_ms: AtomicI64::new(now_ms),
+        }
+    }
+}
+
 /// The files of one root, by relative path.
 #[derive(Debug, Default)]
 pub struct Index {
-    files: HashMap<Vec<u8>, Arc<FileEntry>>,
+    files: RwLock<HashMap<Vec<u8>, Slot>>,
 }
 
 impl Index {
     /// One scan of `root`: every regular file not under a dot-name.
-    pub fn scan(root: &Path, extra_types: &[(String, String)]) -> Index {
+    pub fn scan(root: &Path, extra_types: &[(String, String)], now_ms: i64) -> Index {
         let mut files = HashMap::new();
         let mut seen_dirs = HashSet::new();
         let mut pending = vec![(root.to_path_buf(), Vec::new())];
@@ -123,26 +160,62 @@ impl Index {
                     Ok(meta) if meta.is_dir() => pending.push((path, relative)),
                     Ok(meta) if meta.is_file() => {
                         if let Some(found) = entry(path, extra_types) {
-                            files.insert(relative, Arc::new(found));
+                            files.insert(relative, Slot::new(Arc::new(found), now_ms));
                         }
                     }
                     _ => {}
                 }
             }
         }
-        Index { files }
+        Index {
+            files: RwLock::new(files),
+        }
     }
 
-    pub fn get(&self, relative: &[u8]) -> Option<Arc<FileEntry>> {
-        self.files.get(relative).cloned()
+    /// The entry at `relative`, and whether it is due for [`Index::recheck`] at `now_ms`.
+    pub fn get(&self, relative: &[u8], now_ms: i64) -> Option<(Arc<FileEntry>, bool)> {
+        let files = self.files.read();
+        let slot = files.get(relative)?;
+        let checked = slot.checked_ms.load(Ordering::Relaxed);
+        let due = now_ms.saturating_sub(checked) >= RECHECK_MS || now_ms < checked;
+        if due {
+            // One request rechecks; the others go on with the entry meanwhile.
+            slot.checked_ms.store(now_ms, Ordering::Relaxed);
+        }
+        Some((slot.entry.clone(), due))
+    }
+
+    /// Read the file at `relative` again: the entry as it is now (replaced in the index
+    /// when it changed), or None when it is gone (and removed).
+    pub fn recheck(
+        &self,
+        relative: &[u8],
+        current: &Arc<FileEntry>,
+        extra_types: &[(String, String)],
+        now_ms: i64,
+    ) -> Option<Arc<FileEntry>> {
+        let found = entry(current.file.path.clone(), extra_types);
+        let mut files = self.files.write();
+        match found {
+            Some(found) if found == **current => Some(current.clone()),
+            Some(found) => {
+                let found = Arc::new(found);
+                files.insert(relative.to_vec(), Slot::new(found.clone(), now_ms));
+                Some(found)
+            }
+            None => {
+                files.remove(relative);
+                None
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.files.len()
+        self.files.read().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
+        self.files.read().is_empty()
     }
 }
 

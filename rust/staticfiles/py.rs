@@ -1,6 +1,7 @@
 //! The `Static` Python class: options, the index, and each request's answer: a file
 //! (through [`respond`]), a redirect to a directory's slash, or the app.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
@@ -11,13 +12,16 @@ use std::time::UNIX_EPOCH;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
+
+use parking_lot::Mutex;
 
 use super::body::{read_up_to, FileBody, BLOCK};
 use super::index::{entry, FileEntry, Index, Variant};
 use super::path::segments;
 use super::respond::{respond, Ask, Body, Options};
+use crate::cache::freshness::now_ms;
 use crate::http::accept_encoding::Coding;
 use crate::wsgi::answer::{text_headers, Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
@@ -111,17 +115,69 @@ const INDEX_HTML: &[u8] = b"index.html";
 pub struct Static {
     app: Wrapped,
     root: PathBuf,
+    /// `prefix` as given, normalised, and as the request bytes a server would send for
+    /// it (its UTF-8, which PATH_INFO carries as latin-1 code points).
     prefix: String,
+    prefix_bytes: Vec<u8>,
     options: Options,
     index_file: bool,
     extra_types: Vec<(String, String)>,
     /// `None` with autorefresh: each request looks its file up.
     index: Option<Index>,
+    /// The bytes of small files sent whole, kept after their first request.
+    bodies: Mutex<Bodies>,
+}
+
+/// Most bytes of small files kept in memory, per Static.
+const BODIES_BUDGET: usize = 32 * 1024 * 1024;
+
+/// A small file's bytes, as of the size and mtime they were read at.
+struct Held {
+    size: u64,
+    mtime: i64,
+    body: Py<PyBytes>,
+}
+
+#[derive(Default)]
+struct Bodies {
+    held: HashMap<PathBuf, Held>,
+    bytes: usize,
+}
+
+impl Bodies {
+    /// The bytes of `variant`, if they are held for its current size and mtime.
+    fn get(&self, py: Python<'_>, variant: &Variant) -> Option<Py<PyBytes>> {
+        let held = self.held.get(&variant.path)?;
+        (held.size == variant.size && held.mtime == variant.mtime).then(|| held.body.clone_ref(py))
+    }
+
+    /// Keep `body` for `variant` within the budget; returns what it replaced, to be
+    /// dropped once the lock is released.
+    fn keep(&mut self, variant: &Variant, body: Py<PyBytes>) -> Option<Held> {
+        let size = usize::try_from(variant.size).unwrap_or(usize::MAX);
+        let old = self.held.remove(&variant.path);
+        if let Some(old) = &old {
+            self.bytes -= usize::try_from(old.size).unwrap_or(0);
+        }
+        if self.bytes.saturating_add(size) <= BODIES_BUDGET {
+            self.bytes += size;
+            self.held.insert(
+                variant.path.clone(),
+                Held {
+                    size: variant.size,
+                    mtime: variant.mtime,
+                    body,
+                },
+            );
+        }
+        old
+    }
 }
 
 /// What a path under the prefix names.
 enum Found {
-    File(Arc<FileEntry>),
+    /// The file, and its path relative to the root (an index.html's own path).
+    File(Vec<u8>, Arc<FileEntry>),
     /// A directory's URL without its slash, or its index.html: where to go instead
     /// (relative to the request's URL).
     Redirect(String),
@@ -131,45 +187,66 @@ impl Static {
     /// The file under the root at `relative` (checked segment by segment first).
     fn file(&self, py: Python<'_>, relative: &[u8]) -> Option<Arc<FileEntry>> {
         let parts = segments(relative).ok()?;
+        let extra = &self.extra_types;
         if let Some(index) = &self.index {
-            return index.get(relative);
+            let (entry, due) = index.get(relative, now_ms())?;
+            if !due {
+                return Some(entry);
+            }
+            return py.detach(|| index.recheck(relative, &entry, extra, now_ms()));
         }
         let mut path = self.root.clone();
         for part in parts {
             path.push(os_str(part)?);
         }
-        let extra = &self.extra_types;
         py.detach(|| entry(path, extra)).map(Arc::new)
     }
 
+    /// The entry at `relative` read again now (it changed, or went, since it was read).
+    fn reread(
+        &self,
+        py: Python<'_>,
+        relative: &[u8],
+        stale: &Arc<FileEntry>,
+    ) -> Option<Arc<FileEntry>> {
+        let extra = &self.extra_types;
+        match &self.index {
+            Some(index) => py.detach(|| index.recheck(relative, stale, extra, now_ms())),
+            None => {
+                let path = stale.file.path.clone();
+                py.detach(|| entry(path, extra)).map(Arc::new)
+            }
+        }
+    }
+
     fn find(&self, py: Python<'_>, relative: &[u8]) -> Option<Found> {
+        let found = |key: Vec<u8>| {
+            let entry = self.file(py, &key)?;
+            Some(Found::File(key, entry))
+        };
         if relative.is_empty() || relative.ends_with(b"/") {
             if !self.index_file {
                 return None;
             }
-            let mut index = relative.to_vec();
-            index.extend_from_slice(INDEX_HTML);
-            return self.file(py, &index).map(Found::File);
+            return found([relative, INDEX_HTML].concat());
         }
-        if self.index_file {
-            let name = relative.rsplit(|&b| b == b'/').next().unwrap_or(relative);
-            if name == INDEX_HTML && self.file(py, relative).is_some() {
-                return Some(Found::Redirect("./".to_owned()));
-            }
-            if let Some(found) = self.file(py, relative) {
-                return Some(Found::File(found));
-            }
-            let mut index = relative.to_vec();
-            index.push(b'/');
-            index.extend_from_slice(INDEX_HTML);
-            if self.file(py, &index).is_some() {
-                // Latin-1 bytes back to PATH_INFO's code points.
-                let name: String = name.iter().map(|&b| char::from(b)).collect();
-                return Some(Found::Redirect(format!("{}/", quote(&name))));
-            }
-            return None;
+        if !self.index_file {
+            return found(relative.to_vec());
         }
-        self.file(py, relative).map(Found::File)
+        let name = relative.rsplit(|&b| b == b'/').next().unwrap_or(relative);
+        if name == INDEX_HTML && self.file(py, relative).is_some() {
+            return Some(Found::Redirect("./".to_owned()));
+        }
+        if let Some(file) = found(relative.to_vec()) {
+            return Some(file);
+        }
+        if self
+            .file(py, &[relative, b"/", INDEX_HTML].concat())
+            .is_some()
+        {
+            return Some(Found::Redirect(format!("{}/", quote(name))));
+        }
+        None
     }
 
     /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
@@ -184,8 +261,12 @@ impl Static {
         let relative = path
             .as_ref()
             .and_then(|p| utf8(p).ok())
-            .and_then(|p| p.strip_prefix(self.prefix.as_str()))
-            .and_then(latin1);
+            .and_then(latin1)
+            .and_then(|bytes| {
+                bytes
+                    .strip_prefix(self.prefix_bytes.as_slice())
+                    .map(<[u8]>::to_vec)
+            });
         let found = relative.and_then(|relative| self.find(py, &relative));
         let Some(found) = found else {
             return self.pass(py, environ, start_response, chain);
@@ -193,13 +274,13 @@ impl Static {
         let method = chain.request.get(Field::Method);
         let method = method.as_ref().and_then(|m| utf8(m).ok()).unwrap_or("");
         let head = method == "HEAD";
-        let entry = match found {
-            Found::File(entry) => entry,
+        let (key, mut entry) = match found {
+            Found::File(key, entry) => (key, entry),
             Found::Redirect(location) => {
                 let headers = text_headers(py, b"", Some(("Location", location)))?;
                 headers.append((
                     intern!(py, "Cache-Control"),
-                    format!("public, max-age={}", self.options.max_age),
+                    self.options.cache_control.as_str(),
                 ))?;
                 let made = Answer {
                     status: intern!(py, "302 Found").clone().into_any(),
@@ -231,8 +312,9 @@ impl Static {
             range: range.as_deref(),
             if_range: if_range.as_deref(),
         };
-        let mut entry = entry;
-        let mut refreshed = false;
+        // At most twice: the file (or its sibling) may have changed or gone since its entry
+        // was read; then the entry is read again and the answer made from that.
+        let mut reread = false;
         loop {
             let reply = respond(&entry, &ask, &self.options);
             let body = match reply.body {
@@ -242,45 +324,24 @@ impl Static {
                     file: variant,
                     start,
                     len,
-                } => {
-                    let whole = start == 0 && len == variant.size;
-                    match open_part(py, variant, start, len)? {
-                        Opened::Gone => return self.pass(py, environ, start_response, chain),
-                        Opened::Changed if !refreshed => {
-                            // Changed since the index was made: answer from what it is now.
-                            refreshed = true;
-                            let path = entry.file.path.clone();
-                            let extra = &self.extra_types;
-                            match py.detach(|| super::index::entry(path, extra)) {
-                                Some(fresh) => {
-                                    entry = Arc::new(fresh);
-                                    continue;
-                                }
-                                None => return self.pass(py, environ, start_response, chain),
+                } => match self.open(py, environ, chain, variant, start, len)? {
+                    Some(body) => body,
+                    None if !reread => {
+                        reread = true;
+                        match self.reread(py, &key, &entry) {
+                            Some(fresh) => {
+                                entry = fresh;
+                                continue;
                             }
-                        }
-                        Opened::Changed => return self.pass(py, environ, start_response, chain),
-                        Opened::Read(data) => {
-                            AnswerBody::Stored(PyTuple::new(py, [PyBytes::new(py, &data)])?)
-                        }
-                        Opened::Stream(file) => {
-                            let body = Bound::new(py, FileBody::new(file, start + len))?.into_any();
-                            // Only when nothing of ours outside wants the body (a fused
-                            // filter would iterate the wrapper, losing sendfile anyway),
-                            // and for the whole file: a server's wrapper may read to EOF.
-                            let wrapped = if chain.is_bare() && whole {
-                                file_wrapper(py, environ, &body)?
-                            } else {
-                                None
-                            };
-                            AnswerBody::Stream(wrapped.unwrap_or(body))
+                            None => return self.pass(py, environ, start_response, chain),
                         }
                     }
-                }
+                    None => return self.pass(py, environ, start_response, chain),
+                },
             };
             let headers = PyList::empty(py);
             for (name, value) in &reply.headers {
-                headers.append((PyString::new(py, name), PyString::new(py, value)))?;
+                headers.append((header_name(py, name), PyString::new(py, value)))?;
             }
             let made = Answer {
                 status: PyString::new(py, reply.status).into_any(),
@@ -290,6 +351,50 @@ impl Static {
             };
             return chain.answer(py, environ, start_response, made);
         }
+    }
+
+    /// The body of `len` bytes of `variant` from `start`: held bytes, one read, the
+    /// server's file_wrapper or a [`FileBody`]. None when the file is not what its entry
+    /// says any more.
+    fn open<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        chain: &Chain<'py>,
+        variant: &Variant,
+        start: u64,
+        len: u64,
+    ) -> PyResult<Option<AnswerBody<'py>>> {
+        let whole = start == 0 && len == variant.size;
+        if whole && len <= SMALL {
+            let held = self.bodies.lock().get(py, variant);
+            if let Some(body) = held {
+                return Ok(Some(AnswerBody::Stored(PyTuple::new(py, [body])?)));
+            }
+        }
+        Ok(match open_part(py, variant, start, len)? {
+            Opened::Gone | Opened::Changed => None,
+            Opened::Read(data) => {
+                let body = PyBytes::new(py, &data);
+                if whole {
+                    let replaced = self.bodies.lock().keep(variant, body.clone().unbind());
+                    drop(replaced);
+                }
+                Some(AnswerBody::Stored(PyTuple::new(py, [body])?))
+            }
+            Opened::Stream(file) => {
+                let body = Bound::new(py, FileBody::new(file, start + len))?.into_any();
+                // Only when nothing of ours outside wants the body (a fused filter would
+                // iterate the wrapper, losing sendfile anyway), and for the whole file: a
+                // server's wrapper may read to EOF.
+                let wrapped = if chain.is_bare() && whole {
+                    file_wrapper(py, environ, &body)?
+                } else {
+                    None
+                };
+                Some(AnswerBody::Stream(wrapped.unwrap_or(body)))
+            }
+        })
     }
 
     fn pass<'py>(
@@ -307,6 +412,23 @@ impl Static {
             start_response,
             None,
         )
+    }
+}
+
+/// The header names Static sends, as interned str objects.
+fn header_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
+    match name {
+        "Cache-Control" => intern!(py, "Cache-Control").clone(),
+        "ETag" => intern!(py, "ETag").clone(),
+        "Last-Modified" => intern!(py, "Last-Modified").clone(),
+        "Vary" => intern!(py, "Vary").clone(),
+        "Content-Type" => intern!(py, "Content-Type").clone(),
+        "Accept-Ranges" => intern!(py, "Accept-Ranges").clone(),
+        "Content-Encoding" => intern!(py, "Content-Encoding").clone(),
+        "Content-Length" => intern!(py, "Content-Length").clone(),
+        "Content-Range" => intern!(py, "Content-Range").clone(),
+        "Allow" => intern!(py, "Allow").clone(),
+        other => PyString::new(py, other),
     }
 }
 
@@ -393,14 +515,11 @@ fn os_str(bytes: &[u8]) -> Option<&OsStr> {
     std::str::from_utf8(bytes).ok().map(OsStr::new)
 }
 
-/// A path segment for a Location header: bytes outside the unreserved set and `!$&'()*+,;=:@`
-/// are %-escaped (UTF-8 of the code point, as a browser would send it).
-fn quote(name: &str) -> String {
+/// A path segment (the request's bytes) for a Location header: bytes outside the
+/// unreserved set and `!$&'()*+,;=:@` are %-escaped, as a browser would send them.
+fn quote(name: &[u8]) -> String {
     let mut out = String::with_capacity(name.len());
-    for byte in name.chars().flat_map(|c| {
-        let mut buf = [0; 4];
-        c.encode_utf8(&mut buf).as_bytes().to_vec()
-    }) {
+    for &byte in name {
         if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte) {
             out.push(char::from(byte));
         } else {
@@ -465,6 +584,19 @@ fn prefix_arg(prefix: &Bound<'_, PyAny>) -> PyResult<String> {
     })
 }
 
+/// A True/False option; anything else is a TypeError naming it.
+fn flag(given: Option<&Bound<'_, PyAny>>, param: &str) -> PyResult<bool> {
+    match given {
+        None => Ok(false),
+        Some(value) => value.cast::<PyBool>().map(|b| b.is_true()).map_err(|_| {
+            PyTypeError::new_err(format!(
+                "Static({param}=...): {param} must be True or False, not {}",
+                type_name(value)
+            ))
+        }),
+    }
+}
+
 /// `mimetypes=`: a dict of `{extension: media type}`.
 fn mimetypes_arg(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
     let Some(given) = given.filter(|g| !g.is_none()) else {
@@ -514,8 +646,8 @@ impl Static {
             prefix = None,
             max_age = MaxAge(60),
             immutable_max_age = ImmutableMaxAge(31_536_000),
-            index_file = false,
-            autorefresh = false,
+            index_file = None,
+            autorefresh = None,
             encodings = None,
             mimetypes = None
         ),
@@ -529,8 +661,8 @@ impl Static {
         prefix: Option<&Bound<'_, PyAny>>,
         max_age: MaxAge,
         immutable_max_age: ImmutableMaxAge,
-        index_file: bool,
-        autorefresh: bool,
+        index_file: Option<&Bound<'_, PyAny>>,
+        autorefresh: Option<&Bound<'_, PyAny>>,
         encodings: Option<&Bound<'_, PyAny>>,
         mimetypes: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
@@ -541,25 +673,25 @@ impl Static {
             None => "/static/".to_owned(),
         };
         let encodings = codings("Static", encodings, &DEFAULT_ENCODINGS, true)?;
+        let index_file = flag(index_file, "index_file")?;
+        let autorefresh = flag(autorefresh, "autorefresh")?;
         let extra_types = mimetypes_arg(mimetypes)?;
         let index = if autorefresh {
             None
         } else {
             let (root, extra) = (root.as_path(), extra_types.as_slice());
-            Some(py.detach(|| Index::scan(root, extra)))
+            Some(py.detach(|| Index::scan(root, extra, now_ms())))
         };
         Ok(Static {
             app,
             root,
+            prefix_bytes: prefix.as_bytes().to_vec(),
             prefix,
-            options: Options {
-                max_age: max_age.0 as u64,
-                immutable_max_age: immutable_max_age.0 as u64,
-                encodings,
-            },
+            options: Options::new(max_age.0 as u64, immutable_max_age.0 as u64, encodings),
             index_file,
             extra_types,
             index,
+            bodies: Mutex::new(Bodies::default()),
         })
     }
 
@@ -651,9 +783,14 @@ impl Static {
             _ => format!("({})", encodings.join(", ")),
         };
         let root = PyString::new(py, &self.root.to_string_lossy()).repr()?;
+        let mimetypes = if self.extra_types.is_empty() {
+            "None".to_owned()
+        } else {
+            self.mimetypes(py)?.repr()?.to_string()
+        };
         let prefix = PyString::new(py, &self.prefix).repr()?;
         Ok(format!(
-            "Static({app}, {root}, prefix={prefix}, max_age={}, immutable_max_age={}, index_file={}, autorefresh={}, encodings={encodings})",
+            "Static({app}, {root}, prefix={prefix}, max_age={}, immutable_max_age={}, index_file={}, autorefresh={}, encodings={encodings}, mimetypes={mimetypes})",
             self.options.max_age,
             self.options.immutable_max_age,
             py_bool(self.index_file),

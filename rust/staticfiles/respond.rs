@@ -9,10 +9,12 @@
 //!   `If-Range` names another validator (then the whole file, 200).
 //! - Every response of a file with siblings says `Vary: Accept-Encoding`.
 
+use std::borrow::Cow;
+
 use super::index::{FileEntry, Variant};
 use crate::http::accept_encoding::{negotiate, Coding};
 use crate::http::conditional::not_modified;
-use crate::http::http_date::{format_http_date, parse_http_date};
+use crate::http::http_date::parse_http_date;
 use crate::http::range::{byte_range, ByteRange};
 
 pub struct Options {
@@ -20,6 +22,21 @@ pub struct Options {
     pub immutable_max_age: u64,
     /// The codings whose siblings may be served, in order of preference.
     pub encodings: Vec<Coding>,
+    /// The two Cache-Control values, made once.
+    pub cache_control: String,
+    pub cache_control_immutable: String,
+}
+
+impl Options {
+    pub fn new(max_age: u64, immutable_max_age: u64, encodings: Vec<Coding>) -> Options {
+        Options {
+            max_age,
+            immutable_max_age,
+            encodings,
+            cache_control: format!("public, max-age={max_age}"),
+            cache_control_immutable: format!("public, max-age={immutable_max_age}, immutable"),
+        }
+    }
 }
 
 /// The request, as far as a file's response depends on it.
@@ -50,23 +67,28 @@ pub enum Body<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply<'a> {
     pub status: &'static str,
-    pub headers: Vec<(&'static str, String)>,
+    /// Values borrowed from the entry and the options where they are fixed.
+    pub headers: Vec<(&'static str, Cow<'a, str>)>,
     pub body: Body<'a>,
 }
 
 pub const NOT_ALLOWED: &str = "Method Not Allowed\n";
 
-pub fn respond<'a>(entry: &'a FileEntry, ask: &Ask<'_>, options: &Options) -> Reply<'a> {
-    let vary = !entry.siblings.is_empty();
+pub fn respond<'a>(entry: &'a FileEntry, ask: &Ask<'_>, options: &'a Options) -> Reply<'a> {
+    // A sibling that may be served makes the response depend on Accept-Encoding.
+    let vary = entry
+        .siblings
+        .iter()
+        .any(|(coding, _)| options.encodings.contains(coding));
     let head = ask.method == "HEAD";
     if ask.method != "GET" && !head {
         let mut headers = vec![
-            ("Allow", "GET, HEAD".to_owned()),
-            ("Content-Type", "text/plain; charset=utf-8".to_owned()),
-            ("Content-Length", NOT_ALLOWED.len().to_string()),
+            ("Allow", Cow::Borrowed("GET, HEAD")),
+            ("Content-Type", Cow::Borrowed("text/plain; charset=utf-8")),
+            ("Content-Length", Cow::Owned(NOT_ALLOWED.len().to_string())),
         ];
         if vary {
-            headers.push(("Vary", "Accept-Encoding".to_owned()));
+            headers.push(("Vary", Cow::Borrowed("Accept-Encoding")));
         }
         return Reply {
             status: "405 Method Not Allowed",
@@ -76,19 +98,20 @@ pub fn respond<'a>(entry: &'a FileEntry, ask: &Ask<'_>, options: &Options) -> Re
     }
     let (coding, variant) = choose(entry, ask, options);
     let cache_control = if entry.immutable {
-        format!("public, max-age={}, immutable", options.immutable_max_age)
+        &options.cache_control_immutable
     } else {
-        format!("public, max-age={}", options.max_age)
+        &options.cache_control
     };
-    let last_modified = format_http_date(variant.mtime);
     // The validators and caching headers every answer carries (a 304 included).
-    let mut headers = vec![
-        ("Cache-Control", cache_control),
-        ("ETag", variant.etag.clone()),
-        ("Last-Modified", last_modified),
-    ];
+    let mut headers = Vec::with_capacity(10);
+    headers.push(("Cache-Control", Cow::Borrowed(cache_control.as_str())));
+    headers.push(("ETag", Cow::Borrowed(variant.etag.as_str())));
+    headers.push((
+        "Last-Modified",
+        Cow::Borrowed(variant.last_modified.as_str()),
+    ));
     if vary {
-        headers.push(("Vary", "Accept-Encoding".to_owned()));
+        headers.push(("Vary", Cow::Borrowed("Accept-Encoding")));
     }
     let since = ask.if_modified_since.and_then(parse_http_date);
     if not_modified(
@@ -103,10 +126,10 @@ pub fn respond<'a>(entry: &'a FileEntry, ask: &Ask<'_>, options: &Options) -> Re
             body: Body::None,
         };
     }
-    headers.push(("Content-Type", entry.content_type.clone()));
-    headers.push(("Accept-Ranges", "bytes".to_owned()));
+    headers.push(("Content-Type", Cow::Borrowed(entry.content_type.as_str())));
+    headers.push(("Accept-Ranges", Cow::Borrowed("bytes")));
     if let Some(coding) = coding {
-        headers.push(("Content-Encoding", coding.token().to_owned()));
+        headers.push(("Content-Encoding", Cow::Borrowed(coding.token())));
     }
     let size = variant.size;
     let range = match ask.range {
@@ -116,12 +139,15 @@ pub fn respond<'a>(entry: &'a FileEntry, ask: &Ask<'_>, options: &Options) -> Re
     let (status, start, len) = match range {
         ByteRange::Full => ("200 OK", 0, size),
         ByteRange::Partial { start, end } => {
-            headers.push(("Content-Range", format!("bytes {start}-{end}/{size}")));
+            headers.push((
+                "Content-Range",
+                Cow::Owned(format!("bytes {start}-{end}/{size}")),
+            ));
             ("206 Partial Content", start, end - start + 1)
         }
         ByteRange::Unsatisfiable => {
-            headers.push(("Content-Range", format!("bytes */{size}")));
-            headers.push(("Content-Length", "0".to_owned()));
+            headers.push(("Content-Range", Cow::Owned(format!("bytes */{size}"))));
+            headers.push(("Content-Length", Cow::Borrowed("0")));
             return Reply {
                 status: "416 Range Not Satisfiable",
                 headers,
@@ -129,7 +155,7 @@ pub fn respond<'a>(entry: &'a FileEntry, ask: &Ask<'_>, options: &Options) -> Re
             };
         }
     };
-    headers.push(("Content-Length", len.to_string()));
+    headers.push(("Content-Length", Cow::Owned(len.to_string())));
     Reply {
         status,
         headers,

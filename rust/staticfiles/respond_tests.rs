@@ -8,12 +8,7 @@ use crate::staticfiles::mime::etag;
 const MTIME: i64 = 1_700_000_000; // Tue, 14 Nov 2023 22:13:20 GMT
 
 fn variant(name: &str, size: u64) -> Variant {
-    Variant {
-        path: PathBuf::from(name),
-        size,
-        mtime: MTIME,
-        etag: etag(MTIME, size),
-    }
+    Variant::new(PathBuf::from(name), size, MTIME)
 }
 
 fn entry(siblings: &[(Coding, u64)], immutable: bool) -> FileEntry {
@@ -28,12 +23,11 @@ fn entry(siblings: &[(Coding, u64)], immutable: bool) -> FileEntry {
     }
 }
 
-fn options() -> Options {
-    Options {
-        max_age: 60,
-        immutable_max_age: 31_536_000,
-        encodings: vec![Coding::Zstd, Coding::Br, Coding::Gzip],
-    }
+fn options() -> &'static Options {
+    static OPTIONS: std::sync::LazyLock<Options> = std::sync::LazyLock::new(|| {
+        Options::new(60, 31_536_000, vec![Coding::Zstd, Coding::Br, Coding::Gzip])
+    });
+    &OPTIONS
 }
 
 fn get<'a>() -> Ask<'a> {
@@ -48,13 +42,13 @@ fn header<'a>(reply: &'a Reply<'_>, name: &str) -> Option<&'a str> {
         .headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_ref())
 }
 
 #[test]
 fn a_plain_get_and_head() {
     let entry = entry(&[], false);
-    let reply = respond(&entry, &get(), &options());
+    let reply = respond(&entry, &get(), options());
     assert_eq!(reply.status, "200 OK");
     assert_eq!(header(&reply, "Content-Length"), Some("1000"));
     assert_eq!(
@@ -82,7 +76,7 @@ fn a_plain_get_and_head() {
             method: "HEAD",
             ..get()
         },
-        &options(),
+        options(),
     );
     assert_eq!(head.headers, reply.headers);
     assert_eq!(head.body, Body::None);
@@ -92,7 +86,7 @@ fn a_plain_get_and_head() {
 fn other_methods_get_405() {
     let entry = entry(&[(Coding::Br, 10)], false);
     for method in ["POST", "PUT", "DELETE", "OPTIONS", "get"] {
-        let reply = respond(&entry, &Ask { method, ..get() }, &options());
+        let reply = respond(&entry, &Ask { method, ..get() }, options());
         assert_eq!(reply.status, "405 Method Not Allowed", "{method}");
         assert_eq!(header(&reply, "Allow"), Some("GET, HEAD"));
         assert_eq!(header(&reply, "Vary"), Some("Accept-Encoding"));
@@ -103,7 +97,7 @@ fn other_methods_get_405() {
 #[test]
 fn immutable_names_are_cached_for_a_year() {
     let entry = entry(&[], true);
-    let reply = respond(&entry, &get(), &options());
+    let reply = respond(&entry, &get(), options());
     assert_eq!(
         header(&reply, "Cache-Control"),
         Some("public, max-age=31536000, immutable")
@@ -132,7 +126,7 @@ fn siblings_by_q_values_then_the_encodings_order() {
                 accept_encoding: accept,
                 ..get()
             },
-            &options(),
+            options(),
         );
         assert_eq!(header(&reply, "Content-Encoding"), coding, "{accept:?}");
         assert_eq!(
@@ -147,10 +141,7 @@ fn siblings_by_q_values_then_the_encodings_order() {
         );
     }
     // Only the encodings the Static offers.
-    let only_gzip = Options {
-        encodings: vec![Coding::Gzip],
-        ..options()
-    };
+    let only_gzip = Options::new(60, 31_536_000, vec![Coding::Gzip]);
     let reply = respond(
         &entry,
         &Ask {
@@ -167,7 +158,7 @@ fn siblings_by_q_values_then_the_encodings_order() {
             accept_encoding: Some("br"),
             ..get()
         },
-        &options(),
+        options(),
     );
     assert_eq!(header(&reply, "ETag"), Some(etag(MTIME, 400).as_str()));
 }
@@ -198,7 +189,7 @@ fn conditional_requests_get_304() {
             ..get()
         },
     ] {
-        let reply = respond(&entry, &ask, &options());
+        let reply = respond(&entry, &ask, options());
         assert_eq!(reply.status, "304 Not Modified");
         assert_eq!(reply.body, Body::None);
         assert_eq!(header(&reply, "Content-Length"), None);
@@ -231,7 +222,7 @@ fn conditional_requests_get_304() {
             ..get()
         },
     ] {
-        assert_eq!(respond(&entry, &ask, &options()).status, "200 OK");
+        assert_eq!(respond(&entry, &ask, options()).status, "200 OK");
     }
 }
 
@@ -245,7 +236,7 @@ fn ranges() {
             accept_encoding: Some("br"),
             ..get()
         },
-        &options(),
+        options(),
     );
     assert_eq!(reply.status, "206 Partial Content");
     assert_eq!(header(&reply, "Content-Range"), Some("bytes 100-199/1000"));
@@ -266,7 +257,7 @@ fn ranges() {
             range: Some("bytes=-10"),
             ..get()
         },
-        &options(),
+        options(),
     );
     assert_eq!(header(&suffix, "Content-Range"), Some("bytes 990-999/1000"));
     let past = respond(
@@ -275,7 +266,7 @@ fn ranges() {
             range: Some("bytes=1000-"),
             ..get()
         },
-        &options(),
+        options(),
     );
     assert_eq!(past.status, "416 Range Not Satisfiable");
     assert_eq!(header(&past, "Content-Range"), Some("bytes */1000"));
@@ -286,7 +277,7 @@ fn ranges() {
             range: Some("bytes=0-1,5-6"),
             ..get()
         },
-        &options(),
+        options(),
     );
     assert_eq!(several.status, "200 OK");
     let head = respond(
@@ -296,7 +287,7 @@ fn ranges() {
             range: Some("bytes=0-9"),
             ..get()
         },
-        &options(),
+        options(),
     );
     assert_eq!(
         (head.status, head.body),
@@ -322,7 +313,7 @@ fn if_range_with_a_validator_that_no_longer_holds_gets_the_whole_file() {
             ..get()
         };
         assert_eq!(
-            respond(&entry, &ask, &options()).status,
+            respond(&entry, &ask, options()).status,
             status,
             "{if_range}"
         );
