@@ -1,6 +1,7 @@
 //! The `Static` Python class: options, the index, and each request's answer: a file
 //! (through [`respond`]), a redirect to a directory's slash, or the app.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::File;
@@ -262,10 +263,11 @@ impl Static {
             .as_ref()
             .and_then(|p| utf8(p).ok())
             .and_then(latin1)
-            .and_then(|bytes| {
-                bytes
+            .and_then(|bytes| match bytes {
+                Cow::Borrowed(b) => b.strip_prefix(self.prefix_bytes.as_slice()).map(Cow::Borrowed),
+                Cow::Owned(b) => b
                     .strip_prefix(self.prefix_bytes.as_slice())
-                    .map(<[u8]>::to_vec)
+                    .map(|rest| Cow::Owned(rest.to_vec())),
             });
         let found = relative.and_then(|relative| self.find(py, &relative));
         let Some(found) = found else {
@@ -291,26 +293,24 @@ impl Static {
                 return chain.answer(py, environ, start_response, made);
             }
         };
-        let mut text = |field| {
-            chain
-                .request
-                .get(field)
-                .and_then(|v| utf8(&v).ok().map(str::to_owned))
-        };
-        let (accept_encoding, if_none_match, if_modified_since, range, if_range) = (
-            text(Field::AcceptEncoding),
-            text(Field::IfNoneMatch),
-            text(Field::IfModifiedSince),
-            text(Field::Range),
-            text(Field::IfRange),
-        );
+        // Borrowed from the environ's own str objects, which `fields` keeps alive.
+        let fields = [
+            Field::AcceptEncoding,
+            Field::IfNoneMatch,
+            Field::IfModifiedSince,
+            Field::Range,
+            Field::IfRange,
+        ]
+        .map(|field| chain.request.get(field));
+        let [accept_encoding, if_none_match, if_modified_since, range, if_range] =
+            fields.each_ref().map(|f| f.as_ref().and_then(|v| utf8(v).ok()));
         let ask = Ask {
             method,
-            accept_encoding: accept_encoding.as_deref(),
-            if_none_match: if_none_match.as_deref(),
-            if_modified_since: if_modified_since.as_deref(),
-            range: range.as_deref(),
-            if_range: if_range.as_deref(),
+            accept_encoding,
+            if_none_match,
+            if_modified_since,
+            range,
+            if_range,
         };
         // At most twice: the file (or its sibling) may have changed or gone since its entry
         // was read; then the entry is read again and the answer made from that.
@@ -496,12 +496,16 @@ fn file_wrapper<'py>(
     }
 }
 
-/// PATH_INFO's code points as the request's bytes (PEP 3333: latin-1); None when one is
-/// above U+00FF (no server sends that).
-fn latin1(text: &str) -> Option<Vec<u8>> {
+/// PATH_INFO's code points as the request's bytes (PEP 3333: latin-1), borrowed when
+/// it is ASCII; None when one is above U+00FF (no server sends that).
+fn latin1(text: &str) -> Option<Cow<'_, [u8]>> {
+    if text.is_ascii() {
+        return Some(Cow::Borrowed(text.as_bytes()));
+    }
     text.chars()
         .map(|c| u8::try_from(u32::from(c)).ok())
-        .collect()
+        .collect::<Option<Vec<u8>>>()
+        .map(Cow::Owned)
 }
 
 #[cfg(unix)]
