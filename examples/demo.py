@@ -1,6 +1,8 @@
-"""`make demo`: a small site wrapped in five wsgi_mw middlewares, on wsgiref.
+"""`make demo`: a small site wrapped in six wsgi_mw middlewares, on wsgiref.
 
-Logger(Cache(Compress(Rewrite(Router(...))))): Router dispatches by method and path the way the
+Logger(Static(Cache(Compress(Rewrite(Router(...)))))): Static serves examples/static/ under
+/static/ (validators, ranges, a precompressed .gz sibling, a year's lifetime for the hashed
+bundle); Router dispatches by method and path the way the
 seed's hello.py did by hand (GET / with a sign-in form, POST /sign, 405 with Allow for a wrong
 method, 404 for other paths); "Hello" becomes "Goodbye" in text responses, streamed bodies
 included; text is compressed with zstd, brotli or gzip, whichever the client prefers (images
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import html
 import os
+import pathlib
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +23,9 @@ from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from wsgi_mw import Cache, Compress, Logger, Rewrite, Router
+from wsgi_mw import Cache, Compress, Logger, Rewrite, Router, Static
+
+STATIC_ROOT = pathlib.Path(__file__).resolve().parent / "static"
 
 # A 1x1 transparent PNG: binary, never rewritten.
 PIXEL = bytes.fromhex(
@@ -48,6 +53,8 @@ def home(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterabl
     return page(
         start_response,
         "200 OK",
+        '<link rel="stylesheet" href="/static/css/demo.css">'
+        '<script src="/static/js/app.3f2a9c1d.js"></script>'
         "<h1>Hello world</h1><p>Hello from the demo app.</p>"
         f'<form method="post" action="{action}"><label>Your name <input name="name" required>'
         f"</label> <button>Sign in</button></form><ul>{items}</ul>\n",
@@ -102,9 +109,12 @@ def stream(start_response: Callable[..., Any]) -> Iterator[bytes]:
 # outside Rewrite: Rewrite needs the plain text, Compress compresses the result. Cache
 # outside Compress: a hit is served as stored, already rewritten and compressed, one variant
 # per negotiated coding (docs/cache.md, docs/compress.md).
-# Logger outermost: it times everything and logs the bytes that went out (docs/logger.md).
+# Static outside Cache and Compress: its files carry their own validators and precompressed
+# siblings, so they need neither (docs/static.md). Logger outermost: it times everything and
+# logs the bytes that went out (docs/logger.md).
 application = Logger(
-    Cache(Compress(Rewrite(router, [("Hello", "Goodbye")])), default_ttl=30), sink=sys.stdout
+    Static(Cache(Compress(Rewrite(router, [("Hello", "Goodbye")])), default_ttl=30), STATIC_ROOT),
+    sink=sys.stdout,
 )
 
 
@@ -132,6 +142,12 @@ def main() -> None:
     print(
         f"  curl -sD- -o/dev/null -H 'Cache-Control: no-cache' {base}/data.json  # still a HIT: clients cannot refresh shared entries"
     )
+    print(
+        f"  curl -sI {base}/static/css/demo.css           # Static: ETag, Last-Modified, max-age=60"
+    )
+    print(f"  curl -sI --compressed {base}/static/js/app.3f2a9c1d.js  # the .gz sibling, immutable")
+    print(f"  curl -si -H 'Range: bytes=0-40' {base}/static/css/demo.css  # 206 Partial Content")
+    print(f"  curl -si --path-as-is {base}/static/../demo.py  # refused: the app's 404")
     print("Each request prints its access-log line here (Logger, combined format).")
     print(f"\n{application!r}\n")
     with make_server("127.0.0.1", port, application, handler_class=QuietHandler) as server:

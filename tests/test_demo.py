@@ -1,5 +1,5 @@
 """examples/demo.py (what `make demo` serves) through a real wsgiref server and http.client:
-all five classes, Router dispatching the seed's hello-style routes, the curl commands it prints
+six of the classes, Static serving examples/static/, Router dispatching the seed's hello-style routes, the curl commands it prints
 doing what their comments say."""
 
 import gzip
@@ -12,7 +12,7 @@ from wsgiref.validate import validator
 import brotli
 from conftest import http_request, load_example
 
-from wsgi_mw import Cache, Compress, Logger, Rewrite, Router
+from wsgi_mw import Cache, Compress, Logger, Rewrite, Router, Static
 
 try:
     from compression import zstd  # type: ignore[import-not-found]  # Python 3.14
@@ -29,14 +29,14 @@ def load(monkeypatch, log):
 request = http_request
 
 
-def test_demo_stacks_all_five_classes(monkeypatch):
+def test_demo_stacks_six_classes(monkeypatch):
     module = load(monkeypatch, io.StringIO())
     layers = []
     app = module.application
     while not isinstance(app, Router):
         layers.append(type(app))
         app = app.app
-    assert layers == [Logger, Cache, Compress, Rewrite]
+    assert layers == [Logger, Static, Cache, Compress, Rewrite]
     assert app is module.router
 
 
@@ -95,3 +95,31 @@ def test_demo_end_to_end(serve, monkeypatch):
     lines = log.getvalue().splitlines()
     assert len(lines) == 10
     assert '"POST /sign HTTP/1.1" 200' in lines[4] and '"GET /sign HTTP/1.1" 405' in lines[5]
+
+
+def test_demo_static_files(serve, monkeypatch):
+    module = load(monkeypatch, io.StringIO())
+    port = serve(validator(module.application))
+    root = module.STATIC_ROOT
+    css = (root / "css" / "demo.css").read_bytes()
+    js = (root / "js" / "app.3f2a9c1d.js").read_bytes()
+    # The checked-in sibling is the bundle's own bytes, compressed.
+    assert gzip.decompress((root / "js" / "app.3f2a9c1d.js.gz").read_bytes()) == js
+
+    status, headers, body = request(port, "GET", "/static/css/demo.css")
+    assert (status, body) == (200, css)
+    assert headers["Cache-Control"] == "public, max-age=60" and "X-Cache" not in headers
+    status, _, _ = request(
+        port, "GET", "/static/css/demo.css", headers={"If-None-Match": headers["ETag"]}
+    )
+    assert status == 304
+    status, headers, body = request(
+        port, "GET", "/static/js/app.3f2a9c1d.js", headers={"Accept-Encoding": "gzip"}
+    )
+    assert headers["Content-Encoding"] == "gzip" and gzip.decompress(body) == js
+    assert b"Hello" in js, "files are not rewritten: Static is outside Rewrite"
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    status, headers, body = request(
+        port, "GET", "/static/css/demo.css", headers={"Range": "bytes=0-40"}
+    )
+    assert (status, body) == (206, css[:41])
