@@ -70,6 +70,11 @@ pub struct FileEntry {
 
 fn variant(path: PathBuf) -> Option<Variant> {
     let meta = fs::metadata(&path).ok()?;
+    variant_of(path, &meta)
+}
+
+/// The variant at `path` from its metadata (None when it is not a regular file).
+fn variant_of(path: PathBuf, meta: &fs::Metadata) -> Option<Variant> {
     if !meta.is_file() {
         return None;
     }
@@ -84,22 +89,35 @@ fn variant(path: PathBuf) -> Option<Variant> {
 /// The entry of the file at `path` (already checked to be under the root), or None when it
 /// is not a regular file.
 pub fn entry(path: PathBuf, extra_types: &[(String, String)]) -> Option<FileEntry> {
-    let name = path.file_name()?.as_encoded_bytes().to_vec();
     let file = variant(path)?;
+    Some(entry_of(file, extra_types, variant))
+}
+
+/// The entry of `file`, its siblings found by `sibling` (a stat, or the scan's listing).
+fn entry_of(
+    file: Variant,
+    extra_types: &[(String, String)],
+    sibling: impl Fn(PathBuf) -> Option<Variant>,
+) -> FileEntry {
+    let name = file
+        .path
+        .file_name()
+        .map(|n| n.as_encoded_bytes().to_vec())
+        .unwrap_or_default();
     let siblings = SIBLINGS
         .iter()
         .filter_map(|(coding, suffix)| {
-            let mut sibling = file.path.clone().into_os_string();
-            sibling.push(suffix);
-            variant(PathBuf::from(sibling)).map(|v| (*coding, v))
+            let mut path = file.path.clone().into_os_string();
+            path.push(suffix);
+            sibling(PathBuf::from(path)).map(|v| (*coding, v))
         })
         .collect();
-    Some(FileEntry {
+    FileEntry {
         content_type: content_type(&name, extra_types),
         immutable: is_hashed_name(&name),
         siblings,
         file,
-    })
+    }
 }
 
 /// How long an entry is trusted before the file is looked at again, in milliseconds.
@@ -143,28 +161,38 @@ impl Index {
             let Ok(read) = fs::read_dir(&dir) else {
                 continue;
             };
+            // One stat per name (links followed); siblings are found in this listing,
+            // not by three more stats per file.
+            let mut listed: HashMap<PathBuf, (Vec<u8>, fs::Metadata)> = HashMap::new();
             for item in read.flatten() {
                 let name = item.file_name();
                 let name = name.as_encoded_bytes();
                 if name.first() == Some(&b'.') {
                     continue;
                 }
+                let path = item.path();
+                if let Ok(meta) = fs::metadata(&path) {
+                    listed.insert(path, (name.to_vec(), meta));
+                }
+            }
+            for (path, (name, meta)) in &listed {
                 let mut relative = prefix.clone();
                 if !relative.is_empty() {
                     relative.push(b'/');
                 }
                 relative.extend_from_slice(name);
-                let path = item.path();
-                // Follows links: a link to a directory is scanned as one.
-                match fs::metadata(&path) {
-                    Ok(meta) if meta.is_dir() => pending.push((path, relative)),
-                    Ok(meta) if meta.is_file() => {
-                        if let Some(found) = entry(path, extra_types) {
-                            files.insert(relative, Slot::new(Arc::new(found), now_ms));
-                        }
-                    }
-                    _ => {}
+                if meta.is_dir() {
+                    pending.push((path.clone(), relative));
+                    continue;
                 }
+                let Some(file) = variant_of(path.clone(), meta) else {
+                    continue;
+                };
+                let found = entry_of(file, extra_types, |sibling| {
+                    let (_, meta) = listed.get(&sibling)?;
+                    variant_of(sibling, meta)
+                });
+                files.insert(relative, Slot::new(Arc::new(found), now_ms));
             }
         }
         Index {

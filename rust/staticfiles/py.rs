@@ -264,7 +264,9 @@ impl Static {
             .and_then(|p| utf8(p).ok())
             .and_then(latin1)
             .and_then(|bytes| match bytes {
-                Cow::Borrowed(b) => b.strip_prefix(self.prefix_bytes.as_slice()).map(Cow::Borrowed),
+                Cow::Borrowed(b) => b
+                    .strip_prefix(self.prefix_bytes.as_slice())
+                    .map(Cow::Borrowed),
                 Cow::Owned(b) => b
                     .strip_prefix(self.prefix_bytes.as_slice())
                     .map(|rest| Cow::Owned(rest.to_vec())),
@@ -302,8 +304,9 @@ impl Static {
             Field::IfRange,
         ]
         .map(|field| chain.request.get(field));
-        let [accept_encoding, if_none_match, if_modified_since, range, if_range] =
-            fields.each_ref().map(|f| f.as_ref().and_then(|v| utf8(v).ok()));
+        let [accept_encoding, if_none_match, if_modified_since, range, if_range] = fields
+            .each_ref()
+            .map(|f| f.as_ref().and_then(|v| utf8(v).ok()));
         let ask = Ask {
             method,
             accept_encoding,
