@@ -57,7 +57,10 @@ const INDEX_HTML: &[u8] = b"index.html";
 /// A request whose PATH_INFO starts with ``prefix`` and names a file under ``root`` is
 /// answered from the file; any other request (another path, a missing file, a name that is
 /// refused) goes to ``app`` unchanged. The files are indexed by one scan at construction
-/// (off the GIL), or looked up on each request with ``autorefresh=True``.
+/// (off the GIL), or looked up on each request with ``autorefresh=True``. Files up to
+/// 64 KiB are read in one read and their bytes kept (up to 32 MiB); larger ones go to the
+/// server's ``wsgi.file_wrapper`` when it offers one and no wsgi_mw layer outside needs
+/// the body, and are otherwise read in 64 KiB blocks off the GIL, never past a range.
 ///
 ///     from wsgi_mw import Static
 ///     application = Static(app, "static/")
@@ -102,10 +105,10 @@ const INDEX_HTML: &[u8] = b"index.html";
 ///     Default ``False``. When ``True``, ``dir/`` serves ``dir/index.html``, and ``dir``
 ///     and ``dir/index.html`` redirect (302) to ``dir/``.
 /// autorefresh:
-///     Default ``False``. When ``True`` (development) each request looks its file up, so
-///     files added or changed after start-up are seen; otherwise the index made at
-///     construction is used (a file changed since is still served with its current size
-///     and validators).
+///     Default ``False``: the files found by the scan at construction are served, each
+///     entry read again at most once a second, so a file changed or deleted since is seen
+///     within a second (new files are not). When ``True`` (development) each request looks
+///     its file up, so files added later are seen too.
 /// encodings:
 ///     Default ``("zstd", "br", "gzip")``. The precompressed siblings served, in order of
 ///     preference; ``()`` serves files only as they are.
