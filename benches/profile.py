@@ -13,7 +13,9 @@ Scenarios:
 
 - ``stack-hit``: the bench_stack Rust stack, a cache hit for ``/about`` (gzip accepted);
 - ``logger``: Logger(sink=path) around a static app, 1 KiB in two chunks (bench_logger's);
-- ``passthrough``: Rewrite around a 1 KiB image/png (bench_rewrite's passthrough row).
+- ``passthrough``: Rewrite around a 1 KiB image/png (bench_rewrite's passthrough row);
+- ``static-304``: Static answering If-None-Match with a 304 for a 4 KiB file (bench_static's
+  row).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_stack
 import stack_apps
 
-from wsgi_mw import Logger, Rewrite
+from wsgi_mw import Logger, Rewrite, Static
 
 
 def _start_response(status: str, headers: list, exc_info: object = None) -> None:
@@ -54,6 +56,15 @@ def scenario(name: str, directory: Path) -> tuple[Callable, dict]:
         for _ in range(3):  # the first is the miss that stores the entry
             _drive(stack.app, environ)
         return stack.app, environ
+    if name == "static-304":
+        (directory / "css").mkdir()
+        (directory / "css" / "site.css").write_bytes(b"x" * 4096)
+        static = Static(stack_apps.not_found, directory)
+        environ = bench_stack.base_environ("/static/css/site.css")
+        head: dict = {}
+        static(dict(environ), lambda status, headers, exc_info=None: head.update(headers))
+        environ["HTTP_IF_NONE_MATCH"] = head["ETag"]
+        return static, environ
     if name == "logger":
         body = [b"a" * 512, b"b" * 512]
 
