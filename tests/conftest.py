@@ -5,12 +5,18 @@ The helpers are independent oracles: they know PEP 3333 and wsgiref, never the R
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import http.client
 import importlib.util
 import io
+import os
+import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Callable, NamedTuple
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -546,3 +552,38 @@ def redis_server(redis_session):
     """The session's redis-server, emptied for each test."""
     redis_session.client().flushdb()
     return redis_session
+
+
+# --------------------------------------------------------------------------- server processes
+
+
+@contextlib.contextmanager
+def server_process(name, argv, env, log: Path, probe="/ready", timeout=30.0):
+    """Run a WSGI server (argv; its port chosen by the caller) with its output in `log`;
+    yield once `probe` answers anything over HTTP. Always stopped: SIGTERM, then SIGKILL."""
+    port = next(int(a.rsplit(":", 1)[1]) for a in argv if a.startswith("127.0.0.1:"))
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        proc = subprocess.Popen(
+            argv, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(url + probe, timeout=1).close()
+                break
+            except urllib.error.HTTPError:
+                break  # it answered
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"{name} did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -14,7 +14,7 @@ import time
 from wsgiref.validate import validator
 
 import pytest
-from conftest import error_text, header, make_environ, run
+from conftest import error_text, header, make_environ, run, server_process
 from redis_server import RedisServer, free_port
 
 from wsgi_mw import Cache
@@ -329,53 +329,25 @@ def test_entries_expire_after_their_lifetime_in_redis_and_in_the_cache(redis_ser
 def two_workers(redis_server, tmp_path):
     """gunicorn -w 2 (sync workers: one request at a time each, so while one renders, the
     other takes the next request) serving tests/cache_redis_app.py."""
-    import os
     import pathlib
-    import subprocess
     import sys
 
-    import requests
-
     port = free_port()
-    log = tmp_path / "gunicorn.log"
     tests = pathlib.Path(__file__).parent
-    env = dict(os.environ, WSGI_MW_TEST_REDIS=redis_server.url, PYTHONPATH=str(tests))
+    env = {"WSGI_MW_TEST_REDIS": redis_server.url, "PYTHONPATH": str(tests)}
     gunicorn = pathlib.Path(sys.executable).parent / "gunicorn"
-    with log.open("wb") as output:
-        proc = subprocess.Popen(
-            [
-                str(gunicorn),
-                "-w",
-                "2",
-                "--worker-class",
-                "sync",
-                "-b",
-                f"127.0.0.1:{port}",
-                "cache_redis_app:application",
-            ],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{url}/ready", timeout=1)
-                break
-            except requests.RequestException:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.1)
+    argv = [
+        str(gunicorn),
+        "-w",
+        "2",
+        "--worker-class",
+        "sync",
+        "-b",
+        f"127.0.0.1:{port}",
+        "cache_redis_app:application",
+    ]
+    with server_process("gunicorn", argv, env, tmp_path / "gunicorn.log") as url:
         yield url, redis_server.client()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_two_gunicorn_workers_share_the_store_purges_and_single_flight(two_workers):

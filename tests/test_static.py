@@ -14,7 +14,6 @@ import http.client
 import os
 import pathlib
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -25,7 +24,8 @@ from wsgiref.validate import validator
 import brotli
 import pytest
 import requests
-from conftest import error_text, header, make_environ, run
+from conftest import error_text, header, make_environ, run, server_process
+from redis_server import free_port
 from whitenoise import WhiteNoise
 
 import wsgi_mw
@@ -946,12 +946,6 @@ def test_the_same_answers_as_whitenoise(tree, utc, method, path, headers):
 # --------------------------------------------------------------------------- real servers
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 BIN = pathlib.Path(sys.executable).parent
 SERVERS = {
     "gunicorn": lambda port: [
@@ -980,37 +974,16 @@ WRAPPERS = {
 @pytest.fixture(params=list(SERVERS))
 def served(request, tree, tmp_path):
     name = request.param
-    port = free_port()
     types = tmp_path / "types.txt"
     types.touch()
-    output = tmp_path / "server.log"
-    env = dict(
-        os.environ,
-        WSGI_MW_TEST_STATIC_ROOT=str(tree),
-        WSGI_MW_TEST_STATIC_TYPES=str(types),
-        PYTHONPATH=str(pathlib.Path(__file__).parent),
-    )
-    with output.open("wb") as out:
-        proc = subprocess.Popen(SERVERS[name](port), env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{url}/ready", timeout=1)
-                break
-            except requests.RequestException:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"{name} did not start:\n{output.read_text()[-3000:]}")
-                time.sleep(0.1)
+    env = {
+        "WSGI_MW_TEST_STATIC_ROOT": str(tree),
+        "WSGI_MW_TEST_STATIC_TYPES": str(types),
+        "PYTHONPATH": str(pathlib.Path(__file__).parent),
+    }
+    argv = SERVERS[name](free_port())
+    with server_process(name, argv, env, tmp_path / "server.log") as url:
         yield name, url, types
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_real_server_round_trips(served, tree):
