@@ -30,7 +30,7 @@ use crate::http::head::check_header;
 use crate::wsgi::answer::{Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::layer::{py_bool, Wrapped};
-use crate::wsgi::options::{str_arg, type_name};
+use crate::wsgi::options::{bool_arg, str_arg, type_name};
 
 crate::int_option!(MaxBytes, "Cache", "max_bytes", 1, usize::MAX, "bytes");
 crate::int_option!(
@@ -318,15 +318,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Flag {
     type Error = PyErr;
 
     fn extract(given: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        given
-            .cast::<PyBool>()
-            .map(|b| Flag(b.is_true()))
-            .map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "Cache(single_flight=...): single_flight must be True or False, not {}",
-                    type_name(&given)
-                ))
-            })
+        bool_arg("Cache", "single_flight", Some(&*given), false).map(Flag)
     }
 }
 

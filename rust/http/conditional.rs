@@ -1,5 +1,6 @@
 //! Conditional requests (RFC 9110 §13): a response whose validators satisfy If-None-Match /
-//! If-Modified-Since is answered 304 (by Cache from a stored entry, by Static from a file).
+//! If-Modified-Since is answered 304 (by Cache from a stored entry, by Static from a file);
+//! one whose validators fail If-Match / If-Unmodified-Since is a 412 (Static).
 
 use crate::http::cache_control::split_outside_quotes;
 
@@ -44,6 +45,27 @@ pub fn not_modified(
         (Some(since), Some(modified)) => modified <= since,
         _ => false,
     }
+}
+
+/// Should a request with these preconditions get 412 (RFC 9110 §13.2.2 steps 1-2)?
+/// If-Match, when present, decides alone: `*`, or one listed tag equal to the current
+/// strong ETag by strong comparison (a weak tag never matches); otherwise an
+/// If-Unmodified-Since with a valid date fails when the representation is newer.
+pub fn precondition_failed(
+    if_match: Option<&str>,
+    if_unmodified_since: Option<i64>,
+    etag: &str,
+    last_modified: i64,
+) -> bool {
+    if let Some(list) = if_match {
+        let tags = entity_tags(list);
+        if tags == ["*"] {
+            return false;
+        }
+        let strong = |tag: &str| tag.starts_with('"') && tag.len() >= 2;
+        return !(strong(etag) && tags.iter().any(|tag| strong(tag) && *tag == etag));
+    }
+    if_unmodified_since.is_some_and(|since| last_modified > since)
 }
 
 /// Header fields a 304 carries (RFC 9110 §15.4.5): the ones a 200 would have sent among

@@ -22,7 +22,7 @@ use super::url::{
 use crate::wsgi::answer::{text_headers, Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::layer::py_bool;
-use crate::wsgi::options::{str_arg, type_name, wsgi_app};
+use crate::wsgi::options::{bool_arg, str_arg, type_name, wsgi_app};
 use crate::wsgi::request::{Field, RequestView};
 use crate::wsgi::text::{display_text, utf8};
 
@@ -419,18 +419,7 @@ impl Router {
             Some(app) => Some(wsgi_app(app, "Router(default=...): default")?),
             None => None,
         };
-        let redirect_slashes = match redirect_slashes {
-            None => true,
-            Some(flag) => flag
-                .cast::<PyBool>()
-                .map_err(|_| {
-                    PyTypeError::new_err(format!(
-                        "Router(redirect_slashes=...): redirect_slashes must be True or False, not {}",
-                        type_name(flag)
-                    ))
-                })?
-                .is_true(),
-        };
+        let redirect_slashes = bool_arg("Router", "redirect_slashes", redirect_slashes, true)?;
         let router = Router {
             builder: Mutex::new(Builder::default()),
             compiled: PyOnceLock::new(),

@@ -13,7 +13,7 @@
 //! and [`Index::recheck`] reads it again (a changed file gets a new entry, a removed one
 //! leaves the index). Between checks a request costs no system call for its head.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -34,6 +34,44 @@ pub const SIBLINGS: [(Coding, &str); 3] = [
     (Coding::Gzip, ".gz"),
 ];
 
+/// What tells one version of a file from another beyond its size and whole seconds: the
+/// inode (a file replaced by rename, as deploys do) and the modification time's nanoseconds
+/// and change time (a rewrite within the same second).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Identity {
+    pub dev: u64,
+    pub ino: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+}
+
+impl Identity {
+    #[cfg(unix)]
+    pub fn of(meta: &fs::Metadata) -> Identity {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
+        Identity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    #[cfg(not(unix))]
+    pub fn of(meta: &fs::Metadata) -> Identity {
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        Identity {
+            mtime_ns,
+            ..Identity::default()
+        }
+    }
+}
+
 /// One servable file (or one precompressed sibling of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Variant {
@@ -41,21 +79,37 @@ pub struct Variant {
     pub size: u64,
     /// Seconds since the epoch.
     pub mtime: i64,
+    pub identity: Identity,
+    /// nginx's and WhiteNoise's: whole seconds and size (see `mime::etag`).
     pub etag: String,
     /// `mtime` as an HTTP date, made once.
     pub last_modified: String,
 }
 
 impl Variant {
-    pub fn new(path: PathBuf, size: u64, mtime: i64) -> Variant {
+    pub fn new(path: PathBuf, size: u64, mtime: i64, identity: Identity) -> Variant {
         Variant {
             etag: etag(mtime, size),
             last_modified: format_http_date(mtime),
             size,
             mtime,
+            identity,
             path,
         }
     }
+
+    /// Whether `meta` (of the same path) describes this version of the file.
+    pub fn is(&self, meta: &fs::Metadata) -> bool {
+        meta.len() == self.size && Identity::of(meta) == self.identity
+    }
+}
+
+/// Whole seconds since the epoch of `meta`'s modification time (0 before the epoch).
+pub fn mtime_of(meta: &fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,12 +132,12 @@ fn variant_of(path: PathBuf, meta: &fs::Metadata) -> Option<Variant> {
     if !meta.is_file() {
         return None;
     }
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    Some(Variant::new(path, meta.len(), mtime))
+    Some(Variant::new(
+        path,
+        meta.len(),
+        mtime_of(meta),
+        Identity::of(meta),
+    ))
 }
 
 /// The entry of the file at `path` (already checked to be under the root), or None when it
@@ -123,20 +177,31 @@ fn entry_of(
 /// How long an entry is trusted before the file is looked at again, in milliseconds.
 pub const RECHECK_MS: i64 = 1000;
 
-/// One indexed file and when it was last read from the file system.
+/// One indexed path, what it held when it was last read from the file system (`None`: it
+/// was gone then, and is looked at again, like the others, once a second), and when.
 #[derive(Debug)]
 struct Slot {
-    entry: Arc<FileEntry>,
+    path: PathBuf,
+    entry: Option<Arc<FileEntry>>,
     checked_ms: AtomicI64,
 }
 
 impl Slot {
-    fn new(entry: Arc<FileEntry>, now_ms: i64) -> Slot {
+    fn new(path: PathBuf, entry: Option<Arc<FileEntry>>, now_ms: i64) -> Slot {
         Slot {
+            path,
             entry,
             checked_ms: AtomicI64::new(now_ms),
         }
     }
+}
+
+/// What the index says of a path.
+pub enum Looked {
+    /// Its entry, trusted.
+    Trusted(Arc<FileEntry>),
+    /// Due for [`Index::recheck`]: the file's path and what it held (None: it was gone).
+    Due(PathBuf, Option<Arc<FileEntry>>),
 }
 
 /// The files of one root, by relative path.
@@ -146,18 +211,30 @@ pub struct Index {
 }
 
 impl Index {
-    /// One scan of `root`: every regular file not under a dot-name.
-    pub fn scan(root: &Path, extra_types: &[(String, String)], now_ms: i64) -> Index {
+    /// One scan of `root`: every regular file not under a dot-name, at most `max_depth`
+    /// directories deep. A directory reached by two paths (a link to it) is indexed under
+    /// both; one that is its own ancestor (a link loop) is not entered again.
+    pub fn scan(
+        root: &Path,
+        extra_types: &[(String, String)],
+        now_ms: i64,
+        max_depth: usize,
+    ) -> Index {
         let mut files = HashMap::new();
-        let mut seen_dirs = HashSet::new();
-        let mut pending = vec![(root.to_path_buf(), Vec::new())];
-        while let Some((dir, prefix)) = pending.pop() {
+        // Each pending directory with the real paths of its ancestors, itself included.
+        let mut pending: Vec<(PathBuf, Vec<u8>, Arc<Vec<PathBuf>>)> =
+            vec![(root.to_path_buf(), Vec::new(), Arc::new(Vec::new()))];
+        while let Some((dir, prefix, ancestors)) = pending.pop() {
             let Ok(real) = fs::canonicalize(&dir) else {
                 continue;
             };
-            if !seen_dirs.insert(real) {
+            if ancestors.contains(&real) || ancestors.len() >= max_depth {
                 continue;
             }
+            let mut chain = Vec::with_capacity(ancestors.len() + 1);
+            chain.extend(ancestors.iter().cloned());
+            chain.push(real);
+            let chain = Arc::new(chain);
             let Ok(read) = fs::read_dir(&dir) else {
                 continue;
             };
@@ -182,7 +259,7 @@ impl Index {
                 }
                 relative.extend_from_slice(name);
                 if meta.is_dir() {
-                    pending.push((path.clone(), relative));
+                    pending.push((path.clone(), relative, chain.clone()));
                     continue;
                 }
                 let Some(file) = variant_of(path.clone(), meta) else {
@@ -192,7 +269,10 @@ impl Index {
                     let (_, meta) = listed.get(&sibling)?;
                     variant_of(sibling, meta)
                 });
-                files.insert(relative, Slot::new(Arc::new(found), now_ms));
+                files.insert(
+                    relative,
+                    Slot::new(path.clone(), Some(Arc::new(found)), now_ms),
+                );
             }
         }
         Index {
@@ -200,8 +280,9 @@ impl Index {
         }
     }
 
-    /// The entry at `relative`, and whether it is due for [`Index::recheck`] at `now_ms`.
-    pub fn get(&self, relative: &[u8], now_ms: i64) -> Option<(Arc<FileEntry>, bool)> {
+    /// What the index holds at `relative` at `now_ms`: None when it never held it, or holds
+    /// it as gone and it is not due for a look yet.
+    pub fn get(&self, relative: &[u8], now_ms: i64) -> Option<Looked> {
         let files = self.files.read();
         let slot = files.get(relative)?;
         let checked = slot.checked_ms.load(Ordering::Relaxed);
@@ -209,41 +290,45 @@ impl Index {
         if due {
             // One request rechecks; the others go on with the entry meanwhile.
             slot.checked_ms.store(now_ms, Ordering::Relaxed);
+            return Some(Looked::Due(slot.path.clone(), slot.entry.clone()));
         }
-        Some((slot.entry.clone(), due))
+        slot.entry.clone().map(Looked::Trusted)
     }
 
-    /// Read the file at `relative` again: the entry as it is now (replaced in the index
-    /// when it changed), or None when it is gone (and removed).
+    /// Read the file at `relative` (at `path`) again: the entry as it is now, kept in the
+    /// index (a changed file gets a new entry, a removed one is kept as gone and looked at
+    /// again a second later, so a file deleted and copied back by a deploy comes back).
     pub fn recheck(
         &self,
         relative: &[u8],
-        current: &Arc<FileEntry>,
+        path: &Path,
+        current: Option<&Arc<FileEntry>>,
         extra_types: &[(String, String)],
         now_ms: i64,
     ) -> Option<Arc<FileEntry>> {
-        let found = entry(current.file.path.clone(), extra_types);
-        let mut files = self.files.write();
-        match found {
-            Some(found) if found == **current => Some(current.clone()),
-            Some(found) => {
-                let found = Arc::new(found);
-                files.insert(relative.to_vec(), Slot::new(found.clone(), now_ms));
-                Some(found)
-            }
-            None => {
-                files.remove(relative);
-                None
+        let found = entry(path.to_path_buf(), extra_types);
+        match (found, current) {
+            (Some(found), Some(current)) if found == **current => Some(current.clone()),
+            (found, _) => {
+                let found = found.map(Arc::new);
+                let slot = Slot::new(path.to_path_buf(), found.clone(), now_ms);
+                self.files.write().insert(relative.to_vec(), slot);
+                found
             }
         }
     }
 
+    /// The files the index holds now (not those it holds as gone).
     pub fn len(&self) -> usize {
-        self.files.read().len()
+        self.files
+            .read()
+            .values()
+            .filter(|s| s.entry.is_some())
+            .count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.files.read().is_empty()
+        self.len() == 0
     }
 }
 

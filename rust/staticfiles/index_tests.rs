@@ -6,6 +6,13 @@ use std::os::unix::fs::symlink;
 
 use super::*;
 
+fn trusted(looked: Looked) -> Option<Arc<FileEntry>> {
+    match looked {
+        Looked::Trusted(entry) => Some(entry),
+        Looked::Due(_, entry) => entry,
+    }
+}
+
 fn tree() -> PathBuf {
     let root = std::env::temp_dir().join(format!(
         "wsgi_mw_index_{}_{:?}",
@@ -31,8 +38,8 @@ fn tree() -> PathBuf {
 #[test]
 fn a_scan_finds_files_siblings_and_hashed_names_and_skips_dotfiles() {
     let root = tree();
-    let index = Index::scan(&root, &[], 0);
-    let css = index.get(b"css/site.css", 0).map(|(e, _)| e).unwrap();
+    let index = Index::scan(&root, &[], 0, 32);
+    let css = index.get(b"css/site.css", 0).and_then(trusted).unwrap();
     assert_eq!(css.content_type, "text/css; charset=utf-8");
     assert_eq!(css.file.size, 6);
     assert!(!css.immutable);
@@ -41,24 +48,27 @@ fn a_scan_finds_files_siblings_and_hashed_names_and_skips_dotfiles() {
     assert!(
         index
             .get(b"css/deep/app.3f2a9b1c.js", 0)
-            .map(|(e, _)| e)
+            .and_then(trusted)
             .unwrap()
             .immutable
     );
     assert_eq!(
         index
             .get(b"logo.png", 0)
-            .map(|(e, _)| e)
+            .and_then(trusted)
             .unwrap()
             .content_type,
         "image/png"
     );
     // The siblings are files of their own too.
-    assert!(index.get(b"css/site.css.gz", 0).map(|(e, _)| e).is_some());
-    assert!(index.get(b".env", 0).map(|(e, _)| e).is_none());
-    assert!(index.get(b".git/config", 0).map(|(e, _)| e).is_none());
+    assert!(index.get(b"css/site.css.gz", 0).and_then(trusted).is_some());
+    assert!(index.get(b".env", 0).and_then(trusted).is_none());
+    assert!(index.get(b".git/config", 0).and_then(trusted).is_none());
     // The loop's directory was already scanned under its real path.
-    assert!(index.get(b"css/loop/logo.png", 0).map(|(e, _)| e).is_none());
+    assert!(index
+        .get(b"css/loop/logo.png", 0)
+        .and_then(trusted)
+        .is_none());
     assert_eq!(index.len(), 5);
     fs::remove_dir_all(&root).unwrap();
 }
@@ -69,9 +79,9 @@ fn entries_are_looked_up_one_by_one_too() {
     let found = entry(root.join("css/site.css"), &[]).unwrap();
     assert_eq!(
         Some(Arc::new(found)),
-        Index::scan(&root, &[], 0)
+        Index::scan(&root, &[], 0, 32)
             .get(b"css/site.css", 0)
-            .map(|(e, _)| e)
+            .and_then(trusted)
     );
     assert!(entry(root.join("css"), &[]).is_none());
     assert!(entry(root.join("missing.css"), &[]).is_none());
@@ -81,26 +91,59 @@ fn entries_are_looked_up_one_by_one_too() {
 #[test]
 fn an_entry_is_rechecked_once_a_second_and_follows_the_file() {
     let root = tree();
-    let index = Index::scan(&root, &[], 1_000);
-    let (css, due) = index.get(b"css/site.css", 1_500).unwrap();
-    assert!(!due);
-    let (_, due) = index.get(b"css/site.css", 2_000).unwrap();
-    assert!(due, "a second after the scan");
-    let (_, due) = index.get(b"css/site.css", 2_100).unwrap();
-    assert!(!due, "one request rechecks, the next ones trust it again");
+    let index = Index::scan(&root, &[], 1_000, 32);
+    let due = |at| matches!(index.get(b"css/site.css", at), Some(Looked::Due(..)));
+    assert!(!due(1_500));
+    assert!(due(2_000), "a second after the scan");
+    assert!(
+        !due(2_100),
+        "one request rechecks, the next ones trust it again"
+    );
+    let css = index.get(b"css/site.css", 2_100).and_then(trusted).unwrap();
+    let path = root.join("css/site.css");
     // Unchanged: the same entry.
+    let same = index.recheck(b"css/site.css", &path, Some(&css), &[], 2_100);
+    assert!(Arc::ptr_eq(&same.unwrap(), &css));
+    // Changed, even to the same size within the same second: a new entry, in the index too.
+    fs::write(&path, b"nopqrs").unwrap();
+    let fresh = index
+        .recheck(b"css/site.css", &path, Some(&css), &[], 2_200)
+        .unwrap();
+    assert_ne!(fresh.file.identity, css.file.identity);
     assert!(Arc::ptr_eq(
-        &index.recheck(b"css/site.css", &css, &[], 2_100).unwrap(),
-        &css
+        &index.get(b"css/site.css", 2_300).and_then(trusted).unwrap(),
+        &fresh
     ));
-    // Changed: a new entry, in the index too.
-    fs::write(root.join("css/site.css"), b"longer body").unwrap();
-    let fresh = index.recheck(b"css/site.css", &css, &[], 2_200).unwrap();
-    assert_eq!(fresh.file.size, 11);
-    assert_eq!(index.get(b"css/site.css", 2_300).unwrap().0.file.size, 11);
-    // Gone: out of the index.
-    fs::remove_file(root.join("css/site.css")).unwrap();
-    assert!(index.recheck(b"css/site.css", &fresh, &[], 2_400).is_none());
+    // Gone: held as gone, looked at again a second later, and back when the file is.
+    fs::remove_file(&path).unwrap();
+    assert!(index
+        .recheck(b"css/site.css", &path, Some(&fresh), &[], 2_400)
+        .is_none());
     assert!(index.get(b"css/site.css", 2_500).is_none());
+    assert_eq!(index.len(), 4);
+    fs::write(&path, b"back").unwrap();
+    let Some(Looked::Due(again, None)) = index.get(b"css/site.css", 3_400) else {
+        panic!("a gone file is due a second later");
+    };
+    let back = index
+        .recheck(b"css/site.css", &again, None, &[], 3_400)
+        .unwrap();
+    assert_eq!(back.file.size, 4);
+    assert_eq!(index.len(), 5);
+    fs::remove_dir_all(&root).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_reached_by_two_links_is_indexed_under_both() {
+    let root = tree();
+    symlink(root.join("css"), root.join("latest")).unwrap();
+    let index = Index::scan(&root, &[], 0, 32);
+    assert!(index.get(b"css/site.css", 0).and_then(trusted).is_some());
+    assert!(index.get(b"latest/site.css", 0).and_then(trusted).is_some());
+    // The depth bound holds whatever the links.
+    let shallow = Index::scan(&root, &[], 0, 1);
+    assert!(shallow.get(b"logo.png", 0).and_then(trusted).is_some());
+    assert!(shallow.get(b"css/site.css", 0).is_none());
     fs::remove_dir_all(&root).unwrap();
 }

@@ -1,33 +1,31 @@
 //! The `Static` Python class: options, the index, and each request's answer: a file
 //! (through [`respond`]), a redirect to a directory's slash, or the app.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use parking_lot::Mutex;
 
 use super::body::{read_up_to, FileBody, BLOCK};
-use super::index::{entry, FileEntry, Index, Variant};
-use super::path::segments;
+use super::held::Held;
+use super::index::{entry, FileEntry, Index, Looked, Variant};
+use super::lookup::{after_prefix, find, join, latin1, Found};
+use super::path::MAX_SEGMENTS;
 use super::respond::{respond, Ask, Body, Options};
 use crate::cache::freshness::now_ms;
 use crate::http::accept_encoding::Coding;
 use crate::wsgi::answer::{text_headers, Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::layer::{py_bool, Wrapped};
-use crate::wsgi::options::{codings, str_arg, type_name};
+use crate::wsgi::options::{bool_arg, codings, str_arg, type_name};
 use crate::wsgi::request::Field;
 use crate::wsgi::text::utf8;
 
@@ -47,9 +45,6 @@ pub const DEFAULT_ENCODINGS: [Coding; 3] = [Coding::Zstd, Coding::Br, Coding::Gz
 /// Files up to this size are read in one block into one bytes object (one read; the
 /// filters outside see the body whole). Larger ones stream, or go to `wsgi.file_wrapper`.
 const SMALL: u64 = BLOCK as u64;
-
-/// The index file `index_file=True` serves for a directory.
-const INDEX_HTML: &[u8] = b"index.html";
 
 /// Serve static files from Rust: precompressed siblings, ranges, validators, far-future
 /// caching for hashed names, and everything else passed to the app.
@@ -128,85 +123,32 @@ pub struct Static {
     extra_types: Vec<(String, String)>,
     /// `None` with autorefresh: each request looks its file up.
     index: Option<Index>,
-    /// The bytes of small files sent whole, kept after their first request.
-    bodies: Mutex<Bodies>,
+    /// The bytes of small files sent whole, kept after their first request. The lock is
+    /// held only to look up or insert (reference counts, never a call into Python).
+    held: Mutex<Held<Py<PyBytes>>>,
 }
 
 /// Most bytes of small files kept in memory, per Static.
-const BODIES_BUDGET: usize = 32 * 1024 * 1024;
-
-/// A small file's bytes, as of the size and mtime they were read at.
-struct Held {
-    size: u64,
-    mtime: i64,
-    body: Py<PyBytes>,
-}
-
-#[derive(Default)]
-struct Bodies {
-    held: HashMap<PathBuf, Held>,
-    bytes: usize,
-}
-
-impl Bodies {
-    /// The bytes of `variant`, if they are held for its current size and mtime.
-    fn get(&self, py: Python<'_>, variant: &Variant) -> Option<Py<PyBytes>> {
-        let held = self.held.get(&variant.path)?;
-        (held.size == variant.size && held.mtime == variant.mtime).then(|| held.body.clone_ref(py))
-    }
-
-    /// Keep `body` for `variant` within the budget; returns what it replaced, to be
-    /// dropped once the lock is released.
-    fn keep(&mut self, variant: &Variant, body: Py<PyBytes>) -> Option<Held> {
-        let size = usize::try_from(variant.size).unwrap_or(usize::MAX);
-        let old = self.held.remove(&variant.path);
-        if let Some(old) = &old {
-            self.bytes -= usize::try_from(old.size).unwrap_or(0);
-        }
-        if self.bytes.saturating_add(size) <= BODIES_BUDGET {
-            self.bytes += size;
-            self.held.insert(
-                variant.path.clone(),
-                Held {
-                    size: variant.size,
-                    mtime: variant.mtime,
-                    body,
-                },
-            );
-        }
-        old
-    }
-}
-
-/// What a path under the prefix names.
-enum Found {
-    /// The file, and its path relative to the root (an index.html's own path).
-    File(Vec<u8>, Arc<FileEntry>),
-    /// A directory's URL without its slash, or its index.html: where to go instead
-    /// (relative to the request's URL).
-    Redirect(String),
-}
+const HELD_BUDGET: u64 = 32 * 1024 * 1024;
 
 impl Static {
-    /// The file under the root at `relative` (checked segment by segment first).
+    /// The file under the root at `relative`, from the index (read again when due) or,
+    /// with autorefresh, from the disk.
     fn file(&self, py: Python<'_>, relative: &[u8]) -> Option<Arc<FileEntry>> {
-        let parts = segments(relative).ok()?;
         let extra = &self.extra_types;
-        if let Some(index) = &self.index {
-            let (entry, due) = index.get(relative, now_ms())?;
-            if !due {
-                return Some(entry);
+        let Some(index) = &self.index else {
+            let path = join(&self.root, relative)?;
+            return py.detach(|| entry(path, extra)).map(Arc::new);
+        };
+        match index.get(relative, now_ms())? {
+            Looked::Trusted(entry) => Some(entry),
+            Looked::Due(path, held) => {
+                py.detach(|| index.recheck(relative, &path, held.as_ref(), extra, now_ms()))
             }
-            return py.detach(|| index.recheck(relative, &entry, extra, now_ms()));
         }
-        let mut path = self.root.clone();
-        for part in parts {
-            path.push(os_str(part)?);
-        }
-        py.detach(|| entry(path, extra)).map(Arc::new)
     }
 
-    /// The entry at `relative` read again now (it changed, or went, since it was read).
+    /// The entry at `relative` read again now (its file changed, or went, since).
     fn reread(
         &self,
         py: Python<'_>,
@@ -214,43 +156,13 @@ impl Static {
         stale: &Arc<FileEntry>,
     ) -> Option<Arc<FileEntry>> {
         let extra = &self.extra_types;
+        let path = stale.file.path.clone();
         match &self.index {
-            Some(index) => py.detach(|| index.recheck(relative, stale, extra, now_ms())),
-            None => {
-                let path = stale.file.path.clone();
-                py.detach(|| entry(path, extra)).map(Arc::new)
+            Some(index) => {
+                py.detach(|| index.recheck(relative, &path, Some(stale), extra, now_ms()))
             }
+            None => py.detach(|| entry(path, extra)).map(Arc::new),
         }
-    }
-
-    fn find(&self, py: Python<'_>, relative: &[u8]) -> Option<Found> {
-        let found = |key: Vec<u8>| {
-            let entry = self.file(py, &key)?;
-            Some(Found::File(key, entry))
-        };
-        if relative.is_empty() || relative.ends_with(b"/") {
-            if !self.index_file {
-                return None;
-            }
-            return found([relative, INDEX_HTML].concat());
-        }
-        if !self.index_file {
-            return found(relative.to_vec());
-        }
-        let name = relative.rsplit(|&b| b == b'/').next().unwrap_or(relative);
-        if name == INDEX_HTML && self.file(py, relative).is_some() {
-            return Some(Found::Redirect("./".to_owned()));
-        }
-        if let Some(file) = found(relative.to_vec()) {
-            return Some(file);
-        }
-        if self
-            .file(py, &[relative, b"/", INDEX_HTML].concat())
-            .is_some()
-        {
-            return Some(Found::Redirect(format!("{}/", quote(name))));
-        }
-        None
     }
 
     /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
@@ -266,15 +178,9 @@ impl Static {
             .as_ref()
             .and_then(|p| utf8(p).ok())
             .and_then(latin1)
-            .and_then(|bytes| match bytes {
-                Cow::Borrowed(b) => b
-                    .strip_prefix(self.prefix_bytes.as_slice())
-                    .map(Cow::Borrowed),
-                Cow::Owned(b) => b
-                    .strip_prefix(self.prefix_bytes.as_slice())
-                    .map(|rest| Cow::Owned(rest.to_vec())),
-            });
-        let found = relative.and_then(|relative| self.find(py, &relative));
+            .and_then(|bytes| after_prefix(bytes, &self.prefix_bytes));
+        let found = relative
+            .and_then(|relative| find(&relative, self.index_file, |key| self.file(py, key)));
         let Some(found) = found else {
             return self.pass(py, environ, start_response, chain);
         };
@@ -305,11 +211,14 @@ impl Static {
             Field::IfModifiedSince,
             Field::Range,
             Field::IfRange,
+            Field::IfMatch,
+            Field::IfUnmodifiedSince,
         ]
         .map(|field| chain.request.get(field));
-        let [accept_encoding, if_none_match, if_modified_since, range, if_range] = fields
-            .each_ref()
-            .map(|f| f.as_ref().and_then(|v| utf8(v).ok()));
+        let [accept_encoding, if_none_match, if_modified_since, range, if_range, if_match, if_unmodified_since] =
+            fields
+                .each_ref()
+                .map(|f| f.as_ref().and_then(|v| utf8(v).ok()));
         let ask = Ask {
             method,
             accept_encoding,
@@ -317,6 +226,8 @@ impl Static {
             if_modified_since,
             range,
             if_range,
+            if_match,
+            if_unmodified_since,
         };
         // At most twice: the file (or its sibling) may have changed or gone since its entry
         // was read; then the entry is read again and the answer made from that.
@@ -373,7 +284,7 @@ impl Static {
     ) -> PyResult<Option<AnswerBody<'py>>> {
         let whole = start == 0 && len == variant.size;
         if whole && len <= SMALL {
-            let held = self.bodies.lock().get(py, variant);
+            let held = self.held.lock().get(variant).map(|body| body.clone_ref(py));
             if let Some(body) = held {
                 return Ok(Some(AnswerBody::Stored(PyTuple::new(py, [body])?)));
             }
@@ -383,8 +294,8 @@ impl Static {
             Opened::Read(data) => {
                 let body = PyBytes::new(py, &data);
                 if whole {
-                    let replaced = self.bodies.lock().keep(variant, body.clone().unbind());
-                    drop(replaced);
+                    let let_go = self.held.lock().keep(variant, body.clone().unbind());
+                    drop(let_go); // after the lock
                 }
                 Some(AnswerBody::Stored(PyTuple::new(py, [body])?))
             }
@@ -454,7 +365,6 @@ enum Opened {
 /// the head describes.
 fn open_part(py: Python<'_>, variant: &Variant, start: u64, len: u64) -> PyResult<Opened> {
     let path = variant.path.as_path();
-    let (size, mtime) = (variant.size, variant.mtime);
     Ok(py.detach(|| {
         let Ok(mut file) = File::open(path) else {
             return Opened::Gone;
@@ -462,7 +372,7 @@ fn open_part(py: Python<'_>, variant: &Variant, start: u64, len: u64) -> PyResul
         let Ok(meta) = file.metadata() else {
             return Opened::Gone;
         };
-        if meta.len() != size || mtime_of(&meta) != mtime {
+        if !variant.is(&meta) {
             return Opened::Changed;
         }
         if start > 0 && file.seek(SeekFrom::Start(start)).is_err() {
@@ -477,13 +387,6 @@ fn open_part(py: Python<'_>, variant: &Variant, start: u64, len: u64) -> PyResul
         }
         Opened::Stream(file)
     }))
-}
-
-fn mtime_of(meta: &std::fs::Metadata) -> i64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The server's `wsgi.file_wrapper` around `body`, when it offers one (gunicorn and
@@ -502,57 +405,16 @@ fn file_wrapper<'py>(
     }
 }
 
-/// PATH_INFO's code points as the request's bytes (PEP 3333: latin-1), borrowed when
-/// it is ASCII; None when one is above U+00FF (no server sends that).
-fn latin1(text: &str) -> Option<Cow<'_, [u8]>> {
-    if text.is_ascii() {
-        return Some(Cow::Borrowed(text.as_bytes()));
-    }
-    text.chars()
-        .map(|c| u8::try_from(u32::from(c)).ok())
-        .collect::<Option<Vec<u8>>>()
-        .map(Cow::Owned)
-}
-
-#[cfg(unix)]
-fn os_str(bytes: &[u8]) -> Option<&OsStr> {
-    use std::os::unix::ffi::OsStrExt;
-    Some(OsStr::from_bytes(bytes))
-}
-
-#[cfg(not(unix))]
-fn os_str(bytes: &[u8]) -> Option<&OsStr> {
-    std::str::from_utf8(bytes).ok().map(OsStr::new)
-}
-
-/// A path segment (the request's bytes) for a Location header: bytes outside the
-/// unreserved set and `!$&'()*+,;=:@` are %-escaped, as a browser would send them.
-fn quote(name: &[u8]) -> String {
-    let mut out = String::with_capacity(name.len());
-    for &byte in name {
-        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// `root=`: an existing directory (str or path-like).
 fn root_dir(root: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
-    let py = root.py();
-    let fspath = py
-        .import(intern!(py, "os"))?
-        .getattr(intern!(py, "fspath"))?;
-    let text = fspath.call1((root,)).map_err(|_| {
+    // PyO3 goes through os.fspath and the file system encoding, so a name that is not
+    // UTF-8 (surrogate-escaped) is the same bytes on disk.
+    let path: PathBuf = root.extract().map_err(|_| {
         PyTypeError::new_err(format!(
             "Static(root=...): root must be a str or path-like, not {}",
             type_name(root)
         ))
     })?;
-    let text = str_arg(&text, "Static(root=...): root")?;
-    let path = PathBuf::from(&text);
     if !path.is_dir() {
         let why = if path.exists() {
             "is not a directory"
@@ -560,7 +422,8 @@ fn root_dir(root: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
             "does not exist"
         };
         return Err(PyValueError::new_err(format!(
-            "Static(root={text:?}): root {why}"
+            "Static(root={:?}): root {why}",
+            path.to_string_lossy()
         )));
     }
     Ok(path)
@@ -594,19 +457,6 @@ fn prefix_arg(prefix: &Bound<'_, PyAny>) -> PyResult<String> {
     })
 }
 
-/// A True/False option; anything else is a TypeError naming it.
-fn flag(given: Option<&Bound<'_, PyAny>>, param: &str) -> PyResult<bool> {
-    match given {
-        None => Ok(false),
-        Some(value) => value.cast::<PyBool>().map(|b| b.is_true()).map_err(|_| {
-            PyTypeError::new_err(format!(
-                "Static({param}=...): {param} must be True or False, not {}",
-                type_name(value)
-            ))
-        }),
-    }
-}
-
 /// `mimetypes=`: a dict of `{extension: media type}`.
 fn mimetypes_arg(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
     let Some(given) = given.filter(|g| !g.is_none()) else {
@@ -632,9 +482,7 @@ fn mimetypes_arg(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Stri
         let valid_type = media_type
             .split_once('/')
             .is_some_and(|(t, s)| !t.is_empty() && !s.trim().is_empty())
-            && media_type
-                .chars()
-                .all(|c| c == ' ' || c == '\t' || (c.is_ascii_graphic()));
+            && media_type.chars().all(|c| c == ' ' || c.is_ascii_graphic());
         if !valid_type {
             return Err(PyValueError::new_err(format!(
                 "Static(mimetypes=...): {media_type:?} (for {ext:?}) is not a media type like \"image/webp\""
@@ -683,14 +531,14 @@ impl Static {
             None => "/static/".to_owned(),
         };
         let encodings = codings("Static", encodings, &DEFAULT_ENCODINGS, true)?;
-        let index_file = flag(index_file, "index_file")?;
-        let autorefresh = flag(autorefresh, "autorefresh")?;
+        let index_file = bool_arg("Static", "index_file", index_file, false)?;
+        let autorefresh = bool_arg("Static", "autorefresh", autorefresh, false)?;
         let extra_types = mimetypes_arg(mimetypes)?;
         let index = if autorefresh {
             None
         } else {
             let (root, extra) = (root.as_path(), extra_types.as_slice());
-            Some(py.detach(|| Index::scan(root, extra, now_ms())))
+            Some(py.detach(|| Index::scan(root, extra, now_ms(), MAX_SEGMENTS)))
         };
         Ok(Static {
             app,
@@ -701,7 +549,7 @@ impl Static {
             index_file,
             extra_types,
             index,
-            bodies: Mutex::new(Bodies::default()),
+            held: Mutex::new(Held::new(HELD_BUDGET)),
         })
     }
 
@@ -722,10 +570,11 @@ impl Static {
         self.app.get(py)
     }
 
-    /// The directory served, as given (a str).
+    /// The directory served, as given (a str; a name that is not UTF-8 as os.fsdecode
+    /// gives it).
     #[getter]
-    fn root(&self) -> String {
-        self.root.to_string_lossy().into_owned()
+    fn root(&self) -> std::ffi::OsString {
+        self.root.clone().into_os_string()
     }
 
     /// The URL path prefix, normalised (``"/static/"``).
@@ -792,7 +641,7 @@ impl Static {
             1 => format!("({},)", encodings[0]),
             _ => format!("({})", encodings.join(", ")),
         };
-        let root = PyString::new(py, &self.root.to_string_lossy()).repr()?;
+        let root = self.root.as_os_str().into_pyobject(py)?.repr()?;
         let mimetypes = if self.extra_types.is_empty() {
             "None".to_owned()
         } else {

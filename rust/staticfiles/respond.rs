@@ -4,16 +4,19 @@
 //! - The representation: a precompressed sibling the client accepts (q-values, then the
 //!   order of `encodings`), else the file itself. A Range request always gets the file
 //!   itself, so byte positions mean the same for every client.
-//! - `If-None-Match` (or, without it, `If-Modified-Since`) that matches: 304.
-//! - `Range: bytes=` (one range): 206 with Content-Range, or 416 with `bytes */N`, unless
-//!   `If-Range` names another validator (then the whole file, 200).
+//! - RFC 9110 §13.2.2's order: `If-Match` (or, without it, `If-Unmodified-Since`) that
+//!   fails: 412; then `If-None-Match` (or, without it, `If-Modified-Since`) that matches:
+//!   304.
+//! - `Range: bytes=` (one range) on a GET: 206 with Content-Range, or 416 with `bytes */N`,
+//!   unless `If-Range` names another validator (then the whole file, 200). A HEAD ignores
+//!   Range (§14.2: range handling is defined for GET only).
 //! - Every response of a file with siblings says `Vary: Accept-Encoding`.
 
 use std::borrow::Cow;
 
 use super::index::{FileEntry, Variant};
 use crate::http::accept_encoding::{negotiate, Coding};
-use crate::http::conditional::not_modified;
+use crate::http::conditional::{not_modified, precondition_failed};
 use crate::http::http_date::parse_http_date;
 use crate::http::range::{byte_range, ByteRange};
 
@@ -48,6 +51,8 @@ pub struct Ask<'a> {
     pub if_modified_since: Option<&'a str>,
     pub range: Option<&'a str>,
     pub if_range: Option<&'a str>,
+    pub if_match: Option<&'a str>,
+    pub if_unmodified_since: Option<&'a str>,
 }
 
 /// Which bytes go out.
@@ -73,6 +78,7 @@ pub struct Reply<'a> {
 }
 
 pub const NOT_ALLOWED: &str = "Method Not Allowed\n";
+pub const FAILED: &str = "Precondition Failed\n";
 
 pub fn respond<'a>(entry: &'a FileEntry, ask: &Ask<'_>, options: &'a Options) -> Reply<'a> {
     // A sibling that may be served makes the response depend on Accept-Encoding.
@@ -113,6 +119,16 @@ pub fn respond<'a>(entry: &'a FileEntry, ask: &Ask<'_>, options: &'a Options) ->
     if vary {
         headers.push(("Vary", Cow::Borrowed("Accept-Encoding")));
     }
+    let unmodified_since = ask.if_unmodified_since.and_then(parse_http_date);
+    if precondition_failed(ask.if_match, unmodified_since, &variant.etag, variant.mtime) {
+        headers.push(("Content-Type", Cow::Borrowed("text/plain; charset=utf-8")));
+        headers.push(("Content-Length", Cow::Owned(FAILED.len().to_string())));
+        return Reply {
+            status: "412 Precondition Failed",
+            headers,
+            body: Body::Text(FAILED),
+        };
+    }
     let since = ask.if_modified_since.and_then(parse_http_date);
     if not_modified(
         ask.if_none_match,
@@ -133,7 +149,7 @@ pub fn respond<'a>(entry: &'a FileEntry, ask: &Ask<'_>, options: &'a Options) ->
     }
     let size = variant.size;
     let range = match ask.range {
-        Some(_) if if_range_holds(ask.if_range, variant) => byte_range(ask.range, size),
+        Some(_) if !head && if_range_holds(ask.if_range, variant) => byte_range(ask.range, size),
         _ => ByteRange::Full,
     };
     let (status, start, len) = match range {
@@ -177,7 +193,7 @@ fn choose<'a>(
     ask: &Ask<'_>,
     options: &Options,
 ) -> (Option<Coding>, &'a Variant) {
-    if ask.range.is_some() || entry.siblings.is_empty() {
+    if (ask.range.is_some() && ask.method == "GET") || entry.siblings.is_empty() {
         return (None, &entry.file);
     }
     let offered: Vec<Coding> = options

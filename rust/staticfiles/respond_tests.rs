@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::http::http_date::format_http_date;
 use crate::staticfiles::mime::etag;
 
 const MTIME: i64 = 1_700_000_000; // Tue, 14 Nov 2023 22:13:20 GMT
 
 fn variant(name: &str, size: u64) -> Variant {
-    Variant::new(PathBuf::from(name), size, MTIME)
+    Variant::new(PathBuf::from(name), size, MTIME, Default::default())
 }
 
 fn entry(siblings: &[(Coding, u64)], immutable: bool) -> FileEntry {
@@ -289,10 +290,43 @@ fn ranges() {
         },
         options(),
     );
-    assert_eq!(
-        (head.status, head.body),
-        ("206 Partial Content", Body::None)
-    );
+    // RFC 9110 §14.2: range handling is defined for GET only; a HEAD gets the 200's head.
+    assert_eq!((head.status, &head.body), ("200 OK", &Body::None));
+    assert_eq!(header(&head, "Content-Range"), None);
+    assert_eq!(header(&head, "Content-Length"), Some("1000"));
+}
+
+#[test]
+fn if_match_and_if_unmodified_since_fail_with_412_before_anything_else() {
+    let entry = entry(&[], false);
+    let tag = etag(MTIME, 1000);
+    let status = |if_match: Option<&str>, if_unmodified_since: Option<&str>| {
+        respond(
+            &entry,
+            &Ask {
+                if_match,
+                if_unmodified_since,
+                // A 304 would come after: §13.2.2 evaluates If-Match first.
+                if_none_match: Some(tag.as_str()),
+                ..get()
+            },
+            options(),
+        )
+        .status
+    };
+    let weak = format!("W/{tag}");
+    let listed = format!("\"other\", {tag}");
+    assert_eq!(status(Some("\"other\""), None), "412 Precondition Failed");
+    assert_eq!(status(Some(&weak), None), "412 Precondition Failed"); // strong comparison
+    assert_eq!(status(Some(&listed), None), "304 Not Modified");
+    assert_eq!(status(Some("*"), None), "304 Not Modified");
+    // If-Unmodified-Since counts only without If-Match.
+    let before = format_http_date(MTIME - 60);
+    let after = format_http_date(MTIME + 60);
+    assert_eq!(status(None, Some(&before)), "412 Precondition Failed");
+    assert_eq!(status(None, Some(&after)), "304 Not Modified");
+    assert_eq!(status(None, Some("not a date")), "304 Not Modified");
+    assert_eq!(status(Some("*"), Some(&before)), "304 Not Modified");
 }
 
 #[test]

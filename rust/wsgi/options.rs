@@ -201,3 +201,22 @@ pub fn codings(
     }
     Ok(codings)
 }
+
+/// A True/False option (`{class}({param}=...)`): anything else, 1 and "yes" included, is a
+/// TypeError naming it. `None` (not given) is `default`.
+pub fn bool_arg(
+    class: &str,
+    param: &str,
+    given: Option<&Bound<'_, PyAny>>,
+    default: bool,
+) -> PyResult<bool> {
+    let Some(value) = given else {
+        return Ok(default);
+    };
+    value.cast::<PyBool>().map(|b| b.is_true()).map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{class}({param}=...): {param} must be True or False, not {}",
+            type_name(value)
+        ))
+    })
+}

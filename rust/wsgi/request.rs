@@ -37,9 +37,11 @@ pub enum Field {
     IfNoneMatch,
     IfModifiedSince,
     IfRange,
+    IfMatch,
+    IfUnmodifiedSince,
 }
 
-const FIELDS: usize = Field::IfRange as usize + 1;
+const FIELDS: usize = Field::IfUnmodifiedSince as usize + 1;
 
 fn key<'py>(py: Python<'py>, field: Field) -> &'py Bound<'py, PyString> {
     match field {
@@ -62,6 +64,8 @@ fn key<'py>(py: Python<'py>, field: Field) -> &'py Bound<'py, PyString> {
         Field::IfNoneMatch => intern!(py, "HTTP_IF_NONE_MATCH"),
         Field::IfModifiedSince => intern!(py, "HTTP_IF_MODIFIED_SINCE"),
         Field::IfRange => intern!(py, "HTTP_IF_RANGE"),
+        Field::IfMatch => intern!(py, "HTTP_IF_MATCH"),
+        Field::IfUnmodifiedSince => intern!(py, "HTTP_IF_UNMODIFIED_SINCE"),
     }
 }
 
