@@ -20,13 +20,14 @@ from __future__ import annotations
 import gzip
 import itertools
 import warnings
+from pathlib import Path
 from wsgiref.validate import validator
 
 import pytest
 from conftest import CountingIterable, Server, finish, header, make_environ
 from werkzeug.middleware.lint import LintMiddleware
 
-from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router
+from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router, Static
 
 LAYERS = ("gzip", "cache", "rewrite", "router", "logger")
 ORDERS = list(itertools.permutations(LAYERS))
@@ -144,6 +145,29 @@ def submit_app(tracker):
 ROUTED_PATHS = ("/routed", "/submit")
 
 
+STATIC_CSS = b"Hello static css; " * 100
+STATIC_BIG = bytes(range(256)) * 800  # 200 KiB: streamed in blocks, not held
+STATIC_MTIME = 1_700_000_000
+_static_root = []
+
+
+def static_root():
+    """A small tree for Static, made once per session: a stylesheet with a .gz sibling and a
+    file larger than one block, with fixed modification times (fixed ETags)."""
+    if not _static_root:
+        import os
+        import tempfile
+
+        root = Path(tempfile.mkdtemp(prefix="wsgi_mw_static_"))
+        (root / "site.css").write_bytes(STATIC_CSS)
+        (root / "site.css.gz").write_bytes(gzip.compress(STATIC_CSS, mtime=0))
+        (root / "big.bin").write_bytes(STATIC_BIG)
+        for name in ("site.css", "site.css.gz", "big.bin"):
+            os.utime(root / name, (STATIC_MTIME, STATIC_MTIME))
+        _static_root.append(root)
+    return _static_root[0]
+
+
 def build_stack(order, oracle, tracker, records):
     """`order` is outermost first; an oracle goes around every layer and every leaf app."""
     app = oracle(BaseApp(tracker))
@@ -156,6 +180,9 @@ def build_stack(order, oracle, tracker, records):
             app = Rewrite(app, [("Hello", "Goodbye")])
         elif name == "logger":
             app = Logger(app, sink=records.append)
+        elif name == "static":
+            # test_fusion's orders include Static (test_static.py checks it on its own).
+            app = Static(app, static_root())
         else:
             app = Router(
                 [

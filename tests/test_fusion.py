@@ -1,7 +1,7 @@
 """Fusion (issue 14): nested wsgi_mw layers run as one pipeline, and behave exactly as when
 every layer is a separate WSGI hop.
 
-For each of the 120 orders of Gzip, Cache, Rewrite, Router and Logger two stacks are built
+For each of the 720 orders of Gzip, Cache, Rewrite, Router, Logger and Static two stacks are built
 from the same apps: the fused one (our layers directly around each other, one
 `wsgiref.validate.validator` outside) and the nested one (a pure-Python pass-through
 middleware between every two layers and around every leaf app, which ends a chain, so each
@@ -26,6 +26,8 @@ from conftest import Server, make_environ, run
 from test_conformance import (
     LAYERS,
     REQUESTS,
+    STATIC_CSS,
+    STATIC_MTIME,
     Req,
     Tracker,
     build_stack,
@@ -34,7 +36,7 @@ from test_conformance import (
 import wsgi_mw
 from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router
 
-ORDERS = list(itertools.permutations(LAYERS))
+ORDERS = list(itertools.permutations((*LAYERS, "static")))
 
 
 class PyPass:
@@ -70,6 +72,22 @@ EARLY = [
     Req("GET", "/stream", "gzip"),
     Req("GET", "/stream", None),
     Req("GET", "/late", "gzip"),
+    Req("GET", "/static/big.bin", None),
+]
+
+# Static's files: a sibling, the file itself, HEAD, a 304, a range, a streamed file, a 405,
+# and a missing file (the app's).
+STATIC_ETAG = f'"{STATIC_MTIME:x}-{len(STATIC_CSS):x}"'
+STATIC_REQUESTS = [
+    Req("GET", "/static/site.css", "gzip"),
+    Req("GET", "/static/site.css", None),
+    Req("GET", "/static/site.css", "gzip"),  # a Cache outside may answer it now
+    Req("HEAD", "/static/site.css", None),
+    Req("GET", "/static/site.css", None, extra={"HTTP_IF_NONE_MATCH": STATIC_ETAG}),
+    Req("GET", "/static/big.bin", "gzip", extra={"HTTP_RANGE": "bytes=100-70099"}),
+    Req("GET", "/static/big.bin", "gzip"),
+    Req("POST", "/static/site.css", None, body=b"x"),
+    Req("GET", "/static/missing.css", "gzip"),
 ]
 
 
@@ -163,7 +181,7 @@ def forms(order):
 @pytest.mark.parametrize("order", ORDERS, ids=["-".join(o) for o in ORDERS])
 def test_fused_equals_nested(order):
     fused_app, fused, nested_app, nested = forms(order)
-    for req in REQUESTS:
+    for req in (*REQUESTS, *STATIC_REQUESTS):
         check_same(order, fused_app, nested_app, fused, nested, req)
     for req in EARLY:
         check_same(order, fused_app, nested_app, fused, nested, req, take=1)

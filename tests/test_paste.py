@@ -17,7 +17,7 @@ import pytest
 from conftest import header, make_environ, run
 from paste.deploy import loadapp
 
-from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router, paste
+from wsgi_mw import Cache, Gzip, Logger, Rewrite, Router, Static, paste
 from wsgi_mw._build import LAYERS
 
 TEXT = "text/plain; charset=utf-8"
@@ -477,3 +477,42 @@ def test_percent_signs_are_doubled_in_ini(tmp_path):
     run(application, make_environ(REMOTE_ADDR="127.0.0.1"))
     application.flush()
     assert (tmp_path / "fmt.log").read_text() == f'127.0.0.1 "GET / HTTP/1.0" 200 {len(PAGE)}\n'
+
+
+def test_static_filter_from_ini(tmp_path):
+    root = tmp_path / "public"
+    root.mkdir()
+    (root / "photo.webp").write_bytes(b"RIFF....WEBP")
+    (root / "docs").mkdir()
+    (root / "docs" / "index.html").write_bytes(b"<h1>docs</h1>")
+    ini = write_ini(
+        tmp_path,
+        f"""\
+        [pipeline:main]
+        pipeline = files hello
+
+        [filter:files]
+        use = egg:wsgi_mw#static
+        root = {root}
+        prefix = /files/
+        max_age = 120
+        index_file = true
+        encodings = br gzip
+        mimetypes =
+            .webp = image/webp
+
+        [app:hello]
+        paste.app_factory = test_paste:app_factory
+        """,
+    )
+    application = loadapp("config:" + ini)
+    assert type(application) is Static
+    assert (application.max_age, application.index_file) == (120, True)
+    assert application.encodings == ["br", "gzip"]
+    response = run(validator(application), make_environ(PATH_INFO="/files/photo.webp"))
+    assert header(response.headers, "Content-Type") == "image/webp"
+    assert header(response.headers, "Cache-Control") == "public, max-age=120"
+    assert run(application, make_environ(PATH_INFO="/files/docs/")).body == b"<h1>docs</h1>"
+    assert b"Hello" in run(application, make_environ(PATH_INFO="/page")).body
+    with pytest.raises(ValueError, match=r"one type per line"):
+        paste.convert("static", {"mimetypes": "webp"})
