@@ -33,6 +33,23 @@ pub enum Refused {
     TooLong,
 }
 
+/// Whether `relative` passes [`segments`], without collecting them.
+pub fn check(relative: &[u8]) -> Result<(), Refused> {
+    if relative.is_empty() {
+        return Err(Refused::Empty);
+    }
+    if relative.len() > MAX_PATH {
+        return Err(Refused::TooLong);
+    }
+    for (n, segment) in relative.split(|&b| b == b'/').enumerate() {
+        if n == MAX_SEGMENTS {
+            return Err(Refused::TooLong);
+        }
+        check_segment(segment)?;
+    }
+    Ok(())
+}
+
 /// The segments of a relative path under the root, as bytes: `["css", "site.css"]`.
 pub fn segments(relative: &[u8]) -> Result<Vec<&[u8]>, Refused> {
     if relative.is_empty() {

@@ -49,13 +49,16 @@ fn traversal_attempts_are_refused() {
             "{:?}",
             String::from_utf8_lossy(path)
         );
+        assert_eq!(check(path), Err(why), "{:?}", String::from_utf8_lossy(path));
     }
     assert_eq!(segments(&[b'a'; 256]), Err(Refused::TooLong));
     assert_eq!(segments(&[b'a'; MAX_PATH + 1]), Err(Refused::TooLong));
     let deep = vec!["a"; MAX_SEGMENTS + 1].join("/");
     assert_eq!(segments(deep.as_bytes()), Err(Refused::TooLong));
+    assert_eq!(check(deep.as_bytes()), Err(Refused::TooLong));
     let ok = vec!["a"; MAX_SEGMENTS].join("/");
     assert!(segments(ok.as_bytes()).is_ok());
+    assert!(check(ok.as_bytes()).is_ok());
 }
 
 #[test]

@@ -18,7 +18,7 @@ use super::body::{read_up_to, FileBody, BLOCK};
 use super::held::Held;
 use super::index::{entry, FileEntry, Index, Looked, Variant};
 use super::lookup::{after_prefix, find, join, latin1, Found};
-use super::path::MAX_SEGMENTS;
+use super::path::{check, MAX_SEGMENTS};
 use super::respond::{respond, Ask, Body, Options};
 use crate::cache::freshness::now_ms;
 use crate::http::accept_encoding::Coding;
@@ -135,6 +135,8 @@ impl Static {
     /// The file under the root at `relative`, from the index (read again when due) or,
     /// with autorefresh, from the disk.
     fn file(&self, py: Python<'_>, relative: &[u8]) -> Option<Arc<FileEntry>> {
+        // The same refusals in both modes (the index holds no such names anyway).
+        check(relative).ok()?;
         let extra = &self.extra_types;
         let Some(index) = &self.index else {
             let path = join(&self.root, relative)?;
