@@ -261,3 +261,42 @@ def test_django_setting_read_at_call_time(django_application):
         pytest.raises(ValueError, match="unknown middleware 'nope'"),
     ):
         wsgi_mw.django.get_wsgi_application()
+
+
+def test_flask_static_folder_through_init_app(tmp_path):
+    # Static in front of Flask's own static route, configured by WSGI_MW: Flask's view is
+    # never reached for a file, and every other URL is Flask's.
+    folder = tmp_path / "static"
+    folder.mkdir()
+    (folder / "app.3f2a9c1d.js").write_bytes(b"console.log(1);\n")
+    app = Flask(__name__, static_folder=str(folder))
+    app.config["WSGI_MW"] = [
+        ("static", {"root": app.static_folder, "prefix": app.static_url_path}),
+    ]
+    wsgi_mw.flask.init_app(app)
+    assert type(app.wsgi_app) is wsgi_mw.Static
+    client = app.test_client()
+    response = fetch(client, "/static/app.3f2a9c1d.js")
+    assert response.data == b"console.log(1);\n"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert fetch(client, "/static/missing.js").status_code == 404  # Flask's own 404
+
+
+def test_django_static_root_through_the_setting(django_application, tmp_path):
+    from django.test import override_settings
+
+    import wsgi_mw.django
+
+    # What collectstatic with ManifestStaticFilesStorage writes: hashed names.
+    (tmp_path / "site.55e7cbb9ba48.css").write_bytes(b"body{}\n")
+    with override_settings(
+        STATIC_ROOT=str(tmp_path),
+        WSGI_MW=[("static", {"root": str(tmp_path), "prefix": "/static/"})],
+    ):
+        application = wsgi_mw.django.get_wsgi_application()
+    assert type(application) is wsgi_mw.Static
+    response = run(validator(application), make_environ(PATH_INFO="/static/site.55e7cbb9ba48.css"))
+    assert response.body == b"body{}\n"
+    assert header(response.headers, "Cache-Control") == "public, max-age=31536000, immutable"
+    # Every other path is Django's.
+    assert run(application, make_environ(PATH_INFO="/nowhere")).status.startswith("404")
