@@ -142,6 +142,9 @@ impl Static {
             let path = join(&self.root, relative)?;
             return py.detach(|| entry(path, extra)).map(Arc::new);
         };
+        // The index's lock is held for one lookup or one insert, never across a stat (done
+        // before the insert, off the GIL) or a call into Python: taken with the GIL held,
+        // it cannot stall the interpreter behind file system work.
         match index.get(relative, now_ms())? {
             Looked::Trusted(entry) => Some(entry),
             Looked::Due(path, held) => {
