@@ -105,7 +105,7 @@ impl Variant {
 }
 
 /// Whole seconds since the epoch of `meta`'s modification time (0 before the epoch).
-pub fn mtime_of(meta: &fs::Metadata) -> i64 {
+fn mtime_of(meta: &fs::Metadata) -> i64 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())

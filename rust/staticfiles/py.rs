@@ -135,13 +135,14 @@ impl Static {
     /// The file under the root at `relative`, from the index (read again when due) or,
     /// with autorefresh, from the disk.
     fn file(&self, py: Python<'_>, relative: &[u8]) -> Option<Arc<FileEntry>> {
-        // The same refusals in both modes (the index holds no such names anyway).
-        check(relative).ok()?;
         let extra = &self.extra_types;
         let Some(index) = &self.index else {
+            // `join` refuses what `check` refuses, segment by segment.
             let path = join(&self.root, relative)?;
             return py.detach(|| entry(path, extra)).map(Arc::new);
         };
+        // The same refusals as `join`'s (the index holds no such names anyway).
+        check(relative).ok()?;
         // The index's lock is held for one lookup or one insert, never across a stat (done
         // before the insert, off the GIL) or a call into Python: taken with the GIL held,
         // it cannot stall the interpreter behind file system work.
@@ -294,9 +295,9 @@ impl Static {
                 return Ok(Some(AnswerBody::Stored(PyTuple::new(py, [body])?)));
             }
         }
-        Ok(match open_part(py, variant, start, len)? {
-            Opened::Gone | Opened::Changed => None,
-            Opened::Read(data) => {
+        Ok(match open_part(py, variant, start, len) {
+            None => None,
+            Some(Opened::Read(data)) => {
                 let body = PyBytes::new(py, &data);
                 if whole {
                     let let_go = self.held.lock().keep(variant, body.clone().unbind());
@@ -304,7 +305,7 @@ impl Static {
                 }
                 Some(AnswerBody::Stored(PyTuple::new(py, [body])?))
             }
-            Opened::Stream(file) => {
+            Some(Opened::Stream(file)) => {
                 let body = Bound::new(py, FileBody::new(file, start + len))?.into_any();
                 // Only when nothing of ours outside wants the body (a fused filter would
                 // iterate the wrapper, losing sendfile anyway), and for the whole file: a
@@ -354,44 +355,32 @@ fn header_name<'py>(py: Python<'py>, name: &str) -> Bound<'py, PyString> {
     }
 }
 
-/// What opening a file for its answer found.
+/// A file opened for its answer.
 enum Opened {
-    /// No longer there (or not readable): the app answers.
-    Gone,
-    /// Its size or modification time differs from what the answer's head says.
-    Changed,
     /// A small file's bytes, read in one go.
     Read(Vec<u8>),
     /// A larger file, positioned at the first byte to send.
     Stream(File),
 }
 
-/// Open `variant` for `len` bytes from `start`, off the GIL, checking it is still the file
-/// the head describes.
-fn open_part(py: Python<'_>, variant: &Variant, start: u64, len: u64) -> PyResult<Opened> {
+/// Open `variant` for `len` bytes from `start`, off the GIL. None when the file is not the
+/// version the answer's head describes any more: changed, gone or unreadable.
+fn open_part(py: Python<'_>, variant: &Variant, start: u64, len: u64) -> Option<Opened> {
     let path = variant.path.as_path();
-    Ok(py.detach(|| {
-        let Ok(mut file) = File::open(path) else {
-            return Opened::Gone;
-        };
-        let Ok(meta) = file.metadata() else {
-            return Opened::Gone;
-        };
-        if !variant.is(&meta) {
-            return Opened::Changed;
+    py.detach(|| {
+        let mut file = File::open(path).ok()?;
+        if !variant.is(&file.metadata().ok()?) {
+            return None;
         }
-        if start > 0 && file.seek(SeekFrom::Start(start)).is_err() {
-            return Opened::Gone;
+        if start > 0 {
+            file.seek(SeekFrom::Start(start)).ok()?;
         }
         if len <= SMALL {
-            return match read_up_to(&mut file, len as usize) {
-                Ok(data) if data.len() as u64 == len => Opened::Read(data),
-                Ok(_) => Opened::Changed,
-                Err(_) => Opened::Gone,
-            };
+            let data = read_up_to(&mut file, len as usize).ok()?;
+            return (data.len() as u64 == len).then_some(Opened::Read(data));
         }
-        Opened::Stream(file)
-    }))
+        Some(Opened::Stream(file))
+    })
 }
 
 /// The server's `wsgi.file_wrapper` around `body`, when it offers one (gunicorn and

@@ -87,11 +87,7 @@ pub fn call_app<'py>(
         // Only a start_response racing in from another thread could get here; still close
         // what the app returned (rule 4).
         if let Ok(result) = &called {
-            if let Ok(Some(close)) = result.getattr_opt(intern!(py, "close")) {
-                if let Err(err) = close.call0() {
-                    err.write_unraisable(py, Some(result));
-                }
-            }
+            close_unsent(py, result);
         }
         return Err(PyAssertionError::new_err(format!(
             "{middleware}: internal error: the request's filter was lost"
@@ -235,7 +231,7 @@ fn answer_through<'py>(
         (Flow::Drop, body) => {
             filter.on_head_sent();
             if let Some(Items::Stream(stream)) = body {
-                close_stream(py, &stream);
+                close_unsent(py, &stream);
             }
             no_body(py)
         }
@@ -266,12 +262,13 @@ fn answer_through<'py>(
     Ok(Through::Done(result?))
 }
 
-/// A streamed answer body that will not be sent: closed now (PEP 3333: whoever drops an
-/// iterable with a close() calls it).
-fn close_stream(py: Python<'_>, stream: &Bound<'_, PyAny>) {
-    if let Ok(Some(close)) = stream.getattr_opt(intern!(py, "close")) {
+/// An iterable that will not be sent (an app's result after a lost filter, a streamed
+/// answer to a dropped body): closed now (PEP 3333: whoever drops an iterable with a
+/// close() calls it), a failing close() reported as unraisable.
+fn close_unsent(py: Python<'_>, iterable: &Bound<'_, PyAny>) {
+    if let Ok(Some(close)) = iterable.getattr_opt(intern!(py, "close")) {
         if let Err(err) = close.call0() {
-            err.write_unraisable(py, Some(stream));
+            err.write_unraisable(py, Some(iterable));
         }
     }
 }
