@@ -17,7 +17,6 @@ from __future__ import annotations
 import gzip
 import os
 import pathlib
-import re
 import shutil
 import socket
 import statistics
@@ -38,10 +37,12 @@ from runner import (
     bench_main,
     call_app,
     count_misses,
+    free_port,
     make_environ,
     markdown_table,
     measure_all,
     results_table,
+    run_wrk,
     section,
     timing_legend,
 )
@@ -143,12 +144,6 @@ def check_in_process(cases: list[Case]) -> None:
 # --- granian ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def granian(kind: str, root: pathlib.Path) -> Iterator[int]:
     """granian, one worker, serving ``kind`` (benches/static_server_app.py) on a free port."""
@@ -200,17 +195,18 @@ def granian(kind: str, root: pathlib.Path) -> Iterator[int]:
 
 
 def wrk(port: int, path: str, seconds: int) -> float:
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", f"http://127.0.0.1:{port}{path}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if match is None or errors is not None:
-        raise RuntimeError(f"wrk failed:\n{out}")
-    return float(match[1])
+    """Requests/s of one wrk run (runner.run_wrk refuses errors and non-2xx answers)."""
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{WRK_CONNECTIONS}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        f"http://127.0.0.1:{port}{path}",
+    ]
+    return run_wrk(command).rps
 
 
 GRANIAN_KINDS = ("Static", "WhiteNoise", "granian static")

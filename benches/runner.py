@@ -15,7 +15,9 @@ import argparse
 import datetime
 import os
 import platform
+import re
 import shlex
+import socket
 import statistics
 import subprocess
 import sys
@@ -415,3 +417,56 @@ def bench_main(run: Callable[[Settings], str]) -> None:
     parser.add_argument("--quick", action="store_true", help="few repetitions (smoke run)")
     args = parser.parse_args()
     print(run(QUICK if args.quick else FULL))
+
+
+# --- servers under load (bench_stack, bench_static) -------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Load:
+    """One load run: requests completed, seconds, latency percentiles in ms."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def _ms(value: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if match is None:
+        raise ValueError(f"not a wrk duration: {value!r}")
+    return float(match[1]) * _UNITS[match[2]]
+
+
+def run_wrk(command: list[str]) -> Load:
+    """Run wrk; raise on any error or non-2xx answer; parse requests, time, p50 and p99."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    out = done.stdout
+    if done.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} failed ({done.returncode}): {done.stderr}")
+    problems = re.findall(
+        r"^\s*(Non-2xx or 3xx responses: \d+|Socket errors: .*)$", out, re.MULTILINE
+    )
+    if problems:
+        raise RuntimeError(f"{shlex.join(command)}: {problems}\n{out}")
+    total = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m),", out, re.MULTILINE)
+    p50 = re.search(r"^\s*50(?:\.000)?%\s+(\S+)", out, re.MULTILINE)
+    p99 = re.search(r"^\s*99(?:\.000)?%\s+(\S+)", out, re.MULTILINE)
+    if total is None or p50 is None or p99 is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{out}")
+    seconds = _ms(total[2] + total[3]) / 1000
+    return Load(int(total[1]), seconds, _ms(p50[1]), _ms(p99[1]))
