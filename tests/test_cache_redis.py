@@ -79,11 +79,19 @@ def test_entries_are_our_binary_format_with_an_expiry(redis_server):
     # Not a pickle (protocol 2+ starts with 0x80), whatever else it is.
     assert not value.startswith(b"\x80")
     assert 0 < client.pttl(keys[0]) <= 30_000
-    # Every key this cache wrote expires: the entry, its path's and its tags' index sets.
+    # Every key this cache wrote expires: the entry, its path's and its tags' indexes.
     written = client.keys(b"*")
-    assert len(client.keys(b"wsgi_mw:t:*")) == 2 and len(client.keys(b"wsgi_mw:p:*")) == 1
+    tags, paths = client.keys(b"wsgi_mw:it:*"), client.keys(b"wsgi_mw:ip:*")
+    assert len(tags) == 2 and len(paths) == 1
     for key in written:
         assert 0 < client.pttl(key) <= 30_000, key
+    # An index member is scored by when its entry expires, in the server's clock (ms).
+    seconds, micros = client.time()
+    now_ms = seconds * 1000 + micros // 1000
+    for index in [*tags, *paths]:
+        ((member, score),) = client.zrange(index, 0, -1, withscores=True)
+        assert member.startswith(keys[0].removeprefix(b"wsgi_mw:e:"))
+        assert now_ms < score <= now_ms + 30_000
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::config::{response_tags, CacheConfig, STALE};
 use super::entry::{Record, ResponseRecord};
-use super::flight::FlightGuard;
+use super::flight::{FlightGuard, Landed};
 use super::freshness::{age, now_ms, stale_windows, storable, RequestFacts, ResponseFacts};
 use super::key::Key;
 use super::redis_store::Put;
@@ -313,11 +313,10 @@ impl CacheFilter {
         };
         tee.size = tee.size.saturating_add(len);
         if tee.size > self.config.max_entry_bytes {
-            // Too large to store: stop teeing, the body streams on untouched.
+            // Too large to store: stop teeing, the body streams on untouched, and whoever
+            // waits for this flight calls the app now.
             self.tee = None;
-            if let Some(plan) = self.plan.as_mut() {
-                plan.guard = None;
-            }
+            Python::attach(|py| self.let_go(py, Landed::Pass));
         } else {
             push(&mut tee.body);
         }
@@ -338,7 +337,7 @@ impl CacheFilter {
     /// flights it led are let go.
     fn answered_stale(&mut self) {
         Counters::bump(&self.shared.counters.stale);
-        Python::attach(|py| self.release_remote(py));
+        Python::attach(|py| self.let_go(py, Landed::Failed));
         self.tee = None;
         self.plan = None;
     }
@@ -404,15 +403,27 @@ impl CacheFilter {
         }
     }
 
-    /// Let other processes waiting on this request's Redis flight lock go on.
-    fn release_remote(&mut self, py: Python<'_>) {
-        let (Some(plan), Some(store)) = (self.plan.as_mut(), self.shared.remote()) else {
+    /// Land the flights this request leads, in this process and across processes: waiters
+    /// look again (`Stored`), call the app at once (`Pass`), or one of them takes the lead
+    /// (`Failed`; on Redis also after `Stored`, since the lock is then free: the first to
+    /// look again finds the entry, or leads if it was not written).
+    fn let_go(&mut self, py: Python<'_>, how: Landed) {
+        let Some(plan) = self.plan.as_mut() else {
             return;
         };
-        if let Some((key, token)) = plan.remote_lock.take() {
-            if let Err(failure) = py.detach(|| store.unlock(key.as_bytes(), &token)) {
-                report(py, plan.environ.bind(py), &failure);
-            }
+        if let Some(guard) = plan.guard.take() {
+            guard.land(how);
+        }
+        let (Some((key, token)), Some(store)) = (plan.remote_lock.take(), self.shared.remote())
+        else {
+            return;
+        };
+        let released = py.detach(|| match how {
+            Landed::Pass => store.pass(key.as_bytes(), &token),
+            Landed::Stored | Landed::Failed => store.unlock(key.as_bytes(), &token),
+        });
+        if let Err(failure) = released {
+            report(py, plan.environ.bind(py), &failure);
         }
     }
 
@@ -526,7 +537,13 @@ impl BodyFilter for CacheFilter {
             // bytes and reports Complete as usual.
             self.tee = self.plan_tee(py, head);
             if self.tee.is_none() {
-                self.release_remote(py);
+                // Waiters need not wait for a body that will not be stored. A 5xx is a
+                // failing backend: one waiter tries again while the others keep waiting.
+                let how = match head.code() {
+                    500.. => Landed::Failed,
+                    _ => Landed::Pass,
+                };
+                self.let_go(py, how);
             }
         });
         if let Some(name) = &self.config.status_header {
@@ -535,10 +552,6 @@ impl BodyFilter for CacheFilter {
         if self.tee.is_some() {
             Mode::Observe
         } else {
-            // Waiters need not wait for a body that will not be stored.
-            if let Some(plan) = self.plan.as_mut() {
-                plan.guard = None;
-            }
             Mode::Untouched
         }
     }
@@ -575,15 +588,21 @@ impl BodyFilter for CacheFilter {
     }
 
     fn on_close(&mut self, py: Python<'_>, outcome: Outcome) {
-        if let (Outcome::Complete, Some(tee)) = (outcome, self.tee.take()) {
-            if let Err(err) = self.store(py, tee) {
-                // Storing is best effort: the response already reached the client.
-                err.write_unraisable(py, None);
+        // Land the flights after the entry is in the store, so waiters find it. A response
+        // that raised or stopped early failed: one waiter takes the lead. (A response that
+        // was never to be stored let its flights go in `on_headers`.)
+        let how = match (outcome, self.tee.take()) {
+            (Outcome::Complete, Some(tee)) => {
+                if let Err(err) = self.store(py, tee) {
+                    // Storing is best effort: the response already reached the client.
+                    err.write_unraisable(py, None);
+                }
+                Landed::Stored
             }
-        }
-        self.tee = None;
-        // Land the flights after the entry is in the store, so waiters find it.
-        self.release_remote(py);
+            (Outcome::Complete, None) => Landed::Stored,
+            _ => Landed::Failed,
+        };
+        self.let_go(py, how);
         self.plan = None;
     }
 }

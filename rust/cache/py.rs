@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyConnectionError, PyTypeError, PyValueError};
 use pyo3::intern;
@@ -18,10 +18,10 @@ use super::config::{
 };
 use super::decide::{next, Ask, Next, Seen};
 use super::filter::{CacheFilter, StorePlan};
-use super::flight::Join;
+use super::flight::{FlightGuard, Join, Landed};
 use super::freshness::{age, lookup, now_ms, Lookup, Policy, RequestDirectives, MAX_STALE_WINDOW};
 use super::key::{purge_target, Key};
-use super::redis_store::{lock_token, wait_for_lock, Failure, RedisStore};
+use super::redis_store::{lock_token, wait_for_lock, Budget, Failure, LockState, RedisStore};
 use super::request::{variant_key, Method, Request};
 use super::shared::{report, Counters, Looked, Shared, Stored};
 use super::stale::StaleOnError;
@@ -470,7 +470,17 @@ impl Cache {
         };
         // The entry a refresh refused, so that after waiting it takes only another one.
         let mut refused: Option<Arc<Stored>> = None;
-        let mut waited = false;
+        // How the last flight this request waited for ended.
+        let mut after: Option<Landed> = None;
+        // This process's flight, led by this request while it waits on another process's.
+        let mut held: Option<FlightGuard> = None;
+        let timeout = self.config.single_flight_timeout;
+        // Waiting for flights (a leader that fails or outlives its lease hands the lead to one
+        // waiter) ends at twice single_flight_timeout in all; then the app answers.
+        let started = Instant::now();
+        let give_up = started.checked_add(timeout * 2).unwrap_or(started);
+        // What this request may spend on the store's commands: store_timeout in all.
+        let mut budget = self.shared.budget();
         // A plain GET miss on Redis takes its flight lock in the lookup's round trip.
         let may_lead = stores
             && !request.is_conditional()
@@ -479,8 +489,11 @@ impl Cache {
             && self.shared.remote().is_some();
         loop {
             let now = now_ms();
+            // The flight answered (stored, or passed to everyone), or waiting is over.
+            let waited =
+                Instant::now() >= give_up || matches!(after, Some(Landed::Stored | Landed::Pass));
             let token = (may_lead && !waited).then(lock_token);
-            let found = match self.find(py, dict, request, now, token.as_deref()) {
+            let found = match self.find(py, &mut budget, dict, request, now, token.as_deref()) {
                 Ok(found) => found,
                 Err(failure) => {
                     // Fail open: the app answers, nothing is stored.
@@ -500,6 +513,13 @@ impl Cache {
                     if let Err(failure) = py.detach(|| store.unlock(key.as_bytes(), &token)) {
                         report(py, dict.as_any(), &failure);
                     }
+                }
+            };
+            // This process's flight, when this request leaves without leading it: its
+            // waiters look again (what this request found is there for them too).
+            let land = |held: &mut Option<FlightGuard>, how| {
+                if let Some(guard) = held.take() {
+                    guard.land(how);
                 }
             };
             let seen = fresh.as_ref().map(|(stored, stored_at)| Seen {
@@ -535,8 +555,19 @@ impl Cache {
                     .filter(|entry| entry.if_error())
                     .map(|entry| (entry.stored.clone(), entry.stored_at))
             };
-            match (next(&ask, seen, waited), fresh) {
+            if after == Some(Landed::Failed) && fresh.is_none() {
+                // The flight this request waited for failed: stale-if-error answers.
+                if let Some(entry) = stale.as_ref().filter(|entry| entry.if_error()) {
+                    release(remote_lock.take());
+                    land(&mut held, Landed::Failed);
+                    return serve_stale(entry);
+                }
+            }
+            // After a failed flight, an entry found is one another process stored meanwhile.
+            let answered = waited || (after.is_some() && seen.is_some());
+            match (next(&ask, seen, answered), fresh) {
                 (Next::Serve, Some((stored, _))) => {
+                    land(&mut held, Landed::Stored);
                     let seconds = seen.map_or(0, |seen| seen.seconds);
                     return Route::Serve {
                         stored,
@@ -547,11 +578,13 @@ impl Cache {
                 (Next::Serve, None) => {}
                 (Next::Bypass, _) => {
                     release(remote_lock);
+                    land(&mut held, Landed::Pass);
                     return forward(BYPASS, plan(None, None, None, now));
                 }
                 (Next::Miss, _) => {
                     release(remote_lock);
-                    return forward(MISS, plan(None, None, if_error(), now));
+                    // Still this process's leader: its waiters wait for this response.
+                    return forward(MISS, plan(held.take(), None, if_error(), now));
                 }
                 (Next::Flight, fresh) => {
                     if let Some((stored, _)) = fresh {
@@ -561,9 +594,12 @@ impl Cache {
             }
             // Only a plain GET whose response is stored leads a flight. HEAD, conditional
             // and Range requests may wait for one.
-            let timeout = self.config.single_flight_timeout;
             let flight = if stores && !request.is_conditional() {
-                match self.shared.flights.join(&key) {
+                let joined = match held.take() {
+                    Some(guard) => Join::Lead(guard),
+                    None => self.shared.flights.join(&key, timeout),
+                };
+                match joined {
                     Join::Lead(guard) => {
                         let Some(store) = self.shared.remote() else {
                             return forward(MISS, plan(Some(guard), None, if_error(), now));
@@ -573,20 +609,35 @@ impl Cache {
                         }
                         // Lead across processes too, or wait for the process that leads.
                         let token = lock_token();
-                        match py.detach(|| store.lock(key.as_bytes(), &token, timeout)) {
+                        let locked =
+                            py.detach(|| store.lock(&mut budget, key.as_bytes(), &token, timeout));
+                        match locked {
                             Ok(true) => {
                                 let lock = Some((key, token));
                                 return forward(MISS, plan(Some(guard), lock, if_error(), now));
                             }
                             Ok(false) => {
                                 if let Some(entry) = revalidating {
+                                    guard.land(Landed::Stored);
                                     return serve_stale(entry);
                                 }
                                 // This thread's guard keeps the process's other requests
-                                // waiting on it meanwhile.
-                                py.detach(|| wait_for_lock(store, key.as_bytes(), timeout));
-                                drop(guard);
-                                waited = true;
+                                // waiting on it meanwhile. A lock found free is looked at
+                                // again: the entry is there, or this request takes the lead.
+                                let state =
+                                    py.detach(|| wait_for_lock(store, key.as_bytes(), give_up));
+                                match state {
+                                    Ok(LockState::Pass) => after = Some(Landed::Pass),
+                                    Ok(LockState::Free | LockState::Held) => {
+                                        after = Some(Landed::Failed);
+                                    }
+                                    Err(failure) => {
+                                        report(py, dict.as_any(), &failure);
+                                        guard.land(Landed::Failed);
+                                        return Route::App(Forward::bypass());
+                                    }
+                                }
+                                held = Some(guard);
                                 continue;
                             }
                             Err(failure) => {
@@ -614,8 +665,9 @@ impl Cache {
             if let Some(entry) = revalidating {
                 return serve_stale(entry);
             }
-            py.detach(|| flight.wait(timeout));
-            waited = true;
+            // Until the flight lands, its leader's lease ends, or waiting is over (then the
+            // next turn calls the app).
+            after = Some(py.detach(|| flight.wait(give_up)).unwrap_or(Landed::Failed));
         }
     }
 
@@ -754,6 +806,7 @@ impl Cache {
     fn find(
         &self,
         py: Python<'_>,
+        budget: &mut Budget,
         environ: &Bound<'_, PyDict>,
         request: &Request<'_>,
         now: i64,
@@ -799,12 +852,12 @@ impl Cache {
         let first = match self.shared.known_vary(uri) {
             Some(names) => {
                 let key = variant_key(environ, uri, &names);
-                match self.shared.look_pair(py, uri, &key, now)? {
+                match self.shared.look_pair(py, budget, uri, &key, now)? {
                     (Looked::Vary(current), variant) if current == names => {
                         return Ok(match variant {
                             // Nothing there yet: look again, taking the flight lock.
                             Looked::Missing if hold.is_some() => {
-                                found(self.shared.look_or_lock(py, &key, now, hold)?, key)
+                                found(self.shared.look_or_lock(py, budget, &key, now, hold)?, key)
                             }
                             variant => found((variant, false), key),
                         });
@@ -814,7 +867,7 @@ impl Cache {
                 }
             }
             None => {
-                let first = self.shared.look_or_lock(py, uri, now, hold)?;
+                let first = self.shared.look_or_lock(py, budget, uri, now, hold)?;
                 self.shared.remember(uri, &first.0);
                 first
             }
@@ -822,7 +875,7 @@ impl Cache {
         Ok(match first {
             (Looked::Vary(names), _) => {
                 let key = variant_key(environ, uri, &names);
-                found(self.shared.look_or_lock(py, &key, now, hold)?, key)
+                found(self.shared.look_or_lock(py, budget, &key, now, hold)?, key)
             }
             looked => found(looked, uri.clone()),
         })

@@ -17,7 +17,7 @@ use pyo3::types::{PyBytes, PyString, PyTuple};
 use super::entry::{Record, ResponseRecord};
 use super::flight::Flights;
 use super::key::{host_matches, Key};
-use super::redis_store::{digest, Failure, Looked as RemoteLooked, Put, RedisStore};
+use super::redis_store::{digest, Budget, Failure, Looked as RemoteLooked, Put, RedisStore};
 use super::store::{Entry, Found, Store};
 use crate::http::conditional::kept_in_not_modified;
 use crate::http::http_date::parse_http_date;
@@ -277,14 +277,19 @@ impl Shared {
     pub fn look_pair(
         &self,
         py: Python<'_>,
+        budget: &mut Budget,
         uri: &Key,
         variant: &Key,
         now: i64,
     ) -> Result<(Looked, Looked), Failure> {
         let Some(store) = self.remote() else {
-            return Ok((self.look(py, uri, now)?, self.look(py, variant, now)?));
+            return Ok((
+                self.look(py, budget, uri, now)?,
+                self.look(py, budget, variant, now)?,
+            ));
         };
-        let [first, second] = py.detach(|| store.get_pair(uri.as_bytes(), variant.as_bytes()))?;
+        let [first, second] =
+            py.detach(|| store.get_pair(budget, uri.as_bytes(), variant.as_bytes()))?;
         let first = Self::decoded(py, first, now);
         self.remember(uri, &first);
         Ok((first, Self::decoded(py, second, now)))
@@ -331,6 +336,15 @@ impl Shared {
         }
     }
 
+    /// What one request may spend on the store's commands (`store_timeout`; unlimited in
+    /// memory, where nothing waits).
+    pub fn budget(&self) -> Budget {
+        match self.remote() {
+            Some(store) => store.budget(),
+            None => Budget::new(Duration::MAX),
+        }
+    }
+
     /// The Redis store, when the entries live there.
     pub fn remote(&self) -> Option<&RedisStore> {
         match &self.backend {
@@ -341,8 +355,14 @@ impl Shared {
 
     /// Look `key` up at `now` (ms): in memory, or on Redis with the GIL released. A record
     /// that does not decode, or is no longer servable, is a miss.
-    pub fn look(&self, py: Python<'_>, key: &Key, now: i64) -> Result<Looked, Failure> {
-        self.look_or_lock(py, key, now, None)
+    pub fn look(
+        &self,
+        py: Python<'_>,
+        budget: &mut Budget,
+        key: &Key,
+        now: i64,
+    ) -> Result<Looked, Failure> {
+        self.look_or_lock(py, budget, key, now, None)
             .map(|(looked, _)| looked)
     }
 
@@ -351,6 +371,7 @@ impl Shared {
     pub fn look_or_lock(
         &self,
         py: Python<'_>,
+        budget: &mut Budget,
         key: &Key,
         now: i64,
         lock: Option<(&str, Duration)>,
@@ -358,7 +379,7 @@ impl Shared {
         let state = match &self.backend {
             Backend::Memory(state) => state,
             Backend::Redis { store, .. } => {
-                let bytes = match py.detach(|| store.get_or_lock(key.as_bytes(), lock))? {
+                let bytes = match py.detach(|| store.get_or_lock(budget, key.as_bytes(), lock))? {
                     RemoteLooked::Found(bytes) => bytes,
                     RemoteLooked::Locked => return Ok((Looked::Missing, true)),
                     RemoteLooked::Missing => return Ok((Looked::Missing, false)),
@@ -410,7 +431,7 @@ impl Shared {
     pub fn put(&self, py: Python<'_>, put: &Put<'_>) -> Result<(), Failure> {
         match &self.backend {
             Backend::Redis { store, .. } => {
-                py.detach(|| store.put(put))?;
+                py.detach(|| store.put(&mut store.budget(), put))?;
                 Counters::bump(&self.counters.stores);
                 Ok(())
             }
@@ -471,7 +492,7 @@ impl Shared {
             Backend::Memory(state) => state,
             Backend::Redis { store, .. } => {
                 return py.detach(|| {
-                    store.purge_path(path.as_bytes(), |_, _, key_host| {
+                    store.purge_path(path.as_bytes(), None, |_, _, key_host| {
                         host.is_none_or(|host| host_matches(key_host, host))
                     })
                 })
@@ -505,8 +526,11 @@ impl Shared {
                 };
                 let path = [script, path_info].concat();
                 let wanted = digest(uri.as_bytes());
-                return py
-                    .detach(|| store.purge_path(&path, |_, member_uri, _| member_uri == wanted));
+                return py.detach(|| {
+                    store.purge_path(&path, Some(&wanted), |_, member_uri, _| {
+                        member_uri == wanted
+                    })
+                });
             }
         };
         let dropped = {
