@@ -105,8 +105,9 @@ crate::int_option!(
 ///     Default ``"wsgi_mw:"``. What every Redis key of this cache starts with; ``clear()``
 ///     deletes exactly those (found with SCAN).
 /// store_timeout:
-///     Default 0.25. Seconds Redis has to connect or answer one command; slower is an
-///     outage: requests bypass the cache, retried with backoff (0.5 s doubling to 30 s).
+///     Default 0.25. Seconds a request may wait on Redis in all, connecting and every
+///     command together; slower is an outage: requests bypass the cache, retried with
+///     backoff (0.5 s doubling to 30 s). Each batch of a purge has a whole store_timeout.
 /// stale_while_revalidate:
 ///     Default 0. Seconds past its freshness a response still answers, labelled ``STALE``,
 ///     while one request refreshes it (RFC 5861), for responses whose Cache-Control does not
@@ -138,7 +139,9 @@ crate::int_option!(
 ///     Default True. Concurrent misses for the same key wait for the first one's response
 ///     instead of all calling the app.
 /// single_flight_timeout:
-///     Default 10.0. Seconds a waiting request waits at most before calling the app itself.
+///     Default 10.0. Seconds a flight's leader is trusted. When it fails (raises, answers
+///     5xx, stops early) or runs longer, exactly one waiter takes the lead and the others
+///     wait for it; a request waits for flights twice this at most, then calls the app.
 /// request_directives:
 ///     Default ``"ignore"``: as CDNs and Varnish do, a client's ``Cache-Control: no-cache``,
 ///     ``max-age`` or ``Pragma: no-cache`` gets the stored entry, so no client can replace a
