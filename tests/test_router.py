@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 from urllib.parse import quote, unquote, urlencode
 from wsgiref.validate import validator
 
@@ -200,6 +201,50 @@ def test_int_param_digits_only_converted_to_int():
     assert t.last["route"] == "/n/{id:int}"
     for raw in ("-1", "+1", "1.5", "abc", "1a", " 1", "", "1/2"):
         assert served_by(router, [t], f"/n/{raw}") is None, raw
+
+
+def test_an_int_longer_than_python_converts_is_not_found_never_an_error():
+    # Any client can send it: CPython's int() refuses more than 4300 digits, and Werkzeug
+    # answers 404 (its test_int_converter_404). It raised ValueError out of __call__.
+    router, (t,) = routed(("GET", "/{a:int}"))
+    assert_not_found(call(router, "/" + "1" * 4301))
+    assert_not_found(call(router, "/" + "0" * 4301))
+    assert served_by(router, [t], "/" + "7" * 4300) is t
+    assert params(t) == {"a": int("7" * 4300)}
+    # A route the long digits can match still takes them, as Werkzeug's next rule would.
+    router, (number, text) = routed(("GET", "/n/{a:int}"), ("GET", "/n/{a}"))
+    assert served_by(router, [number, text], "/n/" + "1" * 5000) is text
+    assert params(text) == {"a": "1" * 5000}
+
+
+def test_an_int_within_the_default_but_past_this_interpreters_limit_is_not_found():
+    router, (t,) = routed(("GET", "/{a:int}"))
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(1000)
+    try:
+        response = call(router, "/" + "1" * 2000)
+    finally:
+        sys.set_int_max_str_digits(before)
+    assert_not_found(response)
+    assert t.calls == 0
+    assert served_by(router, [t], "/" + "1" * 2000) is t
+
+
+@pytest.mark.parametrize(
+    "path, problem",
+    [
+        ("/{a:int}-{b:int}", "holds more than one {param}"),
+        ("/{a}{b}", "holds more than one {param}"),
+        ("/v{n}", "has text beside a {param}"),
+        ("/x/{n}.json", "has text beside a {param}"),
+    ],
+)
+def test_a_parameter_that_is_not_a_whole_segment_is_named_as_such(path, problem):
+    with pytest.raises(ValueError, match=re.escape(problem)) as raised:
+        Router().add("GET", path, app_ok)
+    message = str(raised.value)
+    assert "unknown converter" not in message and "unbalanced" not in message
+    assert "{name:re:" in message, "it says what is allowed"
 
 
 def test_path_param_takes_the_non_empty_rest():

@@ -2,12 +2,18 @@
 
 use regex::Regex;
 
+/// The most digits an `{name:int}` segment has: CPython's default limit for converting a
+/// decimal string to an int (`sys.int_info.default_max_str_digits`). Longer runs of digits
+/// do not match, as in Werkzeug (its IntegerConverter's ValueError is a non-match): any
+/// client could otherwise make `int()` raise out of the router.
+pub const MAX_INT_DIGITS: usize = 4300;
+
 /// How a `{...}` segment matches and converts.
 #[derive(Debug, Clone)]
 pub enum Converter {
     /// `{name}`: one non-empty segment, as text.
     Str,
-    /// `{name:int}`: ASCII digits, converted to an int.
+    /// `{name:int}`: 1 to [`MAX_INT_DIGITS`] ASCII digits, converted to an int.
     Int,
     /// `{name:re:REGEX}`: one segment that REGEX matches entirely.
     Re { source: String, regex: Regex },
@@ -30,7 +36,10 @@ impl Converter {
     pub fn accepts(&self, text: &str) -> bool {
         match self {
             Converter::Str | Converter::Path => !text.is_empty(),
-            Converter::Int => !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()),
+            Converter::Int => {
+                (1..=MAX_INT_DIGITS).contains(&text.len())
+                    && text.bytes().all(|b| b.is_ascii_digit())
+            }
             Converter::Re { regex, .. } => regex.is_match(text),
         }
     }
@@ -59,7 +68,43 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
+/// A `{param}` is a whole segment: the brace opening it closes at the segment's end (a
+/// regex's own balanced braces stay inside).
+fn whole_param(segment: &str) -> Result<(), String> {
+    let mut depth = 0usize;
+    let mut first_close = None;
+    for (i, c) in segment.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 && first_close.is_none() {
+                    first_close = Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    match first_close.map(|end| segment.get(end + 1..).unwrap_or("")) {
+        Some("") => Ok(()),
+        Some(rest) if rest.contains('{') => Err(format!(
+            "segment {segment:?} holds more than one {{param}}: a parameter is a whole segment \
+             (split it, as in /{{a:int}}/{{b:int}}, or match it with one {{name:re:REGEX}})"
+        )),
+        Some(_) => Err(text_beside(segment)),
+        None => Err(format!("unbalanced braces in segment {segment:?}")),
+    }
+}
+
+fn text_beside(segment: &str) -> String {
+    format!(
+        "segment {segment:?} has text beside a {{param}}: a parameter is a whole segment \
+         (for a segment like v12, use {{name:re:v[0-9]+}})"
+    )
+}
+
 fn parse_param(segment: &str) -> Result<Segment, String> {
+    whole_param(segment)?;
     let inner = segment
         .strip_prefix('{')
         .and_then(|s| s.strip_suffix('}'))
@@ -152,10 +197,10 @@ impl Pattern {
                 }
                 if segment.starts_with('{') {
                     segments.push(parse_param(segment)?);
-                } else if segment.contains(['{', '}']) {
-                    return Err(format!(
-                        "unbalanced braces in segment {segment:?} (a segment is either text or one {{param}})"
-                    ));
+                } else if segment.contains('{') {
+                    return Err(text_beside(segment));
+                } else if segment.contains('}') {
+                    return Err(format!("unbalanced braces in segment {segment:?}"));
                 } else {
                     segments.push(Segment::Static(segment.to_owned()));
                 }

@@ -31,7 +31,12 @@ fn rejects_bad_templates_with_a_reason() {
         ("/a//b", "empty segment"),
         ("/a/{b", "unbalanced"),
         ("/a/b}", "unbalanced"),
-        ("/a/x{b}y", "unbalanced"),
+        ("/a/x{b}y", "text beside a {param}"),
+        ("/v{n}", "text beside a {param}"),
+        ("/{a}x", "text beside a {param}"),
+        ("/{a:int}-{b:int}", "more than one {param}"),
+        ("/{a}{b}", "more than one {param}"),
+        ("/a/{b}}", "unbalanced"),
         ("/a/{b:float}", "unknown converter"),
         ("/a/{1b}", "not an identifier"),
         ("/a/{b:re:(}", "invalid regex"),
@@ -43,6 +48,14 @@ fn rejects_bad_templates_with_a_reason() {
         let got = shape(template);
         assert!(got.contains(reason), "{template}: {got}");
     }
+}
+
+#[test]
+fn an_int_has_at_most_pythons_default_digits() {
+    // CPython refuses int() of longer decimal strings (leading zeros count): no match.
+    assert!(Converter::Int.accepts(&"1".repeat(MAX_INT_DIGITS)));
+    assert!(!Converter::Int.accepts(&"1".repeat(MAX_INT_DIGITS + 1)));
+    assert!(!Converter::Int.accepts(&"0".repeat(MAX_INT_DIGITS + 1)));
 }
 
 #[test]

@@ -44,8 +44,8 @@ struct Compiled {
 
 /// Dispatch requests by method and path to WSGI apps, with prefix mounts.
 ///
-/// Patterns: static segments, ``{name}`` (one segment), ``{name:int}`` (digits, passed as
-/// int), ``{name:re:REGEX}`` (one segment REGEX matches entirely) and ``{name:path}`` (the rest
+/// Patterns: static segments, ``{name}`` (one segment), ``{name:int}`` (1 to 4300 digits,
+/// as many as CPython's int() converts, passed as int), ``{name:re:REGEX}`` (one segment REGEX matches entirely) and ``{name:path}`` (the rest
 /// of the path, last segment only). Static beats int beats re beats ``{name}`` beats path,
 /// segment by segment. Matched parameters go to the app in ``environ["wsgiorg.routing_args"]``
 /// and the route's template in ``environ["wsgi_mw.route"]``.
@@ -261,7 +261,13 @@ impl Router {
                 let Some(target) = compiled.targets.get(route) else {
                     return refuse(chain, "404 Not Found", None, b"Not Found\n");
                 };
-                return self.dispatch(py, target, &values, environ, start_response, chain);
+                let dispatched =
+                    self.dispatch(py, target, &values, environ, start_response, chain)?;
+                return match dispatched {
+                    Some(response) => Ok(response),
+                    // An int this interpreter will not convert: no route, as in Werkzeug.
+                    None => not_found(chain),
+                };
             }
             Match::WrongMethod(allowed) => {
                 let allow = Some(("Allow", allowed.join(", ")));
@@ -292,6 +298,9 @@ impl Router {
         not_found(chain)
     }
 
+    /// Call the route's app with the routing args set; None when an `{name:int}` value is
+    /// longer than this interpreter converts (`sys.set_int_max_str_digits` below the default
+    /// the matcher allows): nothing was changed, and the request is not found.
     #[allow(clippy::too_many_arguments)]
     fn dispatch<'py>(
         &self,
@@ -301,7 +310,25 @@ impl Router {
         environ: &Bound<'py, PyDict>,
         start_response: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
-    ) -> PyResult<Py<PyAny>> {
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let mut converted = Vec::with_capacity(values.len());
+        for ((name, is_int), value) in target.params.iter().zip(values) {
+            let value = if *is_int {
+                // Digits only (checked by the matcher): u64 in Rust when it fits, else
+                // Python's int(), within the interpreter's limit on digits.
+                match value.parse::<u64>() {
+                    Ok(number) => number.into_pyobject(py)?.into_any(),
+                    Err(_) => match py.get_type::<PyInt>().call1((*value,)) {
+                        Ok(number) => number,
+                        Err(err) if err.is_instance_of::<PyValueError>(py) => return Ok(None),
+                        Err(err) => return Err(err),
+                    },
+                }
+            } else {
+                PyString::new(py, value).into_any()
+            };
+            converted.push((name.bind(py), value));
+        }
         let key = intern!(py, "wsgiorg.routing_args");
         let existing = environ
             .get_item(key)?
@@ -320,31 +347,21 @@ impl Router {
             }
             None => (PyTuple::empty(py).into_any(), PyDict::new(py)),
         };
-        for ((name, is_int), value) in target.params.iter().zip(values) {
-            if *is_int {
-                // Digits only (checked by the matcher): u64 in Rust when it fits, else
-                // Python's int(), which takes any length.
-                match value.parse::<u64>() {
-                    Ok(number) => named.set_item(name.bind(py), number)?,
-                    Err(_) => {
-                        let number = py.get_type::<PyInt>().call1((*value,))?;
-                        named.set_item(name.bind(py), number)?;
-                    }
-                }
-            } else {
-                named.set_item(name.bind(py), *value)?;
-            }
+        for (name, value) in converted {
+            named.set_item(name, value)?;
         }
         environ.set_item(key, (positional, named))?;
         environ.set_item(intern!(py, "wsgi_mw.route"), target.template.bind(py))?;
-        chain.call(
-            py,
-            "Router",
-            target.app.bind(py),
-            environ.as_any(),
-            start_response,
-            None,
-        )
+        chain
+            .call(
+                py,
+                "Router",
+                target.app.bind(py),
+                environ.as_any(),
+                start_response,
+                None,
+            )
+            .map(Some)
     }
 
     /// The absolute URL of `path` (raw PATH_INFO text) for a redirect (PEP 3333 URL
