@@ -2145,3 +2145,84 @@ def test_values_with_lone_surrogates_are_escaped_not_dropped(format):
         assert '"GET /caf%FF?q=\\xff HTTP/1.1"' in line, line
         assert '"agent\\xff"' in line, line
         assert '"ref\\xed\\xa0\\x80"' in line, line
+
+
+# --------------------------------------------------------------------------- no logging setup
+
+UNCONFIGURED = r"""
+import io, json, logging, sys, time
+from wsgi_mw import Logger
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+def request(mw, path):
+    errors = io.StringIO()
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": path, "SERVER_NAME": "h", "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "10.1.2.3", "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(), "wsgi.errors": errors, "wsgi.version": (1, 0),
+        "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False,
+    }
+    body = b"".join(mw(environ, lambda status, headers, exc_info=None: None))
+    return body, errors.getvalue()
+
+mw = Logger(app)
+before = request(mw, "/before")[1]
+# The app configures logging later: within a second the lines go there instead.
+records = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        records.append(record.getMessage())
+logging.getLogger().addHandler(Keep())
+logging.getLogger().setLevel(logging.INFO)
+time.sleep(1.1)
+after = request(mw, "/after")[1]
+print(json.dumps({"before": before, "after": after, "records": records}))
+"""
+
+
+def test_without_any_logging_setup_the_default_sink_writes_to_wsgi_errors():
+    # In a fresh interpreter: pytest itself puts handlers on the root logger.
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", UNCONFIGURED], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout)
+    assert seen["before"].startswith("10.1.2.3 - - ["), seen
+    assert '"GET /before HTTP/1.1" 200 2' in seen["before"]
+    assert seen["before"].endswith("\n") and seen["before"].count("\n") == 1
+    # Once a handler would get the line, logging has it and wsgi.errors nothing.
+    assert seen["after"] == ""
+    assert len(seen["records"]) == 1 and '"GET /after HTTP/1.1" 200 2' in seen["records"][0]
+
+
+def test_build_logger_under_gunicorn_writes_lines_to_its_error_log(tmp_path):
+    import pathlib
+    import sys
+    import urllib.request
+
+    from conftest import server_process
+    from redis_server import free_port
+
+    (tmp_path / "logged_app.py").write_text(
+        "from wsgi_mw import build\n"
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'ok']\n"
+        "application = build(app, ['logger'])\n"
+    )
+    port = free_port()
+    gunicorn = pathlib.Path(sys.executable).parent / "gunicorn"
+    argv = [str(gunicorn), "-w", "1", "-b", f"127.0.0.1:{port}", "logged_app:application"]
+    log = tmp_path / "gunicorn.log"
+    with server_process("gunicorn", argv, {"PYTHONPATH": str(tmp_path)}, log) as url:
+        urllib.request.urlopen(f"{url}/hello-log", timeout=10).read()
+    lines = [line for line in log.read_text().splitlines() if "/hello-log" in line]
+    assert len(lines) == 1, log.read_text()[-2000:]
+    assert '"GET /hello-log HTTP/1.1" 200' in lines[0]

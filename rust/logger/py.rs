@@ -13,7 +13,7 @@ use super::appender::Appender;
 use super::config::{compile_format, LoggerConfig, Needs};
 use super::filter::LogFilter;
 use super::proxies::{Network, Trusted};
-use super::sink::{Emitter, Sink};
+use super::sink::{Emitter, HandlerCheck, Sink};
 use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::layer::Wrapped;
 use crate::wsgi::options::type_name;
@@ -45,7 +45,10 @@ use crate::wsgi::options::type_name;
 ///     Compiled once; an unknown directive raises ValueError naming it.
 /// sink:
 ///     Where lines go. ``None`` (default): the ``logging`` logger ``"wsgi_mw.access"`` at
-///     ``level``, so the app's logging configuration decides (no handler is added). A
+///     ``level``, so the app's logging configuration decides (no handler is added); while
+///     no handler anywhere up its hierarchy would get a line (logging not configured, as
+///     under gunicorn by default), each line goes to ``wsgi.errors``, the server's error
+///     log, instead (checked again once a second). A
 ///     ``logging.Logger``: that logger. A path (``str`` or ``os.PathLike``): a file appended
 ///     to by a background thread without the GIL, flushed at least every second and at exit,
 ///     reopened when rotated. An object with ``write()`` (``sys.stdout``): one ``write(line +
@@ -189,7 +192,7 @@ fn sink(py: Python<'_>, given: &Bound<'_, PyAny>) -> PyResult<Sink> {
     let logging = py.import(intern!(py, "logging"))?;
     if given.is_none() {
         let logger = logging.call_method1(intern!(py, "getLogger"), ("wsgi_mw.access",))?;
-        return Ok(Sink::Logging(logger.unbind()));
+        return Ok(Sink::DefaultLogging(logger.unbind(), HandlerCheck::new()));
     }
     if given.is_instance(&logging.getattr(intern!(py, "Logger"))?)? {
         return Ok(Sink::Logging(given.clone().unbind()));
@@ -410,9 +413,10 @@ impl Logger {
         self.app.traverse(&visit)?;
         visit.call(&self.sink_given)?;
         match &self.emitter.sink {
-            Sink::Logging(obj) | Sink::Callable(obj) | Sink::Stream { stream: obj, .. } => {
-                visit.call(obj)
-            }
+            Sink::Logging(obj)
+            | Sink::DefaultLogging(obj, _)
+            | Sink::Callable(obj)
+            | Sink::Stream { stream: obj, .. } => visit.call(obj),
             Sink::File(_) => Ok(()),
         }
     }

@@ -1,8 +1,9 @@
 //! Logger's Python hook: the sink a rendered line is handed to (a `logging.Logger`, a
 //! stream, a callable, or the Rust file appender), and the one report of a failing sink.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -17,12 +18,59 @@ use crate::wsgi::errors::write_error_line;
 pub enum Sink {
     /// A `logging.Logger`: `log(level, line)` when `isEnabledFor(level)`.
     Logging(Py<PyAny>),
+    /// The default, the `wsgi_mw.access` logger: as `Logging` while a handler anywhere up
+    /// its hierarchy would get the line; until then the server's error log (`wsgi.errors`)
+    /// gets it, so `Logger(app)` under gunicorn writes lines without any logging setup.
+    DefaultLogging(Py<PyAny>, HandlerCheck),
     /// A file written by Rust (see `appender.rs`).
     File(Arc<Appender>),
     /// An object with `write()` (and maybe `flush()`).
     Stream { stream: Py<PyAny>, flush: bool },
     /// A callable receiving the json fields as a dict.
     Callable(Py<PyAny>),
+}
+
+/// Whether a logger has a handler (`Logger.hasHandlers()`), asked again once a second: a
+/// handler added after start-up (logging configured later) is seen within a second, and a
+/// request pays a Python call once a second, not every time.
+pub struct HandlerCheck {
+    started: Instant,
+    /// Milliseconds after `started` of the next question; 0 before the first.
+    next_ms: AtomicU64,
+    has: AtomicBool,
+}
+
+impl HandlerCheck {
+    const EVERY_MS: u64 = 1000;
+
+    pub fn new() -> Self {
+        HandlerCheck {
+            started: Instant::now(),
+            next_ms: AtomicU64::new(0),
+            has: AtomicBool::new(false),
+        }
+    }
+
+    fn has_handlers(&self, logger: &Bound<'_, PyAny>) -> Result<bool, String> {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if now < self.next_ms.load(Ordering::Relaxed) {
+            return Ok(self.has.load(Ordering::Relaxed));
+        }
+        let has = logger
+            .call_method0(intern!(logger.py(), "hasHandlers"))
+            .and_then(|h| h.is_truthy())
+            .map_err(|e| describe(logger.py(), &e))?;
+        self.has.store(has, Ordering::Relaxed);
+        self.next_ms
+            .store(now.saturating_add(Self::EVERY_MS), Ordering::Relaxed);
+        Ok(has)
+    }
+}
+
+impl Default for HandlerCheck {
+    fn default() -> Self {
+        HandlerCheck::new()
+    }
 }
 
 /// A config with its sink: what a request's filter hands its line to.
@@ -61,6 +109,14 @@ impl Emitter {
                 return;
             }
             Sink::Logging(logger) => self.to_logging(py, logger.bind(py), fields),
+            Sink::DefaultLogging(logger, check) => {
+                let logger = logger.bind(py);
+                match check.has_handlers(logger) {
+                    Ok(true) => self.to_logging(py, logger, fields),
+                    Ok(false) => self.to_errors(py, environ, fields),
+                    Err(err) => Err(err),
+                }
+            }
             Sink::Stream { stream, flush } => {
                 let mut line = as_text(self.config.render(fields));
                 line.push('\n');
@@ -86,6 +142,28 @@ impl Emitter {
                 }
             }
         }
+    }
+
+    /// The line on the request's `wsgi.errors`, the server's error log.
+    fn to_errors(
+        &self,
+        py: Python<'_>,
+        environ: &Bound<'_, PyDict>,
+        fields: &Fields<'_>,
+    ) -> Result<(), String> {
+        let mut line = as_text(self.config.render(fields));
+        line.push('\n');
+        let errors = environ
+            .get_item(intern!(py, "wsgi.errors"))
+            .map_err(|e| describe(py, &e))?;
+        // PEP 3333 requires the stream; without one there is nowhere to write.
+        let Some(errors) = errors else {
+            return Ok(());
+        };
+        errors
+            .call_method1(intern!(py, "write"), (line,))
+            .map(drop)
+            .map_err(|e| describe(py, &e))
     }
 
     fn to_logging(
