@@ -12,7 +12,9 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use super::config::{response_tags, CacheConfig, STALE};
 use super::entry::{Record, ResponseRecord};
 use super::flight::FlightGuard;
-use super::freshness::{age, now_ms, stale_windows, storable, RequestFacts, ResponseFacts};
+use super::freshness::{
+    age, age_field, now_ms, stale_windows, storable, RequestFacts, ResponseFacts,
+};
 use super::key::Key;
 use super::redis_store::Put;
 use super::request::variant_key;
@@ -270,10 +272,7 @@ impl CacheFilter {
         if declared.is_some_and(|n| n > max_entry) {
             return None;
         }
-        let age = facts
-            .age
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
+        let age = facts.age.map_or(0, age_field);
         // Age already spent upstream shortens what is left (RFC 9111 §4.2.3).
         let ttl_ms = ttl.saturating_sub(age).saturating_mul(1000);
         if ttl_ms == 0 {

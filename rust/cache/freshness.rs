@@ -105,22 +105,30 @@ pub enum NotStored {
     NotFresh,
 }
 
+/// RFC 9111 §1.2.2: a delta-seconds past 2^31, or a calculation that overflows it, counts
+/// as 2^31 ("infinity": over 68 years). Lifetimes and ages are capped here, so a hit never
+/// sends `Age: 18446744073709551615`.
+pub const MAX_DELTA_SECONDS: u64 = 1 << 31;
+
 /// The freshness lifetime in seconds: s-maxage, else max-age, else Expires − Date, else the
-/// default (RFC 9111 §4.2.1; s-maxage applies because this is a shared cache).
+/// default (RFC 9111 §4.2.1; s-maxage applies because this is a shared cache). At most
+/// [`MAX_DELTA_SECONDS`].
 pub fn lifetime(response: &ResponseFacts, default_ttl: u64, now: i64) -> u64 {
     let cc = &response.cache_control;
-    if let Some(seconds) = cc.s_maxage.or(cc.max_age) {
-        return seconds;
-    }
-    match response.expires {
-        // An invalid Expires means "already expired" (§5.3).
-        Some(None) => 0,
-        Some(Some(expires)) => {
-            let date = response.date.unwrap_or(now);
-            u64::try_from(expires.saturating_sub(date)).unwrap_or(0)
+    let seconds = if let Some(seconds) = cc.s_maxage.or(cc.max_age) {
+        seconds
+    } else {
+        match response.expires {
+            // An invalid Expires means "already expired" (§5.3).
+            Some(None) => 0,
+            Some(Some(expires)) => {
+                let date = response.date.unwrap_or(now);
+                u64::try_from(expires.saturating_sub(date)).unwrap_or(0)
+            }
+            None => default_ttl,
         }
-        None => default_ttl,
-    }
+    };
+    seconds.min(MAX_DELTA_SECONDS)
 }
 
 /// May this response to this request be stored, and for how long?
@@ -198,9 +206,26 @@ pub fn now_ms() -> i64 {
 }
 
 /// The Age of a stored response now (§4.2.3, simplified for an in-process cache that stored
-/// it on arrival): what it already had when stored plus the time it has been stored.
+/// it on arrival): what it already had when stored plus the time it has been stored; at most
+/// [`MAX_DELTA_SECONDS`] (§1.2.2).
 pub fn age(age_when_stored: u64, stored_at: i64, now: i64) -> u64 {
-    age_when_stored.saturating_add(u64::try_from(now.saturating_sub(stored_at)).unwrap_or(0))
+    age_when_stored
+        .saturating_add(u64::try_from(now.saturating_sub(stored_at)).unwrap_or(0))
+        .min(MAX_DELTA_SECONDS)
+}
+
+/// The app's `Age` field in seconds (RFC 9111 §5.1: delta-seconds). A number past 2^31,
+/// even one that overflows u64, is 2^31 (§1.2.2), never 0: an app that says its response
+/// is older than anything must not get it stored as brand new. A value that is not
+/// delta-seconds is ignored (0).
+pub fn age_field(value: &str) -> u64 {
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return 0;
+    }
+    value
+        .parse::<u64>()
+        .map_or(MAX_DELTA_SECONDS, |seconds| seconds.min(MAX_DELTA_SECONDS))
 }
 
 #[cfg(test)]
