@@ -12,14 +12,11 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use super::config::{response_tags, CacheConfig, STALE};
 use super::entry::{Record, ResponseRecord};
 use super::flight::FlightGuard;
-use super::freshness::{
-    age, age_field, now_ms, stale_windows, storable, RequestFacts, ResponseFacts,
-};
+use super::freshness::{age, age_field, now_ms, stale_windows, storable, HeadFacts, RequestFacts};
 use super::key::Key;
 use super::redis_store::Put;
 use super::request::variant_key;
 use super::shared::{entry_bytes, report, Counters, Placement, Shared, Stored};
-use crate::http::cache_control::CacheControl;
 use crate::http::conditional::kept_in_not_modified;
 use crate::http::head::ResponseHead;
 use crate::http::http_date::parse_http_date;
@@ -127,45 +124,6 @@ impl TeeBody {
     }
 }
 
-/// What the cache reads from a response head, in one pass over its fields.
-#[derive(Default)]
-struct HeadFacts<'a> {
-    cache_control: Vec<&'a str>,
-    set_cookie: bool,
-    vary: Vec<&'a str>,
-    expires: Option<&'a str>,
-    date: Option<&'a str>,
-    content_length: Option<&'a str>,
-    age: Option<&'a str>,
-}
-
-impl<'a> HeadFacts<'a> {
-    fn read(head: &'a ResponseHead) -> Self {
-        let mut facts = HeadFacts::default();
-        for (name, value) in head.headers() {
-            let is = |field: &str| name.eq_ignore_ascii_case(field);
-            if is("cache-control") {
-                facts.cache_control.push(value);
-            } else if is("set-cookie") {
-                facts.set_cookie = true;
-            } else if is("vary") {
-                facts
-                    .vary
-                    .extend(value.split(',').map(str::trim).filter(|v| !v.is_empty()));
-            } else if is("expires") {
-                facts.expires.get_or_insert(value);
-            } else if is("date") {
-                facts.date.get_or_insert(value);
-            } else if is("content-length") {
-                facts.content_length.get_or_insert(value);
-            } else if is("age") {
-                facts.age.get_or_insert(value);
-            }
-        }
-        facts
-    }
-}
-
 pub struct CacheFilter {
     config: Arc<CacheConfig>,
     shared: Arc<Shared>,
@@ -254,19 +212,13 @@ impl CacheFilter {
     /// Decide whether this response will be stored, and start the tee.
     fn plan_tee(&self, py: Python<'_>, head: &ResponseHead) -> Option<Tee> {
         let plan = self.plan.as_ref()?;
-        let facts = HeadFacts::read(head);
-        let response = ResponseFacts {
-            status: head.code(),
-            cache_control: CacheControl::parse(facts.cache_control.iter().copied()),
-            set_cookie: facts.set_cookie,
-            vary_star: facts.vary.contains(&"*"),
-            expires: facts.expires.map(parse_http_date),
-            date: facts.date.and_then(parse_http_date),
-        };
+        let facts = HeadFacts::read(head.headers());
+        let response = facts.response(head.code());
         let now_seconds = plan.now.div_euclid(1000);
         let ttl = storable(&self.config.policy, &plan.request, &response, now_seconds).ok()?;
         let declared = facts
             .content_length
+            .first()
             .and_then(|v| v.trim().parse::<u64>().ok());
         let max_entry = u64::try_from(self.config.max_entry_bytes).unwrap_or(u64::MAX);
         if declared.is_some_and(|n| n > max_entry) {

@@ -380,3 +380,77 @@ fn stale_windows_come_from_the_response_then_the_defaults() {
         (0, 600)
     );
 }
+
+#[test]
+fn informational_statuses_are_never_stored_even_when_listed() {
+    let policy = Policy {
+        statuses: vec![100, 101, 103, 200],
+        default_ttl: 60,
+    };
+    for status in [100, 101, 103] {
+        let response = ResponseFacts {
+            status,
+            ..response("max-age=60")
+        };
+        assert_eq!(
+            storable(&policy, &RequestFacts::default(), &response, NOW),
+            Err(NotStored::Status),
+            "{status}"
+        );
+        assert_eq!(
+            response_storable(&policy, &response),
+            Err(NotStored::Status)
+        );
+    }
+}
+
+#[test]
+fn head_facts_table() {
+    // (rule, fields, vary_star)
+    let cases: [(&str, &[(&str, &str)], bool); 6] = [
+        ("no_vary", &[("Content-Type", "text/plain")], false),
+        (
+            "vary_names",
+            &[("Vary", "Accept-Encoding, Accept-Language")],
+            false,
+        ),
+        ("vary_star", &[("Vary", "Accept-Encoding, *")], true),
+        (
+            "vary_star_in_a_second_field",
+            &[("Vary", "Accept"), ("vary", "*")],
+            true,
+        ),
+        // RFC 9110 §12.5.5: a member is "*" or a field name; anything else can match no
+        // request, so it is read as "*".
+        (
+            "vary_member_not_a_field_name",
+            &[("Vary", "Accept Language")],
+            true,
+        ),
+        (
+            "vary_empty_members_skipped",
+            &[("Vary", "Accept, , ")],
+            false,
+        ),
+    ];
+    for (rule, fields, vary_star) in cases {
+        let facts = HeadFacts::read(fields.iter().copied());
+        assert_eq!(facts.response(200).vary_star, vary_star, "{rule}");
+    }
+    let facts = HeadFacts::read(
+        [
+            ("Content-Length", "3"),
+            ("content-length", "4"),
+            ("Age", "5"),
+            ("Set-Cookie", "a=b"),
+            ("Cache-Control", "max-age=60"),
+            ("Cache-Control", "public"),
+        ]
+        .into_iter(),
+    );
+    assert_eq!(facts.content_length, ["3", "4"]);
+    assert_eq!(facts.age, Some("5"));
+    let response = facts.response(200);
+    assert!(response.set_cookie && response.cache_control.public);
+    assert_eq!(response.cache_control.max_age, Some(60));
+}
