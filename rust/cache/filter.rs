@@ -9,10 +9,13 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use super::admit::declared_length;
 use super::config::{response_tags, CacheConfig, STALE};
 use super::entry::{Record, ResponseRecord};
 use super::flight::FlightGuard;
-use super::freshness::{age, age_field, now_ms, stale_windows, storable, HeadFacts, RequestFacts};
+use super::freshness::{
+    age, age_field, now_ms, shareable, stale_windows, storable, HeadFacts, RequestFacts,
+};
 use super::key::Key;
 use super::redis_store::Put;
 use super::request::variant_key;
@@ -52,6 +55,8 @@ struct Tee {
     head: ResponseHead,
     /// The app's own header tuples by position (`on_app_headers`), reused when storing.
     app_tuples: Vec<Option<Py<PyTuple>>>,
+    /// The app's Content-Length.
+    declared: Option<u64>,
     /// Hits add `Content-Length` (the app sent none and the status allows one).
     add_length: bool,
     shareable: bool,
@@ -216,10 +221,9 @@ impl CacheFilter {
         let response = facts.response(head.code());
         let now_seconds = plan.now.div_euclid(1000);
         let ttl = storable(&self.config.policy, &plan.request, &response, now_seconds).ok()?;
-        let declared = facts
-            .content_length
-            .first()
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        // Several Content-Length fields, or one that is no number: not stored (a hit would
+        // send them as they are).
+        let declared = declared_length(&facts.content_length).ok()?;
         let max_entry = u64::try_from(self.config.max_entry_bytes).unwrap_or(u64::MAX);
         if declared.is_some_and(|n| n > max_entry) {
             return None;
@@ -245,9 +249,10 @@ impl CacheFilter {
             vary: vary.into(),
             head: head.clone(),
             app_tuples: Vec::new(),
+            declared,
             // A 204 never carries Content-Length (RFC 9110 §8.6).
             add_length: declared.is_none() && !head.forbids_body(),
-            shareable: cc.public || cc.s_maxage.is_some() || cc.must_revalidate,
+            shareable: shareable(cc),
             age,
             ttl_ms,
             stale,
@@ -274,15 +279,10 @@ impl CacheFilter {
         }
     }
 
-    /// Whether a stored response keeps this header of the app's: not its Age (hits send
-    /// their own) nor our status header.
+    /// Whether a stored response keeps this header of the app's: not its Age nor our status
+    /// header (hits send their own), nor a field a cache does not store (RFC 9111 §3.1).
     fn kept(&self, name: &str) -> bool {
-        !name.eq_ignore_ascii_case("age")
-            && !self
-                .config
-                .status_header
-                .as_deref()
-                .is_some_and(|h| name.eq_ignore_ascii_case(h))
+        !self.shared.admission.never_stored(name)
     }
 
     /// The response is the stale entry (stale-if-error): counted, never stored, and the
@@ -371,6 +371,15 @@ impl CacheFilter {
         let Some(plan) = self.plan.as_ref() else {
             return Ok(());
         };
+        if !tee.head.forbids_body()
+            && tee
+                .declared
+                .is_some_and(|n| u64::try_from(tee.size).ok() != Some(n))
+        {
+            // The body did not match the app's Content-Length (the plumbing said so on
+            // wsgi.errors): a hit would send that mismatch again.
+            return Ok(());
+        }
         if self.shared.remote().is_some() {
             self.put(py, tee);
             return Ok(());

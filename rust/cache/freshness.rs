@@ -200,14 +200,19 @@ pub fn storable(
         return Err(NotStored::RequestNoStore);
     }
     response_storable(policy, response)?;
-    // §3.5: an authenticated request's response is stored only when it says it may be.
-    if request.authorization && !(cc.public || cc.s_maxage.is_some() || cc.must_revalidate) {
+    if request.authorization && !shareable(cc) {
         return Err(NotStored::Authorization);
     }
     match lifetime(response, policy.default_ttl, now) {
         0 => Err(NotStored::NotFresh),
         ttl => Ok(ttl),
     }
+}
+
+/// §3.5: a response that may answer requests with Authorization (and be stored from one)
+/// says so with public, s-maxage or must-revalidate.
+pub fn shareable(cc: &CacheControl) -> bool {
+    cc.public || cc.s_maxage.is_some() || cc.must_revalidate
 }
 
 /// The part of [`storable`] the response decides alone, whatever the request and the clock:

@@ -12,6 +12,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
+use super::admit::Admission;
 use super::config::{
     check_key_prefix, check_store_url, CacheConfig, DEFAULT_KEY_PREFIX, DEFAULT_STATUSES,
     DEFAULT_STORE_TIMEOUT, DEFAULT_TAG_HEADER, STALE,
@@ -927,9 +928,10 @@ impl Cache {
                 u64::try_from(stale_if_error.0).unwrap_or(0),
             ),
         };
+        let admission = Admission::new(&config);
         let shared = match store {
-            Some((_, store)) => Shared::redis(store),
-            None => Shared::new(config.max_bytes),
+            Some((_, store)) => Shared::redis(store, admission),
+            None => Shared::new(config.max_bytes, admission),
         };
         Ok(Cache {
             app: Wrapped::new(app, "Cache")?,

@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
+use super::admit::Admission;
 use super::entry::{Record, ResponseRecord};
 use super::flight::Flights;
 use super::key::{host_matches, Key};
@@ -244,25 +245,30 @@ pub struct Shared {
     backend: Backend,
     pub flights: Arc<Flights>,
     pub counters: Counters,
+    /// What this Cache stores: the store path keeps to it, and a record read back from a
+    /// shared store must meet it.
+    pub admission: Admission,
 }
 
 impl Shared {
     /// The in-process store, with its memory budget.
-    pub fn new(max_bytes: usize) -> Self {
-        Shared::with(Backend::Memory(Mutex::new(State {
+    pub fn new(max_bytes: usize, admission: Admission) -> Self {
+        let state = State {
             store: Store::new(max_bytes),
             responses: 0,
-        })))
+        };
+        Shared::with(Backend::Memory(Mutex::new(state)), admission)
     }
 
     /// A shared Redis store.
-    pub fn redis(store: RedisStore) -> Self {
+    pub fn redis(store: RedisStore, admission: Admission) -> Self {
         let capacity =
             std::num::NonZeroUsize::new(KEPT_VARY_NAMES).unwrap_or(std::num::NonZeroUsize::MIN);
-        Shared::with(Backend::Redis {
+        let backend = Backend::Redis {
             store,
             vary_names: Mutex::new(lru::LruCache::new(capacity)),
-        })
+        };
+        Shared::with(backend, admission)
     }
 
     /// The Vary names last seen for `uri` on the shared store, if any.
@@ -323,11 +329,12 @@ impl Shared {
         }
     }
 
-    fn with(backend: Backend) -> Self {
+    fn with(backend: Backend, admission: Admission) -> Self {
         Shared {
             backend,
             flights: Arc::new(Flights::default()),
             counters: Counters::default(),
+            admission,
         }
     }
 
