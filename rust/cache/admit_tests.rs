@@ -446,10 +446,16 @@ fn never_stored_names() {
     }
 }
 
+/// (rule, Content-Length values, declared)
+type LengthRow = (
+    &'static str,
+    &'static [&'static str],
+    Result<Option<u64>, Refusal>,
+);
+
 #[test]
 fn declared_length_table() {
-    // (rule, fields, declared)
-    let cases: [(&str, &[&str], Result<Option<u64>, Refusal>); 6] = [
+    let cases: [LengthRow; 6] = [
         ("none", &[], Ok(None)),
         ("one", &["12"], Ok(Some(12))),
         ("whitespace_trimmed", &[" 12 "], Ok(Some(12))),

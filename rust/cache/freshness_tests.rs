@@ -404,10 +404,12 @@ fn informational_statuses_are_never_stored_even_when_listed() {
     }
 }
 
+/// (rule, header fields, vary_star)
+type VaryRow = (&'static str, &'static [(&'static str, &'static str)], bool);
+
 #[test]
 fn head_facts_table() {
-    // (rule, fields, vary_star)
-    let cases: [(&str, &[(&str, &str)], bool); 6] = [
+    let cases: [VaryRow; 6] = [
         ("no_vary", &[("Content-Type", "text/plain")], false),
         (
             "vary_names",
