@@ -82,6 +82,7 @@ STATS_KEYS = {
     "bytes",
     "store_errors",
     "stale",
+    "refused_records",
 }
 # Headers a hit may legitimately change compared with what the app sent.
 CACHE_HEADERS = ("Age", "X-Cache", "Content-Length")

@@ -53,6 +53,7 @@ class _CacheStats(TypedDict):
     bytes: int | None
     store_errors: int
     stale: int
+    refused_records: int
 
 @final
 class Cache:

@@ -9,15 +9,17 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use super::admit::declared_length;
 use super::config::{response_tags, CacheConfig, STALE};
 use super::entry::{Record, ResponseRecord};
 use super::flight::{FlightGuard, Landed};
-use super::freshness::{age, now_ms, stale_windows, storable, RequestFacts, ResponseFacts};
+use super::freshness::{
+    age, age_field, now_ms, shareable, stale_windows, storable, HeadFacts, RequestFacts,
+};
 use super::key::Key;
 use super::redis_store::Put;
 use super::request::variant_key;
 use super::shared::{entry_bytes, report, Counters, Placement, Shared, Stored};
-use crate::http::cache_control::CacheControl;
 use crate::http::conditional::kept_in_not_modified;
 use crate::http::head::ResponseHead;
 use crate::http::http_date::parse_http_date;
@@ -53,6 +55,8 @@ struct Tee {
     head: ResponseHead,
     /// The app's own header tuples by position (`on_app_headers`), reused when storing.
     app_tuples: Vec<Option<Py<PyTuple>>>,
+    /// The app's Content-Length.
+    declared: Option<u64>,
     /// Hits add `Content-Length` (the app sent none and the status allows one).
     add_length: bool,
     shareable: bool,
@@ -122,45 +126,6 @@ impl TeeBody {
             TeeBody::Joined(joined) => PyTuple::new(py, [PyBytes::new(py, &joined)])?,
         };
         Ok(tuple.unbind())
-    }
-}
-
-/// What the cache reads from a response head, in one pass over its fields.
-#[derive(Default)]
-struct HeadFacts<'a> {
-    cache_control: Vec<&'a str>,
-    set_cookie: bool,
-    vary: Vec<&'a str>,
-    expires: Option<&'a str>,
-    date: Option<&'a str>,
-    content_length: Option<&'a str>,
-    age: Option<&'a str>,
-}
-
-impl<'a> HeadFacts<'a> {
-    fn read(head: &'a ResponseHead) -> Self {
-        let mut facts = HeadFacts::default();
-        for (name, value) in head.headers() {
-            let is = |field: &str| name.eq_ignore_ascii_case(field);
-            if is("cache-control") {
-                facts.cache_control.push(value);
-            } else if is("set-cookie") {
-                facts.set_cookie = true;
-            } else if is("vary") {
-                facts
-                    .vary
-                    .extend(value.split(',').map(str::trim).filter(|v| !v.is_empty()));
-            } else if is("expires") {
-                facts.expires.get_or_insert(value);
-            } else if is("date") {
-                facts.date.get_or_insert(value);
-            } else if is("content-length") {
-                facts.content_length.get_or_insert(value);
-            } else if is("age") {
-                facts.age.get_or_insert(value);
-            }
-        }
-        facts
     }
 }
 
@@ -252,28 +217,18 @@ impl CacheFilter {
     /// Decide whether this response will be stored, and start the tee.
     fn plan_tee(&self, py: Python<'_>, head: &ResponseHead) -> Option<Tee> {
         let plan = self.plan.as_ref()?;
-        let facts = HeadFacts::read(head);
-        let response = ResponseFacts {
-            status: head.code(),
-            cache_control: CacheControl::parse(facts.cache_control.iter().copied()),
-            set_cookie: facts.set_cookie,
-            vary_star: facts.vary.contains(&"*"),
-            expires: facts.expires.map(parse_http_date),
-            date: facts.date.and_then(parse_http_date),
-        };
+        let facts = HeadFacts::read(head.headers());
+        let response = facts.response(head.code());
         let now_seconds = plan.now.div_euclid(1000);
         let ttl = storable(&self.config.policy, &plan.request, &response, now_seconds).ok()?;
-        let declared = facts
-            .content_length
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        // Several Content-Length fields, or one that is no number: not stored (a hit would
+        // send them as they are).
+        let declared = declared_length(&facts.content_length).ok()?;
         let max_entry = u64::try_from(self.config.max_entry_bytes).unwrap_or(u64::MAX);
         if declared.is_some_and(|n| n > max_entry) {
             return None;
         }
-        let age = facts
-            .age
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
+        let age = facts.age.map_or(0, age_field);
         // Age already spent upstream shortens what is left (RFC 9111 §4.2.3).
         let ttl_ms = ttl.saturating_sub(age).saturating_mul(1000);
         if ttl_ms == 0 {
@@ -294,9 +249,10 @@ impl CacheFilter {
             vary: vary.into(),
             head: head.clone(),
             app_tuples: Vec::new(),
+            declared,
             // A 204 never carries Content-Length (RFC 9110 §8.6).
             add_length: declared.is_none() && !head.forbids_body(),
-            shareable: cc.public || cc.s_maxage.is_some() || cc.must_revalidate,
+            shareable: shareable(cc),
             age,
             ttl_ms,
             stale,
@@ -322,15 +278,10 @@ impl CacheFilter {
         }
     }
 
-    /// Whether a stored response keeps this header of the app's: not its Age (hits send
-    /// their own) nor our status header.
+    /// Whether a stored response keeps this header of the app's: not its Age nor our status
+    /// header (hits send their own), nor a field a cache does not store (RFC 9111 §3.1).
     fn kept(&self, name: &str) -> bool {
-        !name.eq_ignore_ascii_case("age")
-            && !self
-                .config
-                .status_header
-                .as_deref()
-                .is_some_and(|h| name.eq_ignore_ascii_case(h))
+        !self.shared.admission.never_stored(name)
     }
 
     /// The response is the stale entry (stale-if-error): counted, never stored, and the
@@ -431,6 +382,15 @@ impl CacheFilter {
         let Some(plan) = self.plan.as_ref() else {
             return Ok(());
         };
+        if !tee.head.forbids_body()
+            && tee
+                .declared
+                .is_some_and(|n| u64::try_from(tee.size).ok() != Some(n))
+        {
+            // The body did not match the app's Content-Length (the plumbing said so on
+            // wsgi.errors): a hit would send that mismatch again.
+            return Ok(());
+        }
         if self.shared.remote().is_some() {
             self.put(py, tee);
             return Ok(());

@@ -4,6 +4,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::http::cache_control::CacheControl;
+use crate::http::head::is_field_name;
+use crate::http::http_date::parse_http_date;
 
 /// The middleware's configuration that the policy reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,12 +32,67 @@ pub struct ResponseFacts {
     pub status: u16,
     pub cache_control: CacheControl,
     pub set_cookie: bool,
-    /// `Vary: *`: no request can be known to match the stored one.
+    /// `Vary: *`, or a member that is not a field name (RFC 9110 §12.5.5): no request can be
+    /// known to match the stored one.
     pub vary_star: bool,
     /// Expires, parsed; `Some(None)` when present but invalid (which means "already expired").
     pub expires: Option<Option<i64>>,
     /// Date, parsed; the time the response arrived when absent or invalid.
     pub date: Option<i64>,
+}
+
+/// What the cache reads from a response's header fields, in one pass: by the store path from
+/// the app's head, and by admit.rs from a record read back from a shared store.
+#[derive(Debug, Default)]
+pub struct HeadFacts<'a> {
+    pub cache_control: Vec<&'a str>,
+    pub set_cookie: bool,
+    /// The members of every Vary field, trimmed, as sent.
+    pub vary: Vec<&'a str>,
+    pub expires: Option<&'a str>,
+    pub date: Option<&'a str>,
+    /// Every Content-Length field's value (more than one is refused: admit::declared_length).
+    pub content_length: Vec<&'a str>,
+    pub age: Option<&'a str>,
+}
+
+impl<'a> HeadFacts<'a> {
+    pub fn read(fields: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut facts = HeadFacts::default();
+        for (name, value) in fields {
+            let is = |field: &str| name.eq_ignore_ascii_case(field);
+            if is("cache-control") {
+                facts.cache_control.push(value);
+            } else if is("set-cookie") {
+                facts.set_cookie = true;
+            } else if is("vary") {
+                facts
+                    .vary
+                    .extend(value.split(',').map(str::trim).filter(|v| !v.is_empty()));
+            } else if is("expires") {
+                facts.expires.get_or_insert(value);
+            } else if is("date") {
+                facts.date.get_or_insert(value);
+            } else if is("content-length") {
+                facts.content_length.push(value);
+            } else if is("age") {
+                facts.age.get_or_insert(value);
+            }
+        }
+        facts
+    }
+
+    /// The facts [`storable`] decides on, for a response with this status.
+    pub fn response(&self, status: u16) -> ResponseFacts {
+        ResponseFacts {
+            status,
+            cache_control: CacheControl::parse(self.cache_control.iter().copied()),
+            set_cookie: self.set_cookie,
+            vary_star: self.vary.iter().any(|v| *v == "*" || !is_field_name(v)),
+            expires: self.expires.map(parse_http_date),
+            date: self.date.and_then(parse_http_date),
+        }
+    }
 }
 
 /// What the cache makes of a request's own Cache-Control and Pragma (`request_directives=`).
@@ -105,22 +162,30 @@ pub enum NotStored {
     NotFresh,
 }
 
+/// RFC 9111 §1.2.2: a delta-seconds past 2^31, or a calculation that overflows it, counts
+/// as 2^31 ("infinity": over 68 years). Lifetimes and ages are capped here, so a hit never
+/// sends `Age: 18446744073709551615`.
+pub const MAX_DELTA_SECONDS: u64 = 1 << 31;
+
 /// The freshness lifetime in seconds: s-maxage, else max-age, else Expires − Date, else the
-/// default (RFC 9111 §4.2.1; s-maxage applies because this is a shared cache).
+/// default (RFC 9111 §4.2.1; s-maxage applies because this is a shared cache). At most
+/// [`MAX_DELTA_SECONDS`].
 pub fn lifetime(response: &ResponseFacts, default_ttl: u64, now: i64) -> u64 {
     let cc = &response.cache_control;
-    if let Some(seconds) = cc.s_maxage.or(cc.max_age) {
-        return seconds;
-    }
-    match response.expires {
-        // An invalid Expires means "already expired" (§5.3).
-        Some(None) => 0,
-        Some(Some(expires)) => {
-            let date = response.date.unwrap_or(now);
-            u64::try_from(expires.saturating_sub(date)).unwrap_or(0)
+    let seconds = if let Some(seconds) = cc.s_maxage.or(cc.max_age) {
+        seconds
+    } else {
+        match response.expires {
+            // An invalid Expires means "already expired" (§5.3).
+            Some(None) => 0,
+            Some(Some(expires)) => {
+                let date = response.date.unwrap_or(now);
+                u64::try_from(expires.saturating_sub(date)).unwrap_or(0)
+            }
+            None => default_ttl,
         }
-        None => default_ttl,
-    }
+    };
+    seconds.min(MAX_DELTA_SECONDS)
 }
 
 /// May this response to this request be stored, and for how long?
@@ -134,6 +199,26 @@ pub fn storable(
     if request.cache_control.no_store {
         return Err(NotStored::RequestNoStore);
     }
+    response_storable(policy, response)?;
+    if request.authorization && !shareable(cc) {
+        return Err(NotStored::Authorization);
+    }
+    match lifetime(response, policy.default_ttl, now) {
+        0 => Err(NotStored::NotFresh),
+        ttl => Ok(ttl),
+    }
+}
+
+/// §3.5: a response that may answer requests with Authorization (and be stored from one)
+/// says so with public, s-maxage or must-revalidate.
+pub fn shareable(cc: &CacheControl) -> bool {
+    cc.public || cc.s_maxage.is_some() || cc.must_revalidate
+}
+
+/// The part of [`storable`] the response decides alone, whatever the request and the clock:
+/// also what a record read back from a shared store must pass (admit.rs).
+pub fn response_storable(policy: &Policy, response: &ResponseFacts) -> Result<(), NotStored> {
+    let cc = &response.cache_control;
     if cc.no_store {
         return Err(NotStored::NoStore);
     }
@@ -151,17 +236,13 @@ pub fn storable(
     if response.vary_star {
         return Err(NotStored::VaryStar);
     }
-    if !policy.statuses.contains(&response.status) {
+    // A 1xx is interim (RFC 9110 §15.2), never a final response, whatever `statuses` says:
+    // served from the store it would go out as the final one, and the client would read the
+    // next response as this one's.
+    if response.status < 200 || !policy.statuses.contains(&response.status) {
         return Err(NotStored::Status);
     }
-    // §3.5: an authenticated request's response is stored only when it says it may be.
-    if request.authorization && !(cc.public || cc.s_maxage.is_some() || cc.must_revalidate) {
-        return Err(NotStored::Authorization);
-    }
-    match lifetime(response, policy.default_ttl, now) {
-        0 => Err(NotStored::NotFresh),
-        ttl => Ok(ttl),
-    }
+    Ok(())
 }
 
 /// How long after going stale a stored response may still be served (RFC 5861), in seconds:
@@ -198,9 +279,26 @@ pub fn now_ms() -> i64 {
 }
 
 /// The Age of a stored response now (§4.2.3, simplified for an in-process cache that stored
-/// it on arrival): what it already had when stored plus the time it has been stored.
+/// it on arrival): what it already had when stored plus the time it has been stored; at most
+/// [`MAX_DELTA_SECONDS`] (§1.2.2).
 pub fn age(age_when_stored: u64, stored_at: i64, now: i64) -> u64 {
-    age_when_stored.saturating_add(u64::try_from(now.saturating_sub(stored_at)).unwrap_or(0))
+    age_when_stored
+        .saturating_add(u64::try_from(now.saturating_sub(stored_at)).unwrap_or(0))
+        .min(MAX_DELTA_SECONDS)
+}
+
+/// The app's `Age` field in seconds (RFC 9111 §5.1: delta-seconds). A number past 2^31,
+/// even one that overflows u64, is 2^31 (§1.2.2), never 0: an app that says its response
+/// is older than anything must not get it stored as brand new. A value that is not
+/// delta-seconds is ignored (0).
+pub fn age_field(value: &str) -> u64 {
+    let value = value.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return 0;
+    }
+    value
+        .parse::<u64>()
+        .map_or(MAX_DELTA_SECONDS, |seconds| seconds.min(MAX_DELTA_SECONDS))
 }
 
 #[cfg(test)]

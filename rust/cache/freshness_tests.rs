@@ -74,6 +74,11 @@ fn storable_table() {
         expires: Some(Some(NOW + 30)),
         ..response("")
     };
+    let expires_far = ResponseFacts {
+        expires: Some(Some(i64::MAX)),
+        date: Some(NOW),
+        ..response("")
+    };
     // (rule, request, response, default_ttl, expected)
     let cases: Vec<Row> = vec![
         ("max_age_stored", plain, response("max-age=60"), 0, Ok(60)),
@@ -113,6 +118,20 @@ fn storable_table() {
             Err(NotStored::NotFresh),
         ),
         ("expires_minus_date", plain, expires, 0, Ok(90)),
+        (
+            "lifetime_past_2_31_is_2_31",
+            plain,
+            response("max-age=99999999999999999999999"),
+            0,
+            Ok(1 << 31),
+        ),
+        (
+            "expires_past_2_31_is_2_31",
+            plain,
+            expires_far,
+            0,
+            Ok(1 << 31),
+        ),
         (
             "expires_invalid_is_expired",
             plain,
@@ -291,6 +310,33 @@ fn age_adds_time_in_store() {
     assert_eq!(age(30, NOW, NOW + 7), 37);
     // A clock that went backwards never gives a negative age.
     assert_eq!(age(5, NOW, NOW - 100), 5);
+    // RFC 9111 §1.2.2: past 2^31 it is 2^31, however it got there.
+    assert_eq!(age(u64::MAX, NOW, NOW + 7), MAX_DELTA_SECONDS);
+    assert_eq!(age(MAX_DELTA_SECONDS - 3, NOW, NOW + 7), MAX_DELTA_SECONDS);
+    assert_eq!(age(0, i64::MIN, i64::MAX), MAX_DELTA_SECONDS);
+}
+
+#[test]
+fn age_field_table() {
+    // (rule, value, seconds)
+    let cases = [
+        ("plain_seconds", "30", 30),
+        ("whitespace_trimmed", " 30 ", 30),
+        ("past_2_31_is_2_31", "2147483649", MAX_DELTA_SECONDS),
+        (
+            "u64_overflow_is_2_31_not_0",
+            "18446744073709551616",
+            MAX_DELTA_SECONDS,
+        ),
+        ("u64_max_is_2_31", "18446744073709551615", MAX_DELTA_SECONDS),
+        ("not_delta_seconds_ignored", "soon", 0),
+        ("sign_is_not_delta_seconds", "+5", 0),
+        ("negative_ignored", "-5", 0),
+        ("empty_ignored", "", 0),
+    ];
+    for (rule, value, expected) in cases {
+        assert_eq!(age_field(value), expected, "{rule}");
+    }
 }
 
 #[test]
@@ -333,4 +379,80 @@ fn stale_windows_come_from_the_response_then_the_defaults() {
         stale_windows(&cc("max-age=60, stale-while-revalidate=soon"), defaults),
         (0, 600)
     );
+}
+
+#[test]
+fn informational_statuses_are_never_stored_even_when_listed() {
+    let policy = Policy {
+        statuses: vec![100, 101, 103, 200],
+        default_ttl: 60,
+    };
+    for status in [100, 101, 103] {
+        let response = ResponseFacts {
+            status,
+            ..response("max-age=60")
+        };
+        assert_eq!(
+            storable(&policy, &RequestFacts::default(), &response, NOW),
+            Err(NotStored::Status),
+            "{status}"
+        );
+        assert_eq!(
+            response_storable(&policy, &response),
+            Err(NotStored::Status)
+        );
+    }
+}
+
+/// (rule, header fields, vary_star)
+type VaryRow = (&'static str, &'static [(&'static str, &'static str)], bool);
+
+#[test]
+fn head_facts_table() {
+    let cases: [VaryRow; 6] = [
+        ("no_vary", &[("Content-Type", "text/plain")], false),
+        (
+            "vary_names",
+            &[("Vary", "Accept-Encoding, Accept-Language")],
+            false,
+        ),
+        ("vary_star", &[("Vary", "Accept-Encoding, *")], true),
+        (
+            "vary_star_in_a_second_field",
+            &[("Vary", "Accept"), ("vary", "*")],
+            true,
+        ),
+        // RFC 9110 §12.5.5: a member is "*" or a field name; anything else can match no
+        // request, so it is read as "*".
+        (
+            "vary_member_not_a_field_name",
+            &[("Vary", "Accept Language")],
+            true,
+        ),
+        (
+            "vary_empty_members_skipped",
+            &[("Vary", "Accept, , ")],
+            false,
+        ),
+    ];
+    for (rule, fields, vary_star) in cases {
+        let facts = HeadFacts::read(fields.iter().copied());
+        assert_eq!(facts.response(200).vary_star, vary_star, "{rule}");
+    }
+    let facts = HeadFacts::read(
+        [
+            ("Content-Length", "3"),
+            ("content-length", "4"),
+            ("Age", "5"),
+            ("Set-Cookie", "a=b"),
+            ("Cache-Control", "max-age=60"),
+            ("Cache-Control", "public"),
+        ]
+        .into_iter(),
+    );
+    assert_eq!(facts.content_length, ["3", "4"]);
+    assert_eq!(facts.age, Some("5"));
+    let response = facts.response(200);
+    assert!(response.set_cookie && response.cache_control.public);
+    assert_eq!(response.cache_control.max_age, Some(60));
 }

@@ -1,7 +1,9 @@
 //! Cache: an RFC 9111 shared cache, in memory or on Redis. The policy modules are pure (no
 //! pyo3): freshness, storability and RFC 5861 windows, keys, the lookup's next step, the
-//! byte-budgeted store, single-flight, the stored record's format and the Redis store.
+//! byte-budgeted store, single-flight, the stored record's format, what a record read back
+//! from a shared store must be (admit) and the Redis store.
 //! `request`, `shared`, `filter`, `stale` and `py` wire them to Python.
+pub mod admit;
 pub mod config;
 pub mod decide;
 pub mod entry;

@@ -12,6 +12,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
+use super::admit::Admission;
 use super::config::{
     check_key_prefix, check_store_url, CacheConfig, DEFAULT_KEY_PREFIX, DEFAULT_STATUSES,
     DEFAULT_STORE_TIMEOUT, DEFAULT_TAG_HEADER, STALE,
@@ -91,6 +92,13 @@ crate::int_option!(
 /// per outage) until it is back.
 ///
 ///     application = Cache(app, store="redis://127.0.0.1:6379/0")
+///
+/// What is read back from Redis is untrusted (other programs may write there): a record
+/// that does not decode, or that this Cache would never write (a 1xx or a status outside
+/// ``statuses``, a Set-Cookie, Age, ``status_header``, hop-by-hop or ``Proxy-*`` field, a
+/// Content-Length that is not the body's, a body over ``max_entry_bytes``, lifetimes past
+/// what it writes, bad Vary names), is a miss whose response replaces it: counted in
+/// ``stats()["refused_records"]``, the first one said on ``wsgi.errors``.
 ///
 /// Parameters
 /// ----------
@@ -849,6 +857,16 @@ impl Cache {
                 remote_lock: None,
                 key,
             },
+            // A record Cache would never write: a miss, whose response replaces it.
+            Looked::Refused(refusal) => {
+                self.shared.report_refusal(py, environ.as_any(), &refusal);
+                Found {
+                    fresh: None,
+                    stale: None,
+                    remote_lock: None,
+                    key,
+                }
+            }
         };
         let uri = &request.uri;
         // A URI this process saw vary, on Redis: its record and the variant in one trip.
@@ -983,9 +1001,10 @@ impl Cache {
                 u64::try_from(stale_if_error.0).unwrap_or(0),
             ),
         };
+        let admission = Admission::new(&config);
         let shared = match store {
-            Some((_, store)) => Shared::redis(store),
-            None => Shared::new(config.max_bytes),
+            Some((_, store)) => Shared::redis(store, admission),
+            None => Shared::new(config.max_bytes, admission),
         };
         Ok(Cache {
             app: Wrapped::new(app, "Cache")?,
@@ -1064,7 +1083,10 @@ impl Cache {
     /// Counters since construction and the store's current size: ``hits``, ``misses``,
     /// ``bypasses`` (requests answered each way; they add up to all requests), ``stores``
     /// (responses stored), ``evictions`` (entries removed to make room), ``entries`` and
-    /// ``bytes`` (what is stored now, bytes as charged against ``max_bytes``).
+    /// ``bytes`` (what is stored now, bytes as charged against ``max_bytes``),
+    /// ``store_errors`` (failed operations on a shared store), ``stale`` (answers from a
+    /// stale entry), ``refused_records`` (records read back from a shared store that Cache
+    /// would never write, answered by the app instead).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let stats = self.shared.stats();
         let dict = PyDict::new(py);
@@ -1077,6 +1099,7 @@ impl Cache {
         dict.set_item("bytes", stats.bytes)?;
         dict.set_item("store_errors", stats.store_errors)?;
         dict.set_item("stale", stats.stale)?;
+        dict.set_item("refused_records", stats.refused_records)?;
         Ok(dict)
     }
 

@@ -6,7 +6,7 @@
 //! locked section and is dropped after the lock is released. Every Redis operation runs with
 //! the GIL released.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
+use super::admit::{admit, admit_vary, Admission, Refusal};
 use super::entry::{Record, ResponseRecord};
 use super::flight::Flights;
 use super::key::{host_matches, Key};
@@ -152,6 +153,9 @@ pub enum Looked {
     },
     Vary(Arc<[String]>),
     Missing,
+    /// A record read back from the shared store that Cache would never write (admit.rs):
+    /// a miss, counted in `refused_records`, reported once ([`Shared::report_refusal`]).
+    Refused(Refusal),
 }
 
 struct State {
@@ -180,6 +184,8 @@ pub struct Counters {
     pub stores: AtomicU64,
     /// Requests answered from a stale entry (RFC 5861).
     pub stale: AtomicU64,
+    /// Records read back from the shared store and refused (admit.rs).
+    pub refused_records: AtomicU64,
 }
 
 impl Counters {
@@ -200,6 +206,7 @@ pub struct Stats {
     /// Failed operations on a shared store.
     pub store_errors: u64,
     pub stale: u64,
+    pub refused_records: u64,
 }
 
 /// Per-entry bookkeeping charged on top of the body, header and key bytes: the `Stored`
@@ -244,25 +251,32 @@ pub struct Shared {
     backend: Backend,
     pub flights: Arc<Flights>,
     pub counters: Counters,
+    /// What this Cache stores: the store path keeps to it, and a record read back from a
+    /// shared store must meet it.
+    pub admission: Admission,
+    /// A refusal was reported on a request's `wsgi.errors`: later ones are only counted.
+    refusal_reported: AtomicBool,
 }
 
 impl Shared {
     /// The in-process store, with its memory budget.
-    pub fn new(max_bytes: usize) -> Self {
-        Shared::with(Backend::Memory(Mutex::new(State {
+    pub fn new(max_bytes: usize, admission: Admission) -> Self {
+        let state = State {
             store: Store::new(max_bytes),
             responses: 0,
-        })))
+        };
+        Shared::with(Backend::Memory(Mutex::new(state)), admission)
     }
 
     /// A shared Redis store.
-    pub fn redis(store: RedisStore) -> Self {
+    pub fn redis(store: RedisStore, admission: Admission) -> Self {
         let capacity =
             std::num::NonZeroUsize::new(KEPT_VARY_NAMES).unwrap_or(std::num::NonZeroUsize::MIN);
-        Shared::with(Backend::Redis {
+        let backend = Backend::Redis {
             store,
             vary_names: Mutex::new(lru::LruCache::new(capacity)),
-        })
+        };
+        Shared::with(backend, admission)
     }
 
     /// The Vary names last seen for `uri` on the shared store, if any.
@@ -290,9 +304,9 @@ impl Shared {
         };
         let [first, second] =
             py.detach(|| store.get_pair(budget, uri.as_bytes(), variant.as_bytes()))?;
-        let first = Self::decoded(py, first, now);
+        let first = self.decoded(py, first, now);
         self.remember(uri, &first);
-        Ok((first, Self::decoded(py, second, now)))
+        Ok((first, self.decoded(py, second, now)))
     }
 
     /// Keep (or forget) what a URI's record says about its variants (Redis only).
@@ -310,29 +324,55 @@ impl Shared {
         }
     }
 
-    /// A record read back from Redis, as a lookup result.
-    fn decoded(py: Python<'_>, bytes: Option<Vec<u8>>, now: i64) -> Looked {
+    /// A record read back from Redis, as a lookup result. Treated as untrusted (the store
+    /// is shared): one that does not decode, or that Cache would never write (admit.rs), is
+    /// refused: a miss, counted.
+    fn decoded(&self, py: Python<'_>, bytes: Option<Vec<u8>>, now: i64) -> Looked {
         let Some(bytes) = bytes else {
             return Looked::Missing;
         };
-        match Record::decode(&bytes) {
-            Some(Record::Vary(names)) => Looked::Vary(names.into()),
-            Some(Record::Response(record)) => {
+        let admitted = match Record::decode(&bytes) {
+            Some(Record::Vary(names)) => admit_vary(&names).map(|()| Record::Vary(names)),
+            Some(Record::Response(mut record)) => {
+                admit(&mut record, &self.admission, now).map(|()| Record::Response(record))
+            }
+            None => Err(Refusal::Undecodable),
+        };
+        match admitted {
+            Ok(Record::Vary(names)) => Looked::Vary(names.into()),
+            Ok(Record::Response(record)) => {
                 let stored_at = record.stored_at;
                 match Stored::from_record(py, record) {
                     Ok(stored) => Self::servable(Arc::new(stored), stored_at, now),
                     Err(_) => Looked::Missing,
                 }
             }
-            None => Looked::Missing,
+            Err(refusal) => {
+                Counters::bump(&self.counters.refused_records);
+                Looked::Refused(refusal)
+            }
         }
     }
 
-    fn with(backend: Backend) -> Self {
+    /// Report a refused record: the first one of this Cache gets one line on the request's
+    /// `wsgi.errors`; the rest are only counted (`stats()["refused_records"]`).
+    pub fn report_refusal(&self, py: Python<'_>, environ: &Bound<'_, PyAny>, refusal: &Refusal) {
+        if self.refusal_reported.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let line = format!(
+            "refused a record read back from the shared store, and let the app answer (its response replaces the record): {refusal}. Cache never writes such a record: something else writes under this key_prefix (another program, another version, a Cache with other options). Later refusals are only counted in stats()['refused_records']"
+        );
+        write_error_line(py, environ, "Cache", &line);
+    }
+
+    fn with(backend: Backend, admission: Admission) -> Self {
         Shared {
             backend,
             flights: Arc::new(Flights::default()),
             counters: Counters::default(),
+            admission,
+            refusal_reported: AtomicBool::new(false),
         }
     }
 
@@ -384,7 +424,7 @@ impl Shared {
                     RemoteLooked::Locked => return Ok((Looked::Missing, true)),
                     RemoteLooked::Missing => return Ok((Looked::Missing, false)),
                 };
-                return Ok((Self::decoded(py, Some(bytes), now), false));
+                return Ok((self.decoded(py, Some(bytes), now), false));
             }
         };
         Ok((Self::look_memory(state, key, now), false))
@@ -600,6 +640,7 @@ impl Shared {
             bytes,
             store_errors,
             stale: load(&self.counters.stale),
+            refused_records: load(&self.counters.refused_records),
         }
     }
 }

@@ -118,15 +118,25 @@ fn all_field_chars(text: &str) -> bool {
         .all(|b| (b >= 0x20 && b != 0x7F && b < 0xC4) || b == b'\t')
 }
 
-fn is_hop_by_hop(name: &str) -> bool {
+pub fn is_hop_by_hop(name: &str) -> bool {
     // Every hop-by-hop name is 2, 7, 8, 10, 17, 18 or 19 bytes long: most headers are
     // ruled out by length alone.
     matches!(name.len(), 2 | 7 | 8 | 10 | 17 | 18 | 19)
         && HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
 }
 
+/// A response with this status has no body: 1xx, 204, 304 (RFC 9110 §6.4.1).
+pub fn status_forbids_body(code: u16) -> bool {
+    code < 200 || code == 204 || code == 304
+}
+
+/// An RFC 9110 field name: one or more token characters.
+pub fn is_field_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| TCHAR[usize::from(b)])
+}
+
 pub fn check_header(name: &str, value: &str) -> Result<(), HeadError> {
-    if name.is_empty() || !name.bytes().all(|b| TCHAR[usize::from(b)]) {
+    if !is_field_name(name) {
         return Err(HeadError(format!(
             "header name {name:?} is not a valid HTTP field name (RFC 9110 token)"
         )));
@@ -260,7 +270,7 @@ impl ResponseHead {
 
     /// 1xx, 204 and 304 responses never carry a body (RFC 9110 §6.4.1).
     pub fn forbids_body(&self) -> bool {
-        self.code < 200 || self.code == 204 || self.code == 304
+        status_forbids_body(self.code)
     }
 
     /// The first value of a header, compared case-insensitively.
