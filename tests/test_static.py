@@ -143,6 +143,11 @@ def test_bad_prefix_is_refused_by_name(tree, prefix):
         ({"max_age": True}, TypeError, r"Static\(max_age=...\): max_age must be an int"),
         ({"max_age": "60"}, TypeError, r"max_age must be an int"),
         ({"immutable_max_age": 2**40}, ValueError, r"immutable_max_age must be between"),
+        (
+            {"max_age": 2**200},
+            ValueError,
+            r"Static\(max_age=...\): max_age must be between 0 and 2147483648 \(seconds\)",
+        ),
         ({"encodings": "gzip"}, TypeError, r"Static\(encodings=...\): expected an iterable"),
         ({"encodings": ["gzip", "deflate"]}, ValueError, r'unknown encoding "deflate"'),
         ({"encodings": ["gzip", "gzip"]}, ValueError, r'"gzip" is given twice'),
