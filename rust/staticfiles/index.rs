@@ -6,7 +6,10 @@
 //! is hashed (immutable), and its precompressed siblings (`site.css.zst`, `.br`, `.gz`).
 //! Dotfiles and dot-directories are skipped. Symbolic links are followed (Django's
 //! `collectstatic --link` makes them): what the operator put under the root is served. A
-//! directory reached twice (a link loop) is scanned once.
+//! directory reached twice (a link loop) is scanned once. The scan stops with
+//! [`TooManyFiles`] as soon as it finds more files than its bound: a root such as
+//! `/proc/self` (its `root` link reaches `/`, and every `/proc/<pid>/root` again) would
+//! otherwise be scanned for ever.
 //!
 //! An entry is trusted for [`RECHECK_MS`] after it was last read from the file system, as
 //! nginx's `open_file_cache_valid` trusts its cache: [`Index::get`] says when it is due,
@@ -231,6 +234,12 @@ impl DirId {
     }
 }
 
+/// A scan given up: the root holds more than `max_files` files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyFiles {
+    pub max_files: usize,
+}
+
 /// A directory the scan is yet to list.
 struct Pending {
     dir: PathBuf,
@@ -250,16 +259,19 @@ pub struct Index {
 impl Index {
     /// One scan of `root`: every regular file not under a dot-name, at most `max_depth`
     /// directories deep. A directory reached by two paths (a link to it) is indexed under
-    /// both; one that is its own ancestor (a link loop) is not entered again.
+    /// both; one that is its own ancestor (a link loop) is not entered again. More than
+    /// `max_files` files (each path counted, as [`Index::len`] counts them) is an error,
+    /// returned at the first file past the bound, before the rest is scanned.
     pub fn scan(
         root: &Path,
         extra_types: &[(String, String)],
         now_ms: i64,
         max_depth: usize,
-    ) -> Index {
+        max_files: usize,
+    ) -> Result<Index, TooManyFiles> {
         let mut files = HashMap::new();
         let Some(root_id) = fs::metadata(root).ok().and_then(|m| DirId::of(root, &m)) else {
-            return Index::default();
+            return Ok(Index::default());
         };
         let mut pending = vec![Pending {
             dir: root.to_path_buf(),
@@ -287,6 +299,9 @@ impl Index {
             // One stat per name (links followed); siblings are found in this listing,
             // not by three more stats per file.
             let mut listed: HashMap<PathBuf, (Vec<u8>, fs::Metadata)> = HashMap::new();
+            // Counted as they are listed, so that one huge directory is not listed whole
+            // before the bound is seen to be passed.
+            let mut listed_files = 0;
             for item in read.flatten() {
                 let name = item.file_name();
                 let name = name.as_encoded_bytes();
@@ -302,6 +317,12 @@ impl Index {
                     _ => fs::metadata(&path),
                 };
                 if let Ok(meta) = meta {
+                    if meta.is_file() {
+                        listed_files += 1;
+                        if files.len().saturating_add(listed_files) > max_files {
+                            return Err(TooManyFiles { max_files });
+                        }
+                    }
                     listed.insert(path, (name.to_vec(), meta));
                 }
             }
@@ -335,9 +356,9 @@ impl Index {
                 );
             }
         }
-        Index {
+        Ok(Index {
             files: RwLock::new(files),
-        }
+        })
     }
 
     /// What the index holds at `relative` at `now_ms`: None when it never held it, or holds
