@@ -222,6 +222,8 @@ def test_static_without_root_names_root(tmp_path):
         build(text_app(), ["static"])
     built = build(text_app(), [("static", {"root": str(tmp_path), "max_age": 5})])
     assert type(built) is Static and built.max_age == 5 and built.prefix == "/static/"
+    built = build(text_app(), [("static", {"root": str(tmp_path), "max_files": 3})])
+    assert built.max_files == 3
 
 
 def test_router_default_is_refused():
@@ -246,6 +248,7 @@ def test_app_option_is_refused(name):
         ("router", {"routes": [("GET", "no-slash", hello_route)]}, ValueError),
         ("static", {"root": "/no/such/directory/here"}, ValueError),
         ("static", {"root": ".", "max_age": -1}, ValueError),
+        ("static", {"root": ".", "max_files": 0}, ValueError),
     ],
 )
 def test_bad_values_raise_the_class_error_unchanged(name, options, error):

@@ -2002,6 +2002,18 @@ def test_constructor_errors_name_the_parameter(args, kwargs, error, name):
 
 
 @pytest.mark.parametrize(
+    "max_bytes", [0, -1, 2**64, 2**200, -(2**200)], ids=["0", "-1", "2**64", "2**200", "-2**200"]
+)
+def test_an_int_out_of_range_is_told_the_whole_range(max_bytes):
+    # Not "must be >= 1" for 2**64: the upper bound (the platform's usize) is real too.
+    usize_max = sys.maxsize * 2 + 1  # 18446744073709551615 on 64-bit platforms
+    with pytest.raises(ValueError) as raised:
+        Cache(plain_app, max_bytes=max_bytes)
+    message = str(raised.value)
+    assert message.endswith(f"max_bytes must be between 1 and {usize_max} (bytes)"), message
+
+
+@pytest.mark.parametrize(
     "kwargs",
     [
         pytest.param({}, id="defaults"),

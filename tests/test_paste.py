@@ -498,6 +498,7 @@ def test_static_filter_from_ini(tmp_path):
         max_age = 120
         index_file = true
         encodings = br gzip
+        max_files = 50
         mimetypes =
             .webp = image/webp
 
@@ -509,6 +510,7 @@ def test_static_filter_from_ini(tmp_path):
     assert type(application) is Static
     assert (application.max_age, application.index_file) == (120, True)
     assert application.encodings == ["br", "gzip"]
+    assert application.max_files == 50
     response = run(validator(application), make_environ(PATH_INFO="/files/photo.webp"))
     assert header(response.headers, "Content-Type") == "image/webp"
     assert header(response.headers, "Cache-Control") == "public, max-age=120"

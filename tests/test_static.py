@@ -14,6 +14,7 @@ import http.client
 import os
 import pathlib
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -143,6 +144,18 @@ def test_bad_prefix_is_refused_by_name(tree, prefix):
         ({"max_age": True}, TypeError, r"Static\(max_age=...\): max_age must be an int"),
         ({"max_age": "60"}, TypeError, r"max_age must be an int"),
         ({"immutable_max_age": 2**40}, ValueError, r"immutable_max_age must be between"),
+        (
+            {"max_age": 2**200},
+            ValueError,
+            r"Static\(max_age=...\): max_age must be between 0 and 2147483648 \(seconds\)",
+        ),
+        ({"max_files": 0}, ValueError, r"Static\(max_files=0\): max_files must be between 1 and"),
+        ({"max_files": -5}, ValueError, r"Static\(max_files=-5\): max_files must be between 1"),
+        ({"max_files": 2**64}, ValueError, r"max_files must be between 1 and \d+ \(files\)"),
+        ({"max_files": True}, TypeError, r"Static\(max_files=...\): max_files must be an int"),
+        ({"max_files": "10"}, TypeError, r"Static\(max_files=...\): max_files must be an int"),
+        ({"max_files": None}, TypeError, r"Static\(max_files=...\): max_files must be an int"),
+        ({"max_files": 1e6}, TypeError, r"Static\(max_files=...\): max_files must be an int"),
         ({"encodings": "gzip"}, TypeError, r"Static\(encodings=...\): expected an iterable"),
         ({"encodings": ["gzip", "deflate"]}, ValueError, r'unknown encoding "deflate"'),
         ({"encodings": ["gzip", "gzip"]}, ValueError, r'"gzip" is given twice'),
@@ -160,6 +173,40 @@ def test_bad_prefix_is_refused_by_name(tree, prefix):
 def test_bad_options_are_refused_by_name(tree, options, error, message):
     with pytest.raises(error, match=message):
         Static(fallback, tree, **options)
+
+
+def test_a_scan_past_max_files_is_refused_naming_the_root_and_the_way_out(tree):
+    # The tree holds 10 files (siblings and the link to a file included): exactly 10 is fine.
+    assert Static(fallback, tree, max_files=10).files == 10
+    with pytest.raises(ValueError) as raised:
+        Static(fallback, tree, max_files=9)
+    message = str(raised.value)
+    assert message.startswith(f'Static(root="{tree}", max_files=9): '), message
+    assert "root holds more than 9 files" in message, message
+    assert "point root at the directory of the static files" in message, message
+    assert "raise max_files" in message, message
+    # autorefresh scans nothing, so there is nothing to count.
+    assert Static(fallback, tree, max_files=1, autorefresh=True).max_files == 1
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/root"), reason="needs Linux's /proc")
+def test_a_root_that_reaches_the_whole_machine_fails_at_start_up():
+    # /proc/self/root links to "/", and every /proc/<pid>/root again: without a bound the
+    # scan never ends. With the default max_files it must end with the error. How fast is
+    # the machine's business (46-58 s for a debug build on two busy cores, holding about
+    # 1.3 GB at the end), so the timeout is only a guard against a scan that never ends.
+    code = (
+        "import wsgi_mw\n"
+        "try:\n"
+        "    wsgi_mw.Static(lambda environ, start_response: [], '/proc/self')\n"
+        "except ValueError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'Static(root="/proc/self", max_files=1000000): ' in done.stdout, done.stdout
 
 
 def test_app_must_be_callable(tree):
@@ -189,7 +236,10 @@ def test_attributes_and_repr(tree):
     assert layer.files == 10
     assert Static(fallback, tree, autorefresh=True).files is None
     assert repr(layer).startswith(f"Static({fallback!r}, {str(tree)!r}, prefix='/assets/'")
-    assert repr(layer).endswith("encodings=('gzip',), mimetypes={'webp': 'image/webp'})")
+    assert layer.max_files == 1_000_000
+    assert repr(layer).endswith(
+        "encodings=('gzip',), mimetypes={'webp': 'image/webp'}, max_files=1000000)"
+    )
     assert "Static" in wsgi_mw.__all__ and "root" in (Static.__doc__ or "")
 
 

@@ -85,6 +85,7 @@ LAYERS: dict[str, Layer] = {
             "autorefresh",
             "encodings",
             "mimetypes",
+            "max_files",
         ),
         required=("root",),
     ),

@@ -324,6 +324,7 @@ class Static:
         autorefresh: bool = False,
         encodings: Iterable[Literal["zstd", "br", "gzip"]] = ("zstd", "br", "gzip"),
         mimetypes: dict[str, str] | None = None,
+        max_files: int = 1000000,
     ) -> Self: ...
     def __call__(
         self, environ: dict[str, Any], start_response: _StartResponse
@@ -346,6 +347,8 @@ class Static:
     def encodings(self) -> list[str]: ...
     @property
     def mimetypes(self) -> dict[str, str]: ...
+    @property
+    def max_files(self) -> int: ...
     @property
     def files(self) -> int | None: ...
 

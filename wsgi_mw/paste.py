@@ -197,6 +197,7 @@ CONVERTERS: dict[str, dict[str, _Converter]] = {
         "autorefresh": _bool,
         "encodings": _str_list,
         "mimetypes": _mimetypes,
+        "max_files": _int,
     },
 }
 

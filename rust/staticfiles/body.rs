@@ -69,8 +69,10 @@ impl FileBody {
         }
         let block = self.take(py, Some(BLOCK as u64))?;
         if block.is_empty() {
-            // The end, or the file shrank under us: the server sees the body end short
-            // of its Content-Length and closes the connection.
+            // The end, or the file shrank under us: the body ends short of its
+            // Content-Length, and the server decides when the client learns it (wsgiref
+            // and granian close at once, gunicorn at its keep-alive timeout; see
+            // docs/static.md, "How a file is sent").
             return Ok(None);
         }
         Ok(Some(PyBytes::new(py, &block).unbind()))

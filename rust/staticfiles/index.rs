@@ -6,7 +6,10 @@
 //! is hashed (immutable), and its precompressed siblings (`site.css.zst`, `.br`, `.gz`).
 //! Dotfiles and dot-directories are skipped. Symbolic links are followed (Django's
 //! `collectstatic --link` makes them): what the operator put under the root is served. A
-//! directory reached twice (a link loop) is scanned once.
+//! directory reached twice (a link loop) is scanned once. The scan stops with
+//! [`TooManyFiles`] as soon as it finds more files than its bound: a root such as
+//! `/proc/self` (its `root` link reaches `/`, and every `/proc/<pid>/root` again) would
+//! otherwise be scanned for ever.
 //!
 //! An entry is trusted for [`RECHECK_MS`] after it was last read from the file system, as
 //! nginx's `open_file_cache_valid` trusts its cache: [`Index::get`] says when it is due,
@@ -204,6 +207,49 @@ pub enum Looked {
     Due(PathBuf, Option<Arc<FileEntry>>),
 }
 
+/// What tells one directory from another, for the scan's loop check: its device and
+/// inode, from the stat the scan made anyway. Its real path (a `readlink` per component
+/// of a path that grows with each link) cost the scan of `/proc/self` a fifth of its time.
+#[cfg(unix)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DirId(u64, u64);
+
+#[cfg(unix)]
+impl DirId {
+    fn of(_path: &Path, meta: &fs::Metadata) -> Option<DirId> {
+        use std::os::unix::fs::MetadataExt;
+        Some(DirId(meta.dev(), meta.ino()))
+    }
+}
+
+/// Without inodes in std, the directory's real path.
+#[cfg(not(unix))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DirId(PathBuf);
+
+#[cfg(not(unix))]
+impl DirId {
+    fn of(path: &Path, _meta: &fs::Metadata) -> Option<DirId> {
+        fs::canonicalize(path).ok().map(DirId)
+    }
+}
+
+/// A scan given up: the root holds more than `max_files` files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyFiles {
+    pub max_files: usize,
+}
+
+/// A directory the scan is yet to list.
+struct Pending {
+    dir: PathBuf,
+    /// Its path relative to the root, as index keys start (`css`, or empty for the root).
+    prefix: Vec<u8>,
+    id: DirId,
+    /// The identities of the directories above it, up to the root.
+    ancestors: Arc<Vec<DirId>>,
+}
+
 /// The files of one root, by relative path.
 #[derive(Debug, Default)]
 pub struct Index {
@@ -213,27 +259,39 @@ pub struct Index {
 impl Index {
     /// One scan of `root`: every regular file not under a dot-name, at most `max_depth`
     /// directories deep. A directory reached by two paths (a link to it) is indexed under
-    /// both; one that is its own ancestor (a link loop) is not entered again.
+    /// both; one that is its own ancestor (a link loop) is not entered again. More than
+    /// `max_files` files (each path counted, as [`Index::len`] counts them) is an error,
+    /// returned at the first file past the bound, before the rest is scanned.
     pub fn scan(
         root: &Path,
         extra_types: &[(String, String)],
         now_ms: i64,
         max_depth: usize,
-    ) -> Index {
+        max_files: usize,
+    ) -> Result<Index, TooManyFiles> {
         let mut files = HashMap::new();
-        // Each pending directory with the real paths of its ancestors, itself included.
-        let mut pending: Vec<(PathBuf, Vec<u8>, Arc<Vec<PathBuf>>)> =
-            vec![(root.to_path_buf(), Vec::new(), Arc::new(Vec::new()))];
-        while let Some((dir, prefix, ancestors)) = pending.pop() {
-            let Ok(real) = fs::canonicalize(&dir) else {
-                continue;
-            };
-            if ancestors.contains(&real) || ancestors.len() >= max_depth {
+        let Some(root_id) = fs::metadata(root).ok().and_then(|m| DirId::of(root, &m)) else {
+            return Ok(Index::default());
+        };
+        let mut pending = vec![Pending {
+            dir: root.to_path_buf(),
+            prefix: Vec::new(),
+            id: root_id,
+            ancestors: Arc::new(Vec::new()),
+        }];
+        while let Some(Pending {
+            dir,
+            prefix,
+            id,
+            ancestors,
+        }) = pending.pop()
+        {
+            if ancestors.contains(&id) || ancestors.len() >= max_depth {
                 continue;
             }
             let mut chain = Vec::with_capacity(ancestors.len() + 1);
             chain.extend(ancestors.iter().cloned());
-            chain.push(real);
+            chain.push(id);
             let chain = Arc::new(chain);
             let Ok(read) = fs::read_dir(&dir) else {
                 continue;
@@ -241,6 +299,9 @@ impl Index {
             // One stat per name (links followed); siblings are found in this listing,
             // not by three more stats per file.
             let mut listed: HashMap<PathBuf, (Vec<u8>, fs::Metadata)> = HashMap::new();
+            // Counted as they are listed, so that one huge directory is not listed whole
+            // before the bound is seen to be passed.
+            let mut listed_files = 0;
             for item in read.flatten() {
                 let name = item.file_name();
                 let name = name.as_encoded_bytes();
@@ -248,7 +309,20 @@ impl Index {
                     continue;
                 }
                 let path = item.path();
-                if let Ok(meta) = fs::metadata(&path) {
+                // Only a link needs its whole path walked again (to follow it); anything
+                // else is stat'ed relative to the open directory, at the same cost at any
+                // depth.
+                let meta = match item.file_type() {
+                    Ok(kind) if !kind.is_symlink() => item.metadata(),
+                    _ => fs::metadata(&path),
+                };
+                if let Ok(meta) = meta {
+                    if meta.is_file() {
+                        listed_files += 1;
+                        if files.len().saturating_add(listed_files) > max_files {
+                            return Err(TooManyFiles { max_files });
+                        }
+                    }
                     listed.insert(path, (name.to_vec(), meta));
                 }
             }
@@ -259,7 +333,14 @@ impl Index {
                 }
                 relative.extend_from_slice(name);
                 if meta.is_dir() {
-                    pending.push((path.clone(), relative, chain.clone()));
+                    if let Some(id) = DirId::of(path, meta) {
+                        pending.push(Pending {
+                            dir: path.clone(),
+                            prefix: relative,
+                            id,
+                            ancestors: chain.clone(),
+                        });
+                    }
                     continue;
                 }
                 let Some(file) = variant_of(path.clone(), meta) else {
@@ -275,9 +356,9 @@ impl Index {
                 );
             }
         }
-        Index {
+        Ok(Index {
             files: RwLock::new(files),
-        }
+        })
     }
 
     /// What the index holds at `relative` at `now_ms`: None when it never held it, or holds

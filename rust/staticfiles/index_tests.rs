@@ -38,7 +38,7 @@ fn tree() -> PathBuf {
 #[test]
 fn a_scan_finds_files_siblings_and_hashed_names_and_skips_dotfiles() {
     let root = tree();
-    let index = Index::scan(&root, &[], 0, 32);
+    let index = Index::scan(&root, &[], 0, 32, usize::MAX).unwrap();
     let css = index.get(b"css/site.css", 0).and_then(trusted).unwrap();
     assert_eq!(css.content_type, "text/css; charset=utf-8");
     assert_eq!(css.file.size, 6);
@@ -79,7 +79,8 @@ fn entries_are_looked_up_one_by_one_too() {
     let found = entry(root.join("css/site.css"), &[]).unwrap();
     assert_eq!(
         Some(Arc::new(found)),
-        Index::scan(&root, &[], 0, 32)
+        Index::scan(&root, &[], 0, 32, usize::MAX)
+            .unwrap()
             .get(b"css/site.css", 0)
             .and_then(trusted)
     );
@@ -91,7 +92,7 @@ fn entries_are_looked_up_one_by_one_too() {
 #[test]
 fn an_entry_is_rechecked_once_a_second_and_follows_the_file() {
     let root = tree();
-    let index = Index::scan(&root, &[], 1_000, 32);
+    let index = Index::scan(&root, &[], 1_000, 32, usize::MAX).unwrap();
     let due = |at| matches!(index.get(b"css/site.css", at), Some(Looked::Due(..)));
     assert!(!due(1_500));
     assert!(due(2_000), "a second after the scan");
@@ -138,12 +139,49 @@ fn an_entry_is_rechecked_once_a_second_and_follows_the_file() {
 fn a_directory_reached_by_two_links_is_indexed_under_both() {
     let root = tree();
     symlink(root.join("css"), root.join("latest")).unwrap();
-    let index = Index::scan(&root, &[], 0, 32);
+    let index = Index::scan(&root, &[], 0, 32, usize::MAX).unwrap();
     assert!(index.get(b"css/site.css", 0).and_then(trusted).is_some());
     assert!(index.get(b"latest/site.css", 0).and_then(trusted).is_some());
     // The depth bound holds whatever the links.
-    let shallow = Index::scan(&root, &[], 0, 1);
+    let shallow = Index::scan(&root, &[], 0, 1, usize::MAX).unwrap();
     assert!(shallow.get(b"logo.png", 0).and_then(trusted).is_some());
     assert!(shallow.get(b"css/site.css", 0).is_none());
     fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn a_scan_past_max_files_is_given_up() {
+    let root = tree();
+    assert_eq!(Index::scan(&root, &[], 0, 32, 5).unwrap().len(), 5);
+    assert_eq!(
+        Index::scan(&root, &[], 0, 32, 4).unwrap_err(),
+        TooManyFiles { max_files: 4 }
+    );
+    fs::remove_dir_all(&root).unwrap();
+}
+
+/// Levels `d0` to `d29`, each with one file and two links to the next level: `2**29`
+/// paths reach the last file, no link is a loop, and every path is within 32 directories.
+/// Scanned whole, it would never end (as `/proc/self` would not): the bound must stop it
+/// at the first file past it.
+#[cfg(unix)]
+#[test]
+fn the_bound_stops_a_scan_that_would_never_end() {
+    let levels = std::env::temp_dir().join(format!("wsgi_mw_levels_{}", std::process::id()));
+    let _ = fs::remove_dir_all(&levels);
+    for level in 0..30 {
+        let dir = levels.join(format!("d{level}"));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("f.txt"), "x").unwrap();
+        if level < 29 {
+            let next = levels.join(format!("d{}", level + 1));
+            symlink(&next, dir.join("a")).unwrap();
+            symlink(&next, dir.join("b")).unwrap();
+        }
+    }
+    assert_eq!(
+        Index::scan(&levels.join("d0"), &[], 0, 32, 1000).unwrap_err(),
+        TooManyFiles { max_files: 1000 }
+    );
+    fs::remove_dir_all(&levels).unwrap();
 }

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use super::body::{read_up_to, FileBody, BLOCK};
 use super::held::Held;
-use super::index::{entry, FileEntry, Index, Looked, Variant};
+use super::index::{entry, FileEntry, Index, Looked, TooManyFiles, Variant};
 use super::lookup::{after_prefix, find, join, latin1, Found};
 use super::path::{check, MAX_SEGMENTS};
 use super::respond::{respond, Ask, Body, Options};
@@ -38,6 +38,8 @@ crate::int_option!(
     2_147_483_648,
     "seconds"
 );
+// At least 1: a Static that may index no file serves nothing.
+crate::int_option!(MaxFiles, "Static", "max_files", 1, usize::MAX, "files");
 
 /// The codings whose siblings are served by default, in order of preference.
 pub const DEFAULT_ENCODINGS: [Coding; 3] = [Coding::Zstd, Coding::Br, Coding::Gzip];
@@ -110,6 +112,13 @@ const SMALL: u64 = BLOCK as u64;
 /// mimetypes:
 ///     Default ``None``. A dict of extra ``{extension: media type}`` (``{".webp":
 ///     "image/webp"}``), tried before the built-in table.
+/// max_files:
+///     Default 1000000, far above any real static tree. The most files the scan at
+///     construction indexes (precompressed siblings count, and a file reached by two links
+///     counts twice): past it the scan stops and ValueError says to point ``root`` at the
+///     static files or raise ``max_files``. It is what ends the scan of a root given by
+///     mistake (``/``, a home directory, ``/proc/self``, whose links reach ``/`` over and
+///     over). Unused with ``autorefresh``, which scans nothing.
 #[pyclass(module = "wsgi_mw._native", name = "Static", frozen)]
 pub struct Static {
     app: Wrapped,
@@ -123,6 +132,7 @@ pub struct Static {
     extra_types: Vec<(String, String)>,
     /// `None` with autorefresh: each request looks its file up.
     index: Option<Index>,
+    max_files: usize,
     /// The bytes of small files sent whole, kept after their first request. The lock is
     /// held only to look up or insert (reference counts, never a call into Python).
     held: Mutex<Held<Py<PyBytes>>>,
@@ -423,6 +433,16 @@ fn root_dir(root: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
     Ok(path)
 }
 
+/// The scan's refusal, naming the root, the bound and the two ways out.
+fn too_many_files(root: &Path, too_many: TooManyFiles) -> PyErr {
+    let max = too_many.max_files;
+    PyValueError::new_err(format!(
+        "Static(root={:?}, max_files={max}): root holds more than {max} files (the scan \
+         stopped there); point root at the directory of the static files, or raise max_files",
+        root.to_string_lossy()
+    ))
+}
+
 /// `prefix=`: normalised to `/.../`; refused when it could never match a request path.
 fn prefix_arg(prefix: &Bound<'_, PyAny>) -> PyResult<String> {
     let text = str_arg(prefix, "Static(prefix=...): prefix")?;
@@ -501,9 +521,10 @@ impl Static {
             index_file = None,
             autorefresh = None,
             encodings = None,
-            mimetypes = None
+            mimetypes = None,
+            max_files = MaxFiles(1_000_000)
         ),
-        text_signature = "(app, root, *, prefix='/static/', max_age=60, immutable_max_age=31536000, index_file=False, autorefresh=False, encodings=('zstd', 'br', 'gzip'), mimetypes=None)"
+        text_signature = "(app, root, *, prefix='/static/', max_age=60, immutable_max_age=31536000, index_file=False, autorefresh=False, encodings=('zstd', 'br', 'gzip'), mimetypes=None, max_files=1000000)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -517,6 +538,7 @@ impl Static {
         autorefresh: Option<&Bound<'_, PyAny>>,
         encodings: Option<&Bound<'_, PyAny>>,
         mimetypes: Option<&Bound<'_, PyAny>>,
+        max_files: MaxFiles,
     ) -> PyResult<Self> {
         let app = Wrapped::new(app, "Static")?;
         let root = root_dir(root)?;
@@ -532,7 +554,9 @@ impl Static {
             None
         } else {
             let (root, extra) = (root.as_path(), extra_types.as_slice());
-            Some(py.detach(|| Index::scan(root, extra, now_ms(), MAX_SEGMENTS)))
+            let scanned =
+                py.detach(|| Index::scan(root, extra, now_ms(), MAX_SEGMENTS, max_files.0));
+            Some(scanned.map_err(|too_many| too_many_files(root, too_many))?)
         };
         Ok(Static {
             app,
@@ -543,6 +567,7 @@ impl Static {
             index_file,
             extra_types,
             index,
+            max_files: max_files.0,
             held: Mutex::new(Held::new(HELD_BUDGET)),
         })
     }
@@ -613,6 +638,11 @@ impl Static {
         Ok(dict)
     }
 
+    #[getter]
+    fn max_files(&self) -> usize {
+        self.max_files
+    }
+
     /// How many files the index holds (``None`` with ``autorefresh``, which has none).
     #[getter]
     fn files(&self) -> Option<usize> {
@@ -643,11 +673,12 @@ impl Static {
         };
         let prefix = PyString::new(py, &self.prefix).repr()?;
         Ok(format!(
-            "Static({app}, {root}, prefix={prefix}, max_age={}, immutable_max_age={}, index_file={}, autorefresh={}, encodings={encodings}, mimetypes={mimetypes})",
+            "Static({app}, {root}, prefix={prefix}, max_age={}, immutable_max_age={}, index_file={}, autorefresh={}, encodings={encodings}, mimetypes={mimetypes}, max_files={})",
             self.options.max_age,
             self.options.immutable_max_age,
             py_bool(self.index_file),
             py_bool(self.index.is_none()),
+            self.max_files,
         ))
     }
 }

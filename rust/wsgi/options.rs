@@ -147,17 +147,18 @@ pub fn int_in_range(
             type_name(value)
         )));
     }
-    let number: i128 = value.extract().map_err(|_| {
-        PyValueError::new_err(format!("{class}({param}=...): {param} is out of range"))
-    })?;
+    // Every refusal states the whole range, the upper bound included even when it is
+    // usize::MAX: "must be >= 1" was false for 2**64.
+    let out_of_range = |given: &str| {
+        PyValueError::new_err(format!(
+            "{class}({param}={given}): {param} must be between {min} and {max} ({unit})"
+        ))
+    };
+    // Past i128 (2**200, -2**200) the number is not repeated: its digits could be many.
+    let number: i128 = value.extract().map_err(|_| out_of_range("..."))?;
     match usize::try_from(number) {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ if max == usize::MAX => Err(PyValueError::new_err(format!(
-            "{class}({param}={number}): {param} must be >= {min} ({unit})"
-        ))),
-        _ => Err(PyValueError::new_err(format!(
-            "{class}({param}={number}): {param} must be between {min} and {max} ({unit})"
-        ))),
+        _ => Err(out_of_range(&number.to_string())),
     }
 }
 
