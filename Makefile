@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PYO3_PYTHON := $(abspath $(PY))
 
-.PHONY: demo test check-tools bench build build-release lint clean
+.PHONY: demo docs test check-tools bench build build-release lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ bench: build-release
 demo: $(VENV)/.tools
 	$(VENV)/bin/maturin develop --quiet
 	$(PY) examples/demo.py
+
+# The documentation site, served beside the demo (which takes port 8000).
+docs: $(VENV)/.tools
+	$(VENV)/bin/maturin develop --quiet --extras docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve -a 127.0.0.1:8001
 
 lint: build
 	cargo fmt --check

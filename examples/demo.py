@@ -88,6 +88,11 @@ def streamed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     return stream(start_response)
 
 
+@router.route("/events")
+def events(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    return event_stream(start_response)
+
+
 @router.route("/pixel.png")
 def pixel(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     start_response("200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(PIXEL)))])
@@ -97,12 +102,24 @@ def pixel(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterab
 def stream(start_response: Callable[..., Any]) -> Iterator[bytes]:
     """A generator app that calls start_response late and yields "Hel" + "lo" across chunks.
 
-    no-store keeps it out of the Cache, so every request shows the stream live."""
+    no-store keeps it out of the Cache, so every request shows the stream live. Each chunk
+    goes out as it comes. Compressed, text/plain chunks this small are held by the encoder
+    until the end (compressing each alone would cost more than it saves); only stream types
+    (server-sent events, NDJSON: see /events) are flushed chunk by chunk."""
     start_response("200 OK", [("Content-Type", "text/plain"), ("Cache-Control", "no-store")])
     for i in range(3):
         yield b"Hel"
         time.sleep(0.3)
         yield b"lo %d\n" % i
+
+
+def event_stream(start_response: Callable[..., Any]) -> Iterator[bytes]:
+    """Server-sent events, one every 0.3 s: a stream type, so Compress flushes each event
+    (decodable the moment it arrives). Rewrite leaves text/event-stream alone by default."""
+    start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store")])
+    for i in range(3):
+        yield b"data: Hello %d\n\n" % i
+        time.sleep(0.3)
 
 
 # Router innermost: its 404/405 answers go through every layer like the app's pages. Compress
@@ -133,7 +150,10 @@ def main() -> None:
     print(f"  curl -i {base}/                    # Hello -> Goodbye, exact Content-Length")
     print(f"  curl -si --compressed {base}/      # the same page compressed (zstd, br or gzip)")
     print(f"  curl -sD- -o/dev/null -H 'Accept-Encoding: gzip;q=0.5, br' {base}/  # q-values: br")
-    print(f"  curl -N --compressed {base}/stream # streamed: rewritten and compressed on the fly")
+    print(f"  curl -N {base}/stream              # streamed as it comes, rewritten across chunks")
+    print(
+        f"  curl -N --compressed {base}/events # server-sent events: compressed, flushed each event"
+    )
     print(f"  curl -sI {base}/pixel.png          # binary: passed through untouched")
     print(f"  curl -i -d name=Ada {base}/sign    # Router: the POST route")
     print(f"  curl -i {base}/sign                # Router: 405 with Allow: POST")

@@ -123,3 +123,41 @@ def test_demo_static_files(serve, monkeypatch):
         port, "GET", "/static/css/demo.css", headers={"Range": "bytes=0-40"}
     )
     assert (status, body) == (206, css[:41])
+
+
+def test_demo_events_are_compressed_and_flushed_one_by_one(monkeypatch):
+    # /events is a stream type: each event is decodable as soon as it is out, gzipped.
+    import zlib
+
+    module = load(monkeypatch, io.StringIO())
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/events",
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_ACCEPT_ENCODING": "gzip",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    heads = []
+    body = validator(module.application)(environ, lambda s, h, e=None: heads.append(h))
+    decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    seen = []
+    try:
+        for chunk in body:
+            text = decoder.decompress(chunk)
+            if text:
+                seen.append(text)
+    finally:
+        body.close()
+    assert dict(heads[0])["Content-Encoding"] == "gzip"
+    # One decoded piece per event, each whole when it arrived.
+    assert seen == [b"data: Hello %d\n\n" % i for i in range(3)]
