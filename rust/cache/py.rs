@@ -141,8 +141,9 @@ crate::int_option!(
 ///     The statuses that may be stored. Default: RFC 9110's heuristically cacheable ones,
 ///     (200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501).
 /// status_header:
-///     Default ``"X-Cache"``. Response header telling ``HIT``, ``MISS`` or ``BYPASS``;
-///     ``None`` adds nothing.
+///     Default ``"X-Cache"``. Response header telling ``HIT``, ``MISS``, ``BYPASS`` or
+///     ``STALE`` (a stale entry answered, within its RFC 5861 windows); ``None`` adds
+///     nothing.
 /// single_flight:
 ///     Default True. Concurrent misses for the same key wait for the first one's response
 ///     instead of all calling the app.
