@@ -137,6 +137,20 @@ def test_bad_prefix_is_refused_by_name(tree, prefix):
 
 
 @pytest.mark.parametrize(
+    "prefix", ["https://cdn.example.com/static/", "http://localhost:8000/s/", "//cdn.example/s/"]
+)
+def test_a_url_given_as_prefix_is_told_a_prefix_is_a_path(tree, prefix):
+    with pytest.raises(ValueError, match=r"prefix is a URL path such as \"/static/\", not a URL"):
+        Static(fallback, tree, prefix=prefix)
+
+
+def test_every_attribute_has_a_docstring():
+    for name, value in vars(Static).items():
+        if isinstance(value, type(Static.app)):
+            assert value.__doc__, name
+
+
+@pytest.mark.parametrize(
     "options, error, message",
     [
         ({"prefix": 3}, TypeError, r"Static\(prefix=...\): prefix must be a str"),

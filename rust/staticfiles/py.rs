@@ -15,6 +15,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use parking_lot::Mutex;
 
 use super::body::{read_up_to, FileBody, BLOCK};
+use super::config::{media_type_entry, normal_prefix};
 use super::held::Held;
 use super::index::{entry, FileEntry, Index, Looked, TooManyFiles, Variant};
 use super::lookup::{after_prefix, find, join, latin1, Found};
@@ -443,32 +444,11 @@ fn too_many_files(root: &Path, too_many: TooManyFiles) -> PyErr {
     ))
 }
 
-/// `prefix=`: normalised to `/.../`; refused when it could never match a request path.
+/// `prefix=`: normalised to `/.../` (see `config::normal_prefix`).
 fn prefix_arg(prefix: &Bound<'_, PyAny>) -> PyResult<String> {
     let text = str_arg(prefix, "Static(prefix=...): prefix")?;
-    let inner = text.trim_matches('/');
-    let bad = inner
-        .chars()
-        .find(|c| c.is_control() || matches!(c, '\\' | '?' | '#' | '%'));
-    if let Some(bad) = bad {
-        return Err(PyValueError::new_err(format!(
-            "Static(prefix={text:?}): prefix must not contain {bad:?}"
-        )));
-    }
-    if !inner.is_empty()
-        && inner
-            .split('/')
-            .any(|s| s.is_empty() || s == "." || s == "..")
-    {
-        return Err(PyValueError::new_err(format!(
-            "Static(prefix={text:?}): prefix must not have empty, \".\" or \"..\" segments"
-        )));
-    }
-    Ok(if inner.is_empty() {
-        "/".to_owned()
-    } else {
-        format!("/{inner}/")
-    })
+    normal_prefix(&text)
+        .map_err(|why| PyValueError::new_err(format!("Static(prefix={text:?}): {why}")))
 }
 
 /// `mimetypes=`: a dict of `{extension: media type}`.
@@ -486,23 +466,9 @@ fn mimetypes_arg(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Stri
     for (ext, media_type) in dict.iter() {
         let ext = str_arg(&ext, "Static(mimetypes=...): every extension")?;
         let media_type = str_arg(&media_type, "Static(mimetypes=...): every media type")?;
-        let bare = ext.strip_prefix('.').unwrap_or(&ext).to_ascii_lowercase();
-        if bare.is_empty() || bare.contains(['/', '\\', '.']) || bare.chars().any(char::is_control)
-        {
-            return Err(PyValueError::new_err(format!(
-                "Static(mimetypes=...): {ext:?} is not a file extension (like \".webp\")"
-            )));
-        }
-        let valid_type = media_type
-            .split_once('/')
-            .is_some_and(|(t, s)| !t.is_empty() && !s.trim().is_empty())
-            && media_type.chars().all(|c| c == ' ' || c.is_ascii_graphic());
-        if !valid_type {
-            return Err(PyValueError::new_err(format!(
-                "Static(mimetypes=...): {media_type:?} (for {ext:?}) is not a media type like \"image/webp\""
-            )));
-        }
-        types.push((bare, media_type));
+        let entry = media_type_entry(&ext, &media_type)
+            .map_err(|why| PyValueError::new_err(format!("Static(mimetypes=...): {why}")))?;
+        types.push(entry);
     }
     Ok(types)
 }
@@ -602,21 +568,27 @@ impl Static {
         &self.prefix
     }
 
+    /// Seconds of ``Cache-Control: public, max-age=N`` for files whose names are not hashed.
     #[getter]
     fn max_age(&self) -> u64 {
         self.options.max_age
     }
 
+    /// Seconds of ``max-age`` (with ``immutable``) for hashed names such as
+    /// ``app.3f2a9c1d.js``.
     #[getter]
     fn immutable_max_age(&self) -> u64 {
         self.options.immutable_max_age
     }
 
+    /// Whether ``dir/`` serves ``dir/index.html`` (and ``dir`` redirects to ``dir/``).
     #[getter]
     fn index_file(&self) -> bool {
         self.index_file
     }
 
+    /// Whether each request looks its file up on disk instead of in the index made at
+    /// start-up (for development).
     #[getter]
     fn autorefresh(&self) -> bool {
         self.index.is_none()
@@ -638,6 +610,7 @@ impl Static {
         Ok(dict)
     }
 
+    /// The most files the start-up scan indexes before it gives up with a ValueError.
     #[getter]
     fn max_files(&self) -> usize {
         self.max_files
