@@ -14,12 +14,13 @@ use super::config::{response_tags, CacheConfig, STALE};
 use super::entry::{Record, ResponseRecord};
 use super::flight::{FlightGuard, Landed};
 use super::freshness::{
-    age, age_field, now_ms, shareable, stale_windows, storable, HeadFacts, RequestFacts,
+    age, age_field, shareable, stale_windows, storable, HeadFacts, RequestFacts,
 };
 use super::key::Key;
 use super::redis_store::Put;
 use super::request::variant_key;
 use super::shared::{entry_bytes, report, Counters, Placement, Shared, Stored};
+use crate::http::clock::now_ms;
 use crate::http::conditional::kept_in_not_modified;
 use crate::http::head::ResponseHead;
 use crate::http::http_date::parse_http_date;

@@ -1,8 +1,6 @@
 //! Which responses may be stored, for how long, and which requests may be answered from the
 //! store (RFC 9111 §3, §4.2, §5.2). Pure: callers hand in parsed facts and times.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::http::cache_control::CacheControl;
 use crate::http::head::is_field_name;
 use crate::http::http_date::parse_http_date;
@@ -269,14 +267,6 @@ pub fn stale_windows(cc: &CacheControl, defaults: (u64, u64)) -> (u64, u64) {
 
 /// The longest stale window, in seconds: a year.
 pub const MAX_STALE_WINDOW: u64 = 365 * 24 * 3600;
-
-/// Milliseconds since the Unix epoch (Date and Expires are wall-clock times).
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 /// The Age of a stored response now (§4.2.3, simplified for an in-process cache that stored
 /// it on arrival): what it already had when stored plus the time it has been stored; at most

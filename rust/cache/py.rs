@@ -20,12 +20,13 @@ use super::config::{
 use super::decide::{next, Ask, Next, Seen};
 use super::filter::{CacheFilter, StorePlan};
 use super::flight::{FlightGuard, Join, Landed};
-use super::freshness::{age, lookup, now_ms, Lookup, Policy, RequestDirectives, MAX_STALE_WINDOW};
+use super::freshness::{age, lookup, Lookup, Policy, RequestDirectives, MAX_STALE_WINDOW};
 use super::key::{purge_target, Key};
 use super::redis_store::{lock_token, wait_for_lock, Budget, Failure, LockState, RedisStore};
 use super::request::{variant_key, Method, Request};
 use super::shared::{report, Counters, Looked, Shared, Stored};
 use super::stale::StaleOnError;
+use crate::http::clock::now_ms;
 use crate::http::conditional::not_modified;
 use crate::http::head::check_header;
 use crate::wsgi::answer::{Answer, AnswerBody};
