@@ -10,18 +10,51 @@ pub mod router;
 pub mod staticfiles;
 pub mod wsgi;
 
+/// The layer classes, once: the module's classes and the resolver that fuses them (a class
+/// listed before another is tried first: Gzip before Compress).
+macro_rules! layers {
+    ($($class:path),* $(,)?) => {
+        fn add_layers(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            $(m.add_class::<$class>()?;)*
+            Ok(())
+        }
+
+        /// The resolver of `wsgi/chain.rs`: runs `app` as a fused stage when it is one of our
+        /// layers.
+        fn fuse<'py>(
+            app: &Bound<'py, PyAny>,
+            environ: &Bound<'py, PyAny>,
+            start_response: &Bound<'py, PyAny>,
+            chain: &mut wsgi::chain::Chain<'py>,
+        ) -> Option<PyResult<Py<PyAny>>> {
+            use wsgi::layer::Stage;
+            let py = app.py();
+            $(
+                if let Ok(layer) = app.cast::<$class>() {
+                    return Some(layer.get().stage(py, environ, start_response, chain));
+                }
+            )*
+            None
+        }
+    };
+}
+
+layers!(
+    compress::py::Gzip,
+    compress::py::Compress,
+    cache::py::Cache,
+    rewrite::py::Rewrite,
+    router::py::Router,
+    staticfiles::py::Static,
+    logger::py::Logger,
+);
+
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add_class::<cache::py::Cache>()?;
-    m.add_class::<compress::py::Compress>()?;
-    m.add_class::<compress::py::Gzip>()?;
-    m.add_class::<logger::py::Logger>()?;
-    m.add_class::<rewrite::py::Rewrite>()?;
-    m.add_class::<router::py::Router>()?;
+    add_layers(m)?;
     m.add_class::<router::py::RouteDecorator>()?;
-    m.add_class::<staticfiles::py::Static>()?;
     m.add_function(wrap_pyfunction!(set_fusion, m)?)?;
     m.add_function(wrap_pyfunction!(fusion_enabled, m)?)?;
     wsgi::chain::register(fuse);
@@ -31,38 +64,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // setattr, not add: the hooks stay out of `__all__`.
     m.setattr("_bench", bench_hooks(m.py())?)?;
     Ok(())
-}
-
-/// The resolver of `wsgi/chain.rs`: runs `app` as a fused stage when it is one of our layers.
-fn fuse<'py>(
-    app: &Bound<'py, PyAny>,
-    environ: &Bound<'py, PyAny>,
-    start_response: &Bound<'py, PyAny>,
-    chain: &mut wsgi::chain::Chain<'py>,
-) -> Option<PyResult<Py<PyAny>>> {
-    let py = app.py();
-    if let Ok(layer) = app.cast::<compress::py::Gzip>() {
-        return Some(layer.get().run(py, environ, start_response, chain));
-    }
-    if let Ok(layer) = app.cast::<compress::py::Compress>() {
-        return Some(layer.get().run(py, environ, start_response, chain));
-    }
-    if let Ok(layer) = app.cast::<cache::py::Cache>() {
-        return Some(layer.get().run(py, environ, start_response, chain));
-    }
-    if let Ok(layer) = app.cast::<rewrite::py::Rewrite>() {
-        return Some(layer.get().run(py, environ, start_response, chain));
-    }
-    if let Ok(layer) = app.cast::<router::py::Router>() {
-        return Some(layer.get().run(py, environ, start_response, chain));
-    }
-    if let Ok(layer) = app.cast::<staticfiles::py::Static>() {
-        return Some(layer.get().run(py, environ, start_response, chain));
-    }
-    if let Ok(layer) = app.cast::<logger::py::Logger>() {
-        return Some(layer.get().run(py, environ, start_response, chain));
-    }
-    None
 }
 
 /// Fuse nested wsgi_mw layers into one pipeline per request (the default), or call each

@@ -1241,3 +1241,16 @@ impl Cache {
         ))
     }
 }
+
+/// Until its stage is a plan ([`crate::wsgi::layer::Layer`]), Cache runs its own.
+impl crate::wsgi::layer::Stage for Cache {
+    fn stage<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut crate::wsgi::chain::Chain<'py>,
+    ) -> PyResult<Py<PyAny>> {
+        self.run(py, environ, start_response, chain)
+    }
+}

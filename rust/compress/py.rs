@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
-use pyo3::{PyTraverseError, PyVisit};
 
 use super::config::{
     CompressConfig, DEFAULT_CONTENT_TYPES, DEFAULT_ENCODINGS, DEFAULT_STREAM_TYPES,
@@ -15,9 +14,9 @@ use super::encoder::work_per_byte;
 use super::filter::CompressFilter;
 use super::gzip::gzip_all;
 use crate::http::accept_encoding::{negotiate, Coding};
-use crate::wsgi::chain::{enter, Chain};
+use crate::wsgi::chain::Chain;
 use crate::wsgi::gil::detach_if_large;
-use crate::wsgi::layer::Wrapped;
+use crate::wsgi::layer::{Layer, Plan, Wrapped};
 use crate::wsgi::options::{codings, media_types};
 use crate::wsgi::request::Field;
 use crate::wsgi::text::utf8;
@@ -77,49 +76,38 @@ pub struct Gzip {
     config: Arc<CompressConfig>,
 }
 
-/// The stage both classes share: the coding this request gets, and the filter.
-fn run_stage<'py>(
-    py: Python<'py>,
-    layer: &'static str,
-    app: &Bound<'py, PyAny>,
-    config: &Arc<CompressConfig>,
-    environ: &Bound<'py, PyAny>,
-    start_response: &Bound<'py, PyAny>,
-    chain: &mut Chain<'py>,
-) -> PyResult<Py<PyAny>> {
+/// The plan both classes share: the coding this request gets, and the filter.
+fn plan_filter<'py>(config: &Arc<CompressConfig>, chain: &mut Chain<'py>) -> Plan<'py> {
     // A non-dict environ has no fields; the plumbing reports it.
     let accept = chain.request.get(Field::AcceptEncoding);
     let accept = accept.as_ref().and_then(|a| utf8(a).ok());
     let coding = negotiate(accept, &config.encodings);
     let range_request = chain.request.get(Field::Range).is_some();
-    let filter = Box::new(CompressFilter::new(config.clone(), coding, range_request));
-    chain.call(py, layer, app, environ, start_response, Some(filter))
+    Plan::Filter(Box::new(CompressFilter::new(
+        config.clone(),
+        coding,
+        range_request,
+    )))
 }
 
-impl Gzip {
-    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
-    pub fn run<'py>(
+impl Layer for Gzip {
+    const NAME: &'static str = "Gzip";
+
+    fn wrapped(&self) -> &Wrapped {
+        &self.app
+    }
+
+    fn plan<'py>(
         &self,
-        py: Python<'py>,
-        environ: &Bound<'py, PyAny>,
-        start_response: &Bound<'py, PyAny>,
+        _py: Python<'py>,
+        _environ: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
-    ) -> PyResult<Py<PyAny>> {
-        let app = self.app.bind(py);
-        run_stage(
-            py,
-            "Gzip",
-            app,
-            &self.config,
-            environ,
-            start_response,
-            chain,
-        )
+    ) -> PyResult<Plan<'py>> {
+        Ok(plan_filter(&self.config, chain))
     }
 }
 
-#[pymethods]
-impl Gzip {
+crate::layer_methods!(Gzip {
     #[new]
     #[pyo3(
         signature = (app, *, level = Level(6), min_size = MinSize(500), content_types = None, stream_types = None, breach_padding = BreachPadding(0)),
@@ -162,23 +150,6 @@ impl Gzip {
         Ok(PyTuple::new(py, DEFAULT_CONTENT_TYPES)?.unbind())
     }
 
-    fn __call__(
-        &self,
-        py: Python<'_>,
-        environ: &Bound<'_, PyAny>,
-        start_response: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        enter(py, environ, |chain| {
-            self.run(py, environ, start_response, chain)
-        })
-    }
-
-    /// The wrapped WSGI application.
-    #[getter]
-    fn app(&self, py: Python<'_>) -> Py<PyAny> {
-        self.app.get(py)
-    }
-
     /// The zlib compression level, 0 to 9.
     #[getter]
     fn level(&self) -> u32 {
@@ -209,10 +180,6 @@ impl Gzip {
         self.config.breach_padding
     }
 
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.app.traverse(&visit)
-    }
-
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "Gzip({}, level={}, min_size={}, content_types={}, stream_types={}, breach_padding={})",
@@ -224,7 +191,7 @@ impl Gzip {
             self.config.breach_padding
         ))
     }
-}
+});
 
 /// The benchmark floor: gzip `data` with the encoder Gzip uses for a whole body (libdeflate),
 /// no WSGI around it (GIL released). Not public API: benches/bench_gzip.py compares Gzip
@@ -325,30 +292,24 @@ pub struct Compress {
     config: Arc<CompressConfig>,
 }
 
-impl Compress {
-    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
-    pub fn run<'py>(
+impl Layer for Compress {
+    const NAME: &'static str = "Compress";
+
+    fn wrapped(&self) -> &Wrapped {
+        &self.app
+    }
+
+    fn plan<'py>(
         &self,
-        py: Python<'py>,
-        environ: &Bound<'py, PyAny>,
-        start_response: &Bound<'py, PyAny>,
+        _py: Python<'py>,
+        _environ: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
-    ) -> PyResult<Py<PyAny>> {
-        let app = self.app.bind(py);
-        run_stage(
-            py,
-            "Compress",
-            app,
-            &self.config,
-            environ,
-            start_response,
-            chain,
-        )
+    ) -> PyResult<Plan<'py>> {
+        Ok(plan_filter(&self.config, chain))
     }
 }
 
-#[pymethods]
-impl Compress {
+crate::layer_methods!(Compress {
     #[new]
     #[pyo3(
         signature = (app, *, encodings = None, min_size = CompressMinSize(500), gzip_level = GzipLevel(6), brotli_quality = BrotliQuality(4), zstd_level = ZstdLevel(3), content_types = None, stream_types = None, breach_padding = CompressPadding(0)),
@@ -400,23 +361,6 @@ impl Compress {
         Ok(PyTuple::new(py, DEFAULT_CONTENT_TYPES)?.unbind())
     }
 
-    fn __call__(
-        &self,
-        py: Python<'_>,
-        environ: &Bound<'_, PyAny>,
-        start_response: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        enter(py, environ, |chain| {
-            self.run(py, environ, start_response, chain)
-        })
-    }
-
-    /// The wrapped WSGI application.
-    #[getter]
-    fn app(&self, py: Python<'_>) -> Py<PyAny> {
-        self.app.get(py)
-    }
-
     /// The codings offered, in order of preference.
     #[getter]
     fn encodings(&self) -> Vec<&'static str> {
@@ -462,10 +406,6 @@ impl Compress {
         self.config.breach_padding
     }
 
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.app.traverse(&visit)
-    }
-
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let names: Vec<String> = self
             .config
@@ -487,4 +427,4 @@ impl Compress {
             self.config.breach_padding
         ))
     }
-}
+});

@@ -14,8 +14,8 @@ use super::config::{compile_format, LoggerConfig, Needs};
 use super::filter::LogFilter;
 use super::proxies::{Network, Trusted};
 use super::sink::{Emitter, HandlerCheck, Sink};
-use crate::wsgi::chain::{enter, Chain};
-use crate::wsgi::layer::Wrapped;
+use crate::wsgi::chain::Chain;
+use crate::wsgi::layer::{Layer, Plan, Wrapped};
 use crate::wsgi::options::type_name;
 
 /// Access logs for any WSGI app, written when the response really ended: Apache common or
@@ -252,29 +252,36 @@ fn sink(py: Python<'_>, given: &Bound<'_, PyAny>) -> PyResult<Sink> {
     )))
 }
 
-impl Logger {
-    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
-    pub fn run<'py>(
+impl Layer for Logger {
+    const NAME: &'static str = "Logger";
+
+    fn wrapped(&self) -> &Wrapped {
+        &self.app
+    }
+
+    fn plan<'py>(
         &self,
         py: Python<'py>,
-        environ: &Bound<'py, PyAny>,
-        start_response: &Bound<'py, PyAny>,
+        _environ: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
-    ) -> PyResult<Py<PyAny>> {
+    ) -> PyResult<Plan<'py>> {
         let filter = LogFilter::new(py, Arc::clone(&self.emitter), &mut chain.request);
-        chain.call(
-            py,
-            "Logger",
-            self.app.bind(py),
-            environ,
-            start_response,
-            Some(Box::new(filter)),
-        )
+        Ok(Plan::Filter(Box::new(filter)))
+    }
+
+    fn traverse_more(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.sink_given)?;
+        match &self.emitter.sink {
+            Sink::Logging(obj)
+            | Sink::DefaultLogging(obj, _)
+            | Sink::Callable(obj)
+            | Sink::Stream { stream: obj, .. } => visit.call(obj),
+            Sink::File(_) => Ok(()),
+        }
     }
 }
 
-#[pymethods]
-impl Logger {
+crate::layer_methods!(Logger {
     #[new]
     #[pyo3(
         signature = (app, *, format = FormatArg("combined".to_owned()), sink = None, trusted_proxies = None, level = LevelArg(20)),
@@ -322,17 +329,6 @@ impl Logger {
         })
     }
 
-    fn __call__(
-        &self,
-        py: Python<'_>,
-        environ: &Bound<'_, PyAny>,
-        start_response: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        enter(py, environ, |chain| {
-            self.run(py, environ, start_response, chain)
-        })
-    }
-
     /// Write buffered lines now. File sink: blocks (without the GIL) until the lines are in
     /// the file; a stream sink: calls its ``flush()``; other sinks: nothing to do.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
@@ -358,12 +354,6 @@ impl Logger {
                 .map_err(|e| PyOSError::new_err(format!("Logger.reopen(): {e}"))),
             _ => Ok(()),
         }
-    }
-
-    /// The wrapped WSGI application.
-    #[getter]
-    fn app(&self, py: Python<'_>) -> Py<PyAny> {
-        self.app.get(py)
     }
 
     /// The format as given (``"combined"``, ``"json"``, a LogFormat string).
@@ -409,18 +399,7 @@ impl Logger {
         ))
     }
 
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.app.traverse(&visit)?;
-        visit.call(&self.sink_given)?;
-        match &self.emitter.sink {
-            Sink::Logging(obj)
-            | Sink::DefaultLogging(obj, _)
-            | Sink::Callable(obj)
-            | Sink::Stream { stream: obj, .. } => visit.call(obj),
-            Sink::File(_) => Ok(()),
-        }
-    }
-}
+});
 
 /// Registered with `atexit` for a file sink: writes what is still buffered.
 #[pyclass(module = "wsgi_mw._native", name = "_LogFlushAtExit", frozen)]

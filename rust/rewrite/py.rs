@@ -11,8 +11,8 @@ use pyo3::{PyTraverseError, PyVisit};
 use super::codecs::PYTHON_CODECS;
 use super::filter::RewriteFilter;
 use super::rules::{RuleBook, Side, DEFAULT_CONTENT_TYPES, DEFAULT_MAX_BUFFER};
-use crate::wsgi::chain::{enter, Chain};
-use crate::wsgi::layer::{py_bool, Wrapped};
+use crate::wsgi::chain::Chain;
+use crate::wsgi::layer::{py_bool, Layer, Plan, Wrapped};
 use crate::wsgi::options::{media_types, type_name};
 
 /// Replace text in WSGI response bodies, literal or regex, streaming.
@@ -148,29 +148,29 @@ fn parse_rules(rules: &Bound<'_, PyAny>) -> PyResult<ParsedRules> {
 
 crate::int_option!(MaxBuffer, "Rewrite", "max_buffer", 0, usize::MAX, "bytes");
 
-impl Rewrite {
-    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
-    pub fn run<'py>(
+impl Layer for Rewrite {
+    const NAME: &'static str = "Rewrite";
+
+    fn wrapped(&self) -> &Wrapped {
+        &self.app
+    }
+
+    fn plan<'py>(
         &self,
-        py: Python<'py>,
-        environ: &Bound<'py, PyAny>,
-        start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain<'py>,
-    ) -> PyResult<Py<PyAny>> {
-        let filter = Box::new(RewriteFilter::new(self.book.clone(), &PYTHON_CODECS));
-        chain.call(
-            py,
-            "Rewrite",
-            self.app.bind(py),
-            environ,
-            start_response,
-            Some(filter),
-        )
+        _py: Python<'py>,
+        _environ: &Bound<'py, PyAny>,
+        _chain: &mut Chain<'py>,
+    ) -> PyResult<Plan<'py>> {
+        let filter = RewriteFilter::new(self.book.clone(), &PYTHON_CODECS);
+        Ok(Plan::Filter(Box::new(filter)))
+    }
+
+    fn traverse_more(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.rules)
     }
 }
 
-#[pymethods]
-impl Rewrite {
+crate::layer_methods!(Rewrite {
     #[new]
     #[pyo3(
         signature = (app, rules, *, regex = false, content_types = None, max_buffer = MaxBuffer(DEFAULT_MAX_BUFFER)),
@@ -208,23 +208,6 @@ impl Rewrite {
         Ok(PyTuple::new(py, DEFAULT_CONTENT_TYPES)?.unbind())
     }
 
-    fn __call__(
-        &self,
-        py: Python<'_>,
-        environ: &Bound<'_, PyAny>,
-        start_response: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        enter(py, environ, |chain| {
-            self.run(py, environ, start_response, chain)
-        })
-    }
-
-    /// The wrapped WSGI application.
-    #[getter]
-    fn app(&self, py: Python<'_>) -> Py<PyAny> {
-        self.app.get(py)
-    }
-
     /// The rules as given, as a tuple of ``(old, new)`` pairs.
     #[getter]
     fn rules(&self, py: Python<'_>) -> Py<PyAny> {
@@ -251,11 +234,6 @@ impl Rewrite {
 
     // `app.wsgi_app = Rewrite(app.wsgi_app, ...)` (Flask) is a cycle through us: let the
     // garbage collector see it.
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.app.traverse(&visit)?;
-        visit.call(&self.rules)
-    }
-
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let app = self.app.repr(py)?;
         let rules = self.rules.bind(py).repr()?;
@@ -266,4 +244,4 @@ impl Rewrite {
             self.book.max_buffer()
         ))
     }
-}
+});

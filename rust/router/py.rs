@@ -678,3 +678,16 @@ impl Router {
         Ok(())
     }
 }
+
+/// Until its stage is a plan ([`crate::wsgi::layer::Layer`]), Router runs its own.
+impl crate::wsgi::layer::Stage for Router {
+    fn stage<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        chain: &mut crate::wsgi::chain::Chain<'py>,
+    ) -> PyResult<Py<PyAny>> {
+        self.run(py, environ, start_response, chain)
+    }
+}

@@ -10,7 +10,6 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
-use pyo3::{PyTraverseError, PyVisit};
 
 use parking_lot::Mutex;
 
@@ -24,8 +23,8 @@ use super::respond::{respond, Ask, Body, Options};
 use crate::http::accept_encoding::Coding;
 use crate::http::clock::now_ms;
 use crate::wsgi::answer::{text_headers, Answer, AnswerBody};
-use crate::wsgi::chain::{enter, Chain};
-use crate::wsgi::layer::{py_bool, Wrapped};
+use crate::wsgi::chain::Chain;
+use crate::wsgi::layer::{py_bool, Layer, Plan, Wrapped};
 use crate::wsgi::options::{bool_arg, codings, str_arg, type_name};
 use crate::wsgi::request::Field;
 use crate::wsgi::text::utf8;
@@ -182,14 +181,13 @@ impl Static {
         }
     }
 
-    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
-    pub fn run<'py>(
+    /// What to do with this request (see [`Layer::plan`]).
+    fn plan_request<'py>(
         &self,
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
-        start_response: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
-    ) -> PyResult<Py<PyAny>> {
+    ) -> PyResult<Plan<'py>> {
         let path = chain.request.get(Field::PathInfo);
         let relative = path
             .as_ref()
@@ -199,7 +197,7 @@ impl Static {
         let found = relative
             .and_then(|relative| find(&relative, self.index_file, |key| self.file(py, key)));
         let Some(found) = found else {
-            return self.pass(py, environ, start_response, chain);
+            return Ok(Plan::Pass);
         };
         let method = chain.request.get(Field::Method);
         let method = method.as_ref().and_then(|m| utf8(m).ok()).unwrap_or("");
@@ -218,7 +216,7 @@ impl Static {
                     body: AnswerBody::Text(b""),
                     head_request: head,
                 };
-                return chain.answer(py, environ, start_response, made);
+                return Ok(Plan::Answer(made));
             }
         };
         // Borrowed from the environ's own str objects, which `fields` keeps alive.
@@ -267,10 +265,10 @@ impl Static {
                                 entry = fresh;
                                 continue;
                             }
-                            None => return self.pass(py, environ, start_response, chain),
+                            None => return Ok(Plan::Pass),
                         }
                     }
-                    None => return self.pass(py, environ, start_response, chain),
+                    None => return Ok(Plan::Pass),
                 },
             };
             let headers = PyList::empty(py);
@@ -283,7 +281,7 @@ impl Static {
                 body,
                 head_request: head,
             };
-            return chain.answer(py, environ, start_response, made);
+            return Ok(Plan::Answer(made));
         }
     }
 
@@ -329,23 +327,6 @@ impl Static {
                 Some(AnswerBody::Stream(wrapped.unwrap_or(body)))
             }
         })
-    }
-
-    fn pass<'py>(
-        &self,
-        py: Python<'py>,
-        environ: &Bound<'py, PyAny>,
-        start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain<'py>,
-    ) -> PyResult<Py<PyAny>> {
-        chain.call(
-            py,
-            "Static",
-            self.app.bind(py),
-            environ,
-            start_response,
-            None,
-        )
     }
 }
 
@@ -473,8 +454,24 @@ fn mimetypes_arg(given: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Stri
     Ok(types)
 }
 
-#[pymethods]
-impl Static {
+impl Layer for Static {
+    const NAME: &'static str = "Static";
+
+    fn wrapped(&self) -> &Wrapped {
+        &self.app
+    }
+
+    fn plan<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        chain: &mut Chain<'py>,
+    ) -> PyResult<Plan<'py>> {
+        self.plan_request(py, environ, chain)
+    }
+}
+
+crate::layer_methods!(Static {
     #[new]
     #[pyo3(
         signature = (
@@ -536,23 +533,6 @@ impl Static {
             max_files: max_files.0,
             held: Mutex::new(Held::new(HELD_BUDGET)),
         })
-    }
-
-    fn __call__(
-        &self,
-        py: Python<'_>,
-        environ: &Bound<'_, PyAny>,
-        start_response: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        enter(py, environ, |chain| {
-            self.run(py, environ, start_response, chain)
-        })
-    }
-
-    /// The wrapped WSGI application.
-    #[getter]
-    fn app(&self, py: Python<'_>) -> Py<PyAny> {
-        self.app.get(py)
     }
 
     /// The directory served, as given (a str; a name that is not UTF-8 as os.fsdecode
@@ -622,10 +602,6 @@ impl Static {
         self.index.as_ref().map(Index::len)
     }
 
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        self.app.traverse(&visit)
-    }
-
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let app = self.app.repr(py)?;
         let encodings: Vec<String> = self
@@ -654,4 +630,4 @@ impl Static {
             self.max_files,
         ))
     }
-}
+});
