@@ -406,3 +406,20 @@ def test_across_gunicorn_workers_one_waiter_takes_the_lead_of_a_failed_flight(
     assert most_running == 1
     assert {r.text for r in served} == {"/fail-once call 2"}
     assert len({r.headers["X-Worker"] for r in served}) == 2, "both workers answered"
+
+
+def test_a_store_that_lost_its_scripts_is_written_as_before(redis_server):
+    """Index writes run their script by SHA (EVALSHA); a server without it (restarted,
+    SCRIPT FLUSH) gets it again, and the write is not lost nor counted as an error."""
+    client = redis_server.client()
+    mw = Cache(searches(max_age=300), store=redis_server.url)
+    run(mw, make_environ(PATH_INFO="/search", QUERY_STRING="q=1"))
+    client.script_flush()
+    response = run(mw, make_environ(PATH_INFO="/search", QUERY_STRING="q=2"))
+    assert header(response.headers, "X-Cache") == "MISS"
+    assert mw.stats()["store_errors"] == 0
+    assert live_entries(client) == 2
+    assert sum(index_sizes(client).values()) == 4, "both entries in the path and tag indexes"
+    again = run(mw, make_environ(PATH_INFO="/search", QUERY_STRING="q=2"))
+    assert header(again.headers, "X-Cache") == "HIT"
+    assert mw.purge_tag("search") == 2
