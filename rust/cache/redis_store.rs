@@ -71,19 +71,33 @@ const GET_OR_LOCK: &str = "local v = redis.call('get', KEYS[1]) \
     if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, false} end \
     return {3, false}";
 
-/// Index member ARGV[1] of KEYS[1], scored by when its entry expires (now + ARGV[2] ms, in
-/// the server's clock; an existing member keeps the later of its two scores), after dropping
-/// at most ARGV[3] members whose entries have expired. The index lives as long as its
-/// longest-lived member.
-const INDEX: &str = "local t = redis.call('time') \
+/// One write, atomic as any script is: the entry (KEYS[1], ARGV[1]) and, when ARGV[2] is not
+/// empty, its URI's Vary record (KEYS[2]), both kept ARGV[3] ms; then the entry's member in
+/// each index (KEYS[4]: the path's, member ARGV[4]; KEYS[5...]: the tags', member ARGV[5]),
+/// scored by when the entry expires in the server's clock (an existing member keeps the
+/// later of its two scores), after dropping at most ARGV[6] members whose entries have
+/// expired; an index lives as long as its longest-lived member. Last, the flight lock
+/// (KEYS[3]) is released if it holds our token ARGV[7]: a waiter that sees it gone finds the
+/// entry.
+const PUT: &str = "local keep = tonumber(ARGV[3]) \
+    redis.call('set', KEYS[1], ARGV[1], 'PX', keep) \
+    if ARGV[2] ~= '' then redis.call('set', KEYS[2], ARGV[2], 'PX', keep) end \
+    local t = redis.call('time') \
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) \
-    local keep = tonumber(ARGV[2]) \
-    local expired = redis.call('zcount', KEYS[1], '-inf', now) \
-    if expired > 0 then \
-      redis.call('zremrangebyrank', KEYS[1], 0, math.min(expired, tonumber(ARGV[3])) - 1) \
+    local prune = tonumber(ARGV[6]) \
+    local function index(key, member) \
+      local expired = redis.call('zcount', key, '-inf', now) \
+      if expired > 0 then \
+        redis.call('zremrangebyrank', key, 0, math.min(expired, prune) - 1) \
+      end \
+      redis.call('zadd', key, 'GT', now + keep, member) \
+      if redis.call('pttl', key) < keep then redis.call('pexpire', key, keep) end \
     end \
-    redis.call('zadd', KEYS[1], 'GT', now + keep, ARGV[1]) \
-    if redis.call('pttl', KEYS[1]) < keep then redis.call('pexpire', KEYS[1], keep) end \
+    index(KEYS[4], ARGV[4]) \
+    for i = 5, #KEYS do index(KEYS[i], ARGV[5]) end \
+    if ARGV[7] ~= '' and redis.call('get', KEYS[3]) == ARGV[7] then \
+      redis.call('del', KEYS[3]) \
+    end \
     return 0";
 
 /// What a request may still spend waiting on the store: it starts at `store_timeout` and
@@ -189,9 +203,8 @@ impl Pooled {
 
 pub struct RedisStore {
     client: Client,
-    /// [`INDEX`], sent as EVALSHA: each write runs it once per index, and the server then
-    /// neither receives nor hashes the script's text again.
-    index_script: Script,
+    /// [`PUT`], sent as EVALSHA: the server neither receives nor hashes its text again.
+    put_script: Script,
     prefix: Vec<u8>,
     timeout: Duration,
     idle: Mutex<Vec<Pooled>>,
@@ -219,7 +232,7 @@ impl RedisStore {
         let client = Client::open(info.set_redis_settings(redis)).map_err(|err| err.to_string())?;
         Ok(RedisStore {
             client,
-            index_script: Script::new(INDEX),
+            put_script: Script::new(PUT),
             prefix: prefix.as_bytes().to_vec(),
             timeout,
             idle: Mutex::new(Vec::new()),
@@ -393,7 +406,8 @@ impl RedisStore {
         })
     }
 
-    /// Write an entry, its Vary record and its index memberships, in one transaction.
+    /// Write an entry, its Vary record and its index memberships, and release the flight
+    /// lock: one script, so one round trip and atomic.
     pub fn put(&self, budget: &mut Budget, put: &Put<'_>) -> Result<(), Failure> {
         let key = digest(put.key);
         let uri = digest(put.uri);
@@ -402,52 +416,31 @@ impl RedisStore {
         member.extend_from_slice(key.as_bytes());
         member.extend_from_slice(uri.as_bytes());
         member.extend_from_slice(put.host);
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        pipe.cmd("SET")
+        let mut write = redis::cmd("EVALSHA");
+        write
+            .arg(self.put_script.get_hash())
+            .arg(4 + put.tags.len())
             .arg(self.name("e:", &key))
-            .arg(&put.record)
-            .arg("PX")
-            .arg(keep)
-            .ignore();
-        if let Some(vary) = &put.vary_record {
-            pipe.cmd("SET")
-                .arg(self.name("e:", &uri))
-                .arg(vary)
-                .arg("PX")
-                .arg(keep)
-                .ignore();
-        }
-        let hash = self.index_script.get_hash();
-        let mut index = |name: Vec<u8>, member: &[u8]| {
-            pipe.cmd("EVALSHA")
-                .arg(hash)
-                .arg(1)
-                .arg(name)
-                .arg(member)
-                .arg(keep)
-                .arg(PRUNE_BATCH)
-                .ignore();
-        };
-        index(self.name("ip:", &digest(put.path)), &member);
+            .arg(self.name("e:", &uri))
+            .arg(self.name("l:", &key))
+            .arg(self.name("ip:", &digest(put.path)));
         for tag in put.tags {
-            index(self.name("it:", &digest(tag.as_bytes())), key.as_bytes());
+            write.arg(self.name("it:", &digest(tag.as_bytes())));
         }
-        if let Some(token) = put.unlock {
-            // Last in the transaction: a waiter that sees the lock gone finds the entry.
-            pipe.cmd("EVAL")
-                .arg(UNLOCK)
-                .arg(1)
-                .arg(self.name("l:", &key))
-                .arg(token)
-                .ignore();
-        }
-        self.run(budget, |conn| match pipe.query::<()>(conn) {
+        write
+            .arg(&put.record)
+            .arg(put.vary_record.as_deref().unwrap_or(b""))
+            .arg(keep)
+            .arg(&member)
+            .arg(key.as_bytes())
+            .arg(PRUNE_BATCH)
+            .arg(put.unlock.unwrap_or(""));
+        self.run(budget, |conn| match write.query::<()>(conn) {
             // The server does not have the script (a restart, SCRIPT FLUSH): load it and
-            // write again. What did run of the transaction is written again the same way.
+            // write (a script that did not run wrote nothing).
             Err(err) if err.code() == Some("NOSCRIPT") => {
-                self.index_script.load(conn)?;
-                pipe.query::<()>(conn)
+                self.put_script.load(conn)?;
+                write.query::<()>(conn)
             }
             done => done,
         })
