@@ -390,3 +390,58 @@ def test_gzip_still_speaks_gzip_only():
     assert header(response.headers, "Content-Encoding") == "gzip"
     assert gzip.decompress(response.body) == BODY
     assert header(get(Gzip(ListApp([BODY])), "zstd, br").headers, "Content-Encoding") is None
+
+
+# --------------------------------------------------------------------------- 304s
+
+
+class ConditionalPage:
+    """A page with ETag "v1" that answers 304 to a matching If-None-Match itself (weak
+    comparison, RFC 9110 §13.1.2), as Werkzeug's make_conditional does."""
+
+    body = b"<p>" + b"Hello conditional world. " * 60 + b"</p>"
+
+    def __call__(self, environ, start_response):
+        tags = [t.strip() for t in environ.get("HTTP_IF_NONE_MATCH", "").split(",")]
+        if any(t.removeprefix("W/") == '"v1"' for t in tags):
+            start_response("304 Not Modified", [("ETag", '"v1"')])
+            return []
+        start_response(
+            "200 OK",
+            [("Content-Type", "text/html"), ("ETag", '"v1"'), ("Cache-Control", "max-age=60")],
+        )
+        return [self.body]
+
+
+def stacks():
+    page = ConditionalPage()
+    return {
+        "Compress(app)": Compress(page),
+        "Compress(Cache(app))": Compress(Cache(page)),
+        "Cache(Compress(app))": Cache(Compress(page)),
+        "Gzip(Cache(app))": Gzip(Cache(page)),
+    }
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("stack", list(stacks()))
+@pytest.mark.parametrize("accept", ["gzip", "identity"])
+def test_a_304_carries_the_etag_and_vary_of_its_200(stack, fused, accept):
+    # RFC 9110 §15.4.5. flask-compress sends the app's own "v1" in the 304 after a W/"v1"
+    # 200 (its #24, #65), so a client's cache can never freshen what it stored.
+    wsgi_mw.set_fusion(fused)
+    try:
+        mw = validator(stacks()[stack])
+        first = run(mw, make_environ(HTTP_ACCEPT_ENCODING=accept))
+        assert first.status == "200 OK"
+        etag = header(first.headers, "ETag")
+        vary = header(first.headers, "Vary")
+        assert etag == ('W/"v1"' if accept == "gzip" else '"v1"')
+        assert "Accept-Encoding" in vary
+        again = run(mw, make_environ(HTTP_ACCEPT_ENCODING=accept, HTTP_IF_NONE_MATCH=etag))
+    finally:
+        wsgi_mw.set_fusion(True)
+    assert again.status == "304 Not Modified"
+    assert header(again.headers, "ETag") == etag
+    if accept == "gzip":
+        assert "Accept-Encoding" in header(again.headers, "Vary")

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::config::CompressConfig;
 use super::encoder::{compress_all, work_per_byte, Stream};
 use crate::http::accept_encoding::Coding;
+use crate::http::conditional::holds_weakened;
 use crate::http::head::ResponseHead;
 use crate::http::media_type::ContentType;
 use crate::wsgi::filter::{BodyFilter, BodyInfo, Mode};
@@ -25,6 +26,8 @@ pub struct CompressFilter {
     coding: Option<Coding>,
     /// The request asked for a byte range: answer with the plain representation.
     range_request: bool,
+    /// The request's If-None-Match when it holds a weak tag: what a 304 must echo.
+    if_none_match: Option<String>,
     /// A `stream_types` response: sync flush after every chunk, no `min_size`.
     flush_each_chunk: bool,
     body: Body,
@@ -38,11 +41,20 @@ pub struct CompressFilter {
 }
 
 impl CompressFilter {
-    pub fn new(config: Arc<CompressConfig>, coding: Option<Coding>, range_request: bool) -> Self {
+    pub fn new(
+        config: Arc<CompressConfig>,
+        coding: Option<Coding>,
+        range_request: bool,
+        if_none_match: Option<&str>,
+    ) -> Self {
         CompressFilter {
             config,
             coding,
             range_request,
+            // Only a weak tag can be one this filter made; most requests carry none.
+            if_none_match: if_none_match
+                .filter(|list| list.contains("W/"))
+                .map(str::to_owned),
             flush_each_chunk: false,
             body: Body::Idle,
             compressed: false,
@@ -53,12 +65,42 @@ impl CompressFilter {
     }
 }
 
+impl CompressFilter {
+    /// RFC 9110 §15.4.5: a 304 carries the ETag and Vary the 200 for the same request
+    /// would. A 304 says nothing of its type or size, so the client's validator tells what
+    /// that 200 was: it holds `W/"x"` for this 304's `"x"` only when the response it stored
+    /// was one this filter compressed (and so weakened, and made Vary on Accept-Encoding). A
+    /// cache or Static inside answers with the stored `"x"` (flask-compress #24 and #65,
+    /// Jetty #14137: the client could then never freshen its copy).
+    fn not_modified(&self, head: &mut ResponseHead) {
+        let compressed_for_this_request = self.coding.is_some() && !self.range_request;
+        let weakened = self
+            .if_none_match
+            .as_deref()
+            .zip(head.get("etag"))
+            .is_some_and(|(list, etag)| holds_weakened(list, etag));
+        if compressed_for_this_request
+            && weakened
+            && !head
+                .list_elements("cache-control")
+                .any(|d| d.eq_ignore_ascii_case("no-transform"))
+        {
+            head.weaken_etag();
+            head.merge_vary("Accept-Encoding");
+        }
+    }
+}
+
 impl BodyFilter for CompressFilter {
     fn on_headers(&mut self, head: &mut ResponseHead, body: BodyInfo) -> Mode {
         // A replaced head (exc_info) starts over: nothing of the first one goes out.
         self.body = Body::Idle;
         self.compressed = false;
         self.prefix.clear();
+        if head.code() == 304 {
+            self.not_modified(head);
+            return Mode::Untouched;
+        }
         // Already encoded (no double compression), a slice of the representation, or the
         // origin forbids transformation (RFC 9110 §7.7 / RFC 9111 §5.2.2.6).
         if head.is_encoded_or_partial()

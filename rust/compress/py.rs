@@ -83,10 +83,13 @@ fn plan_filter<'py>(config: &Arc<CompressConfig>, chain: &mut Chain<'py>) -> Pla
     let accept = accept.as_ref().and_then(|a| utf8(a).ok());
     let coding = negotiate(accept, &config.encodings);
     let range_request = chain.request.get(Field::Range).is_some();
+    let if_none_match = chain.request.get(Field::IfNoneMatch);
+    let if_none_match = if_none_match.as_ref().and_then(|v| utf8(v).ok());
     Plan::Filter(Box::new(CompressFilter::new(
         config.clone(),
         coding,
         range_request,
+        if_none_match,
     )))
 }
 

@@ -47,6 +47,20 @@ pub fn not_modified(
     }
 }
 
+/// Does the client's If-None-Match hold the weak form `W/"x"` of this strong ETag `"x"`
+/// (and not `"x"` itself)? Then the response the client stored was the weakened one a
+/// transforming layer (Compress) sent for `"x"`, and a 304 for it must say `W/"x"` too.
+pub fn holds_weakened(if_none_match: &str, etag: &str) -> bool {
+    let etag = etag.trim();
+    if !etag.starts_with('"') || etag.len() < 2 {
+        return false;
+    }
+    let tags = entity_tags(if_none_match);
+    tags.iter()
+        .any(|tag| tag.strip_prefix("W/").is_some_and(|strong| strong == etag))
+        && !tags.contains(&etag)
+}
+
 /// Should a request with these preconditions get 412 (RFC 9110 §13.2.2 steps 1-2)?
 /// If-Match, when present, decides alone: `*`, or one listed tag equal to the current
 /// strong ETag by strong comparison (a weak tag never matches); otherwise an

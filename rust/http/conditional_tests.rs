@@ -137,3 +137,26 @@ fn not_modified_keeps_validators_and_drops_content_fields() {
         assert_eq!(kept_in_not_modified(name), kept, "{name}");
     }
 }
+
+#[test]
+fn a_client_holding_the_weakened_tag_is_told_apart() {
+    for (if_none_match, etag, holds) in [
+        ("W/\"v1\"", "\"v1\"", true),
+        ("\"a\", W/\"v1\"", "\"v1\"", true),
+        // The strong tag itself: the client stored the untransformed response.
+        ("\"v1\"", "\"v1\"", false),
+        ("W/\"v1\", \"v1\"", "\"v1\"", false),
+        ("W/\"v2\"", "\"v1\"", false),
+        ("*", "\"v1\"", false),
+        // A weak ETag from the origin stays as it is.
+        ("W/\"v1\"", "W/\"v1\"", false),
+        ("W/\"v1\"", "v1", false),
+        ("", "\"v1\"", false),
+    ] {
+        assert_eq!(
+            holds_weakened(if_none_match, etag),
+            holds,
+            "{if_none_match} / {etag}"
+        );
+    }
+}
