@@ -123,11 +123,7 @@ fn respond<'py>(
 impl Router {
     fn change(&self, what: &str) -> PyResult<parking_lot::MutexGuard<'_, Builder<Py<PyAny>>>> {
         let builder = self.builder.lock();
-        if builder.frozen {
-            return Err(PyRuntimeError::new_err(format!(
-                "Router.{what}(): routes are compiled once, on the first request, and cannot change after it; add all routes before serving"
-            )));
-        }
+        builder.check_open(what).map_err(PyRuntimeError::new_err)?;
         Ok(builder)
     }
 

@@ -110,6 +110,17 @@ impl<A> Builder<A> {
         Ok(())
     }
 
+    /// Routes are compiled once, on the first request: `Router.{what}()` after it is refused
+    /// (the whole message).
+    pub fn check_open(&self, what: &str) -> Result<(), String> {
+        if self.frozen {
+            return Err(format!(
+                "Router.{what}(): routes are compiled once, on the first request, and cannot change after it; add all routes before serving"
+            ));
+        }
+        Ok(())
+    }
+
     /// The route called `name`.
     pub fn named(&self, name: &str) -> Option<&Route<A>> {
         self.names.get(name).and_then(|&i| self.routes.get(i))

@@ -76,3 +76,14 @@ fn prefixes_are_checked_and_mount_once() {
         .contains("already mounted"));
     assert_eq!(builder.mounts.len(), 1);
 }
+
+#[test]
+fn changes_are_refused_once_compiled() {
+    let mut builder: Builder<()> = Builder::default();
+    assert!(builder.check_open("add").is_ok());
+    builder.frozen = true;
+    assert_eq!(
+        builder.check_open("mount"),
+        Err("Router.mount(): routes are compiled once, on the first request, and cannot change after it; add all routes before serving".to_owned())
+    );
+}
