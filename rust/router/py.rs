@@ -12,12 +12,12 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
+use super::build_url::{build_url, Arg, UrlError};
 use super::pattern::{Converter, Pattern, Segment};
 use super::routes::Builder;
 use super::table::{Match, Methods, Table};
 use super::url::{
-    decode_path, encode_query, is_authority, is_scheme, longest_prefix, percent_encode,
-    quote_latin1, quote_query, wsgi_path,
+    decode_path, is_authority, is_scheme, longest_prefix, quote_latin1, quote_query, wsgi_path,
 };
 use crate::wsgi::answer::{text_headers, Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
@@ -529,86 +529,36 @@ impl Router {
     /// string.
     #[pyo3(signature = (name, /, **params))]
     fn url_for(&self, name: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
-        let builder = self.builder.lock();
-        let route = builder.named(name).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "Router.url_for(name={name:?}): no route has this name"
-            ))
-        })?;
-        let pattern = route.pattern.clone();
-        drop(builder);
-        let mut used: Vec<String> = Vec::new();
-        let mut path = String::new();
-        for segment in &pattern.segments {
-            path.push('/');
-            match segment {
-                Segment::Static(text) => path.push_str(&percent_encode(text, false)),
-                Segment::Param {
-                    name: param,
-                    converter,
-                } => {
-                    let value = params
-                        .map(|p| p.get_item(param))
-                        .transpose()?
-                        .flatten()
-                        .ok_or_else(|| {
-                            PyValueError::new_err(format!(
-                                "Router.url_for({name:?}): missing parameter {param:?} for {:?}",
-                                pattern.template
-                            ))
-                        })?;
-                    let shown = match converter {
-                        Converter::Int => {
-                            if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>()
-                            {
-                                return Err(PyTypeError::new_err(format!(
-                                    "Router.url_for({name:?}): {param} must be an int, not {}",
-                                    type_name(&value)
-                                )));
-                            }
-                            let text = value.str()?.to_cow()?.into_owned();
-                            if text.starts_with('-') {
-                                return Err(PyValueError::new_err(format!(
-                                    "Router.url_for({name:?}): {param} must be >= 0, not {text}"
-                                )));
-                            }
-                            text
-                        }
-                        _ => value.str()?.to_cow()?.into_owned(),
-                    };
-                    if !converter.accepts(&shown) {
-                        return Err(PyValueError::new_err(format!(
-                            "Router.url_for({name:?}): {param}={shown:?} would not match {:?}",
-                            pattern.template
-                        )));
-                    }
-                    path.push_str(&percent_encode(
-                        &shown,
-                        matches!(converter, Converter::Path),
-                    ));
-                    used.push(param.clone());
+        fn text(value: &Bound<'_, PyAny>) -> PyResult<String> {
+            Ok(value.str()?.to_cow()?.into_owned())
+        }
+        // Python runs below (str() of the values): the lock is released first.
+        let pattern = self.builder.lock().pattern_named(name);
+        let pattern = pattern.map_err(PyValueError::new_err)?;
+        let arg = |param: &str, int: bool| -> PyResult<Option<Arg>> {
+            let Some(value) = params.map(|p| p.get_item(param)).transpose()?.flatten() else {
+                return Ok(None);
+            };
+            if int && (value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>()) {
+                return Ok(Some(Arg::NotInt(type_name(&value))));
+            }
+            Ok(Some(Arg::Text(text(&value)?)))
+        };
+        let query = |used: &dyn Fn(&str) -> bool| -> PyResult<Vec<(String, String)>> {
+            let mut pairs = Vec::new();
+            for (key, value) in params.iter().flat_map(|p| p.iter()) {
+                let key = text(&key)?;
+                if !used(&key) {
+                    pairs.push((key, text(&value)?));
                 }
             }
-        }
-        if pattern.segments.is_empty() || pattern.trailing_slash {
-            path.push('/');
-        }
-        let mut query = Vec::new();
-        if let Some(params) = params {
-            for (key, value) in params.iter() {
-                let key = key.str()?.to_cow()?.into_owned();
-                if used.contains(&key) {
-                    continue;
-                }
-                let value = value.str()?.to_cow()?.into_owned();
-                query.push(format!("{}={}", encode_query(&key), encode_query(&value)));
-            }
-        }
-        if !query.is_empty() {
-            path.push('?');
-            path.push_str(&query.join("&"));
-        }
-        Ok(path)
+            Ok(pairs)
+        };
+        build_url(name, &pattern, arg, query).map_err(|e| match e {
+            UrlError::Type(message) => PyTypeError::new_err(message),
+            UrlError::Value(message) => PyValueError::new_err(message),
+            UrlError::Arg(err) => err,
+        })
     }
 
     fn __call__(

@@ -121,6 +121,17 @@ impl<A> Builder<A> {
         Ok(())
     }
 
+    /// The pattern of the route called `name`, for `url_for` (the whole message when no
+    /// route has that name).
+    pub fn pattern_named(&self, name: &str) -> Result<Pattern, String> {
+        match self.named(name) {
+            Some(route) => Ok(route.pattern.clone()),
+            None => Err(format!(
+                "Router.url_for(name={name:?}): no route has this name"
+            )),
+        }
+    }
+
     /// The route called `name`.
     pub fn named(&self, name: &str) -> Option<&Route<A>> {
         self.names.get(name).and_then(|&i| self.routes.get(i))

@@ -61,6 +61,14 @@ fn names_are_unique_and_found() {
     assert!(err.contains("already used by the route \"/a\""), "{err}");
     assert_eq!(builder.named("home").map(|r| r.app), Some("a"));
     assert!(builder.named("nope").is_none());
+    assert_eq!(
+        builder.pattern_named("home").map(|p| p.template),
+        Ok("/a".to_owned())
+    );
+    assert_eq!(
+        builder.pattern_named("nope").map(|p| p.template),
+        Err(r#"Router.url_for(name="nope"): no route has this name"#.to_owned())
+    );
 }
 
 #[test]
