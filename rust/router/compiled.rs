@@ -21,6 +21,8 @@ pub struct Compiled {
     /// The routes and the mounts' apps, by the numbers a `Decision` gives.
     routes: Vec<Target>,
     mounts: Vec<Py<PyAny>>,
+    /// The app for requests nothing matches (None: 404).
+    default: Option<Py<PyAny>>,
 }
 
 /// What one route needs at dispatch time, as ready Python objects.
@@ -33,7 +35,12 @@ struct Target {
 
 impl Compiled {
     /// Compile `builder` (which cannot change after it).
-    pub fn new(py: Python<'_>, builder: &mut Builder<Py<PyAny>>, redirect_slashes: bool) -> Self {
+    pub fn new(
+        py: Python<'_>,
+        builder: &mut Builder<Py<PyAny>>,
+        default: Option<&Py<PyAny>>,
+        redirect_slashes: bool,
+    ) -> Self {
         let routes = builder
             .routes
             .iter()
@@ -58,23 +65,23 @@ impl Compiled {
                 .iter()
                 .map(|(_, app)| app.clone_ref(py))
                 .collect(),
+            default: default.map(|app| app.clone_ref(py)),
         }
     }
 
     /// Carry `decision` out: a route or mount goes on down the chain to its app, anything
-    /// else not found to `default`; Router's own 404, 405 and 308 go out through the fused
-    /// layers outside.
+    /// else not found to the default app; Router's own 404, 405 and 308 (no body for a
+    /// `head` request) go out through the fused layers outside.
     pub fn serve<'py>(
         &self,
         py: Python<'py>,
         decision: Decision<'_>,
-        default: Option<&Py<PyAny>>,
+        head: bool,
         environ: &Bound<'py, PyDict>,
         start_response: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
     ) -> PyResult<Py<PyAny>> {
         let answer = |chain: &mut Chain<'py>, status, header, body| {
-            let head = chain.request.is_head();
             let made = Answer::text(py, status, header, body, head)?;
             chain.answer(py, environ.as_any(), start_response, made)
         };
@@ -101,7 +108,7 @@ impl Compiled {
             }
             Decision::NotFound => None,
         };
-        match app.or(default) {
+        match app.or(self.default.as_ref()) {
             Some(app) => {
                 let app = app.bind(py);
                 chain.call(py, "Router", app, environ.as_any(), start_response, None)

@@ -57,6 +57,10 @@ impl<'a> Request<'a> {
         }
     }
 
+    pub fn is_head(&self) -> bool {
+        self.method == "HEAD"
+    }
+
     fn path(&self) -> &str {
         self.path.get_or_init(|| decode_path(self.path_info))
     }

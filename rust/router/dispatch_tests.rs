@@ -505,3 +505,17 @@ fn redirect_locations() {
         assert_eq!(decision, redirect(expected), "{rule}");
     }
 }
+
+#[test]
+fn a_head_request_is_one_whose_method_is_head() {
+    for (method, head) in [
+        (Some(Ok("HEAD")), true),
+        (Some(Ok("GET")), false),
+        (Some(Ok("head")), false),
+        (None, false),
+        (Some(Err(())), false),
+    ] {
+        let request = Request::new(method, None, None);
+        assert_eq!(request.is_head(), head, "{method:?}");
+    }
+}

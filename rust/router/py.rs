@@ -120,7 +120,8 @@ impl Router {
         chain: &mut Chain<'py>,
     ) -> PyResult<Py<PyAny>> {
         let compiled = self.compiled.get_or_init(py, || {
-            Compiled::new(py, &mut self.builder.lock(), self.redirect_slashes)
+            let default = self.default.as_ref();
+            Compiled::new(py, &mut self.builder.lock(), default, self.redirect_slashes)
         });
         let Some(environ) = chain.request.environ().cloned() else {
             return Err(PyTypeError::new_err(format!(
@@ -144,8 +145,8 @@ impl Router {
                 query,
             })
         });
-        let default = self.default.as_ref();
-        compiled.serve(py, decision, default, &environ, start_response, chain)
+        let head = request.is_head();
+        compiled.serve(py, decision, head, &environ, start_response, chain)
     }
 }
 
