@@ -123,10 +123,11 @@ impl Dispatch {
         }
     }
 
-    /// Decide, in this order: nothing for a path with lone surrogates (no route or mount can
-    /// match, and no URL can be built from it), the longest mount prefix (mounts come before routes), a route
-    /// for the path and method, 405 when routes match the path with other methods only, a
-    /// 308 to the other slash form when a route takes that with this method, else not found.
+    /// Decide, in this order: not found when PATH_INFO or SCRIPT_NAME has lone surrogates (no
+    /// route or mount can match them, and no URL can be built from them); the longest mount
+    /// prefix (mounts come before routes); a route for the path and method; 405 when routes
+    /// match the path with other methods only; a 308 to the other slash form when a route
+    /// takes that with this method; else not found.
     ///
     /// `origin` is called only for a redirect (most requests never read the scheme, Host or
     /// query string): it reads them and gives them to the function it is handed, which builds
