@@ -373,10 +373,7 @@ impl Router {
         visit.call(&self.default)?;
         // Never block in the collector: a builder being changed right now is skipped.
         if let Some(builder) = self.builder.try_lock() {
-            for route in &builder.routes {
-                visit.call(&route.app)?;
-            }
-            for (_, app) in &builder.mounts {
+            for app in builder.apps() {
                 visit.call(app)?;
             }
         }

@@ -132,6 +132,12 @@ impl<A> Builder<A> {
         }
     }
 
+    /// Every app added: the routes', then the mounts'.
+    pub fn apps(&self) -> impl Iterator<Item = &A> {
+        let routes = self.routes.iter().map(|route| &route.app);
+        routes.chain(self.mounts.iter().map(|(_, app)| app))
+    }
+
     /// The route called `name`.
     pub fn named(&self, name: &str) -> Option<&Route<A>> {
         self.names.get(name).and_then(|&i| self.routes.get(i))

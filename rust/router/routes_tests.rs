@@ -95,3 +95,14 @@ fn changes_are_refused_once_compiled() {
         Err("Router.mount(): routes are compiled once, on the first request, and cannot change after it; add all routes before serving".to_owned())
     );
 }
+
+#[test]
+fn apps_are_the_routes_then_the_mounts() {
+    let mut builder = Builder::default();
+    builder.mount("/m".to_owned(), 1).unwrap();
+    builder
+        .add("/a", pattern("/a"), Methods::Any, 2, None)
+        .unwrap();
+    builder.mount("/n".to_owned(), 3).unwrap();
+    assert_eq!(builder.apps().copied().collect::<Vec<_>>(), [2, 1, 3]);
+}
