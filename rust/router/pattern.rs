@@ -263,11 +263,16 @@ impl Pattern {
         shape
     }
 
-    pub fn param_names(&self) -> impl Iterator<Item = &str> {
+    /// The parameters in path order, with their converters.
+    pub fn params(&self) -> impl Iterator<Item = (&str, &Converter)> {
         self.segments.iter().filter_map(|s| match s {
-            Segment::Param { name, .. } => Some(name.as_str()),
+            Segment::Param { name, converter } => Some((name.as_str(), converter)),
             Segment::Static(_) => None,
         })
+    }
+
+    pub fn param_names(&self) -> impl Iterator<Item = &str> {
+        self.params().map(|(name, _)| name)
     }
 }
 

@@ -1,46 +1,26 @@
-//! The `Router` Python class: building the table, dispatching requests, answering 404, 405
-//! and slash redirects itself, and building URLs.
+//! The `Router` Python class: arguments, getters and repr, and the call into the decision
+//! per request (`dispatch.rs`, carried out by `compiled.rs`) and into `build_url.rs`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
-use super::pattern::{Converter, Pattern, Segment};
+use super::build_url::{build_url, Arg, UrlError};
+use super::compiled::Compiled;
+use super::dispatch::{FieldText, Origin, Request};
+use super::pattern::Pattern;
 use super::routes::Builder;
-use super::table::{Match, Methods, Table};
-use super::url::{
-    decode_path, encode_query, is_authority, is_scheme, longest_prefix, percent_encode,
-    quote_latin1, quote_query, wsgi_path,
-};
-use crate::wsgi::answer::{text_headers, Answer, AnswerBody};
+use super::table::Methods;
 use crate::wsgi::chain::{enter, Chain};
 use crate::wsgi::layer::py_bool;
 use crate::wsgi::options::{bool_arg, str_arg, type_name, wsgi_app};
-use crate::wsgi::request::{Field, RequestView};
+use crate::wsgi::request::Field;
 use crate::wsgi::text::{display_text, utf8};
-
-/// What one matched route needs at dispatch time, as ready Python objects.
-struct Target {
-    app: Py<PyAny>,
-    template: Py<PyString>,
-    /// Parameter names in path order, and whether each converts to int.
-    params: Vec<(Py<PyString>, bool)>,
-}
-
-struct Compiled {
-    table: Table,
-    targets: Vec<Target>,
-    mounts: HashMap<String, Py<PyAny>, lru::DefaultHasher>,
-    /// The length of the longest mount prefix (as PATH_INFO text).
-    longest_mount: usize,
-}
 
 /// Dispatch requests by method and path to WSGI apps, with prefix mounts.
 ///
@@ -104,30 +84,15 @@ fn methods(value: &Bound<'_, PyAny>) -> PyResult<Methods> {
     Methods::new(list).map_err(|e| PyValueError::new_err(format!("Router.add(methods=...): {e}")))
 }
 
-/// A ready response of the router's own: 404, 405, 308.
-fn respond<'py>(
-    py: Python<'py>,
-    status: &str,
-    extra: Option<(&str, String)>,
-    body: &'static [u8],
-    head: bool,
-) -> PyResult<Answer<'py>> {
-    Ok(Answer {
-        status: PyString::new(py, status).into_any(),
-        headers: text_headers(py, body, extra)?,
-        body: AnswerBody::Text(body),
-        head_request: head,
-    })
+/// An environ field's text as the decision takes it (lone surrogates: `Err`).
+fn field_text<'a>(field: &'a Option<Bound<'_, PyString>>) -> FieldText<'a> {
+    field.as_ref().map(|s| utf8(s).map_err(drop))
 }
 
 impl Router {
     fn change(&self, what: &str) -> PyResult<parking_lot::MutexGuard<'_, Builder<Py<PyAny>>>> {
         let builder = self.builder.lock();
-        if builder.frozen {
-            return Err(PyRuntimeError::new_err(format!(
-                "Router.{what}(): routes are compiled once, on the first request, and cannot change after it; add all routes before serving"
-            )));
-        }
+        builder.check_open(what).map_err(PyRuntimeError::new_err)?;
         Ok(builder)
     }
 
@@ -146,50 +111,6 @@ impl Router {
             .map_err(PyValueError::new_err)
     }
 
-    fn compile(&self, py: Python<'_>) -> Compiled {
-        let mut builder = self.builder.lock();
-        builder.frozen = true;
-        let table = Table::new(
-            builder
-                .routes
-                .iter()
-                .map(|r| (r.pattern.clone(), r.methods.clone()))
-                .collect(),
-        );
-        let targets = builder
-            .routes
-            .iter()
-            .map(|r| Target {
-                app: r.app.clone_ref(py),
-                template: PyString::intern(py, &r.pattern.template).unbind(),
-                params: r
-                    .pattern
-                    .segments
-                    .iter()
-                    .filter_map(|s| match s {
-                        Segment::Param { name, converter } => Some((
-                            PyString::intern(py, name).unbind(),
-                            matches!(converter, Converter::Int),
-                        )),
-                        Segment::Static(_) => None,
-                    })
-                    .collect(),
-            })
-            .collect();
-        let mounts: HashMap<String, Py<PyAny>, lru::DefaultHasher> = builder
-            .mounts
-            .iter()
-            .map(|(prefix, app)| (wsgi_path(prefix).into_owned(), app.clone_ref(py)))
-            .collect();
-        let longest_mount = mounts.keys().map(String::len).max().unwrap_or(0);
-        Compiled {
-            table,
-            targets,
-            mounts,
-            longest_mount,
-        }
-    }
-
     /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
     pub fn run<'py>(
         &self,
@@ -198,198 +119,34 @@ impl Router {
         start_response: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
     ) -> PyResult<Py<PyAny>> {
-        let compiled = self.compiled.get_or_init(py, || self.compile(py));
+        let compiled = self.compiled.get_or_init(py, || {
+            let default = self.default.as_ref();
+            Compiled::new(py, &mut self.builder.lock(), default, self.redirect_slashes)
+        });
         let Some(environ) = chain.request.environ().cloned() else {
             return Err(PyTypeError::new_err(format!(
                 "Router: environ must be a dict (PEP 3333), not {}",
                 type_name(environ)
             )));
         };
-        let environ = &environ;
-        let method = chain.request.get(Field::Method);
-        // A method with lone surrogates is no method a route names.
-        let method = method.as_ref().map_or(Ok("GET"), |m| utf8(m)).unwrap_or("");
-        let head = method == "HEAD";
-        // Every response Router makes itself goes out through the fused layers outside.
-        let refuse = |chain: &mut Chain<'py>, status, header, body: &'static [u8]| {
-            let made = respond(py, status, header, body, head)?;
-            chain.answer(py, environ.as_any(), start_response, made)
-        };
-        // A mount or the default app: the chain goes on there (a route goes through
-        // `dispatch`, which sets the routing args first).
-        let go = |chain: &mut Chain<'py>, app: &Py<PyAny>| {
-            chain.call(
-                py,
-                "Router",
-                app.bind(py),
-                environ.as_any(),
-                start_response,
-                None,
-            )
-        };
-        let not_found = |chain: &mut Chain<'py>| match &self.default {
-            Some(app) => go(chain, app),
-            None => refuse(chain, "404 Not Found", None, b"Not Found\n"),
-        };
-        let raw = chain.request.get(Field::PathInfo);
-        let script = chain.request.get(Field::ScriptName);
-        let (Ok(raw), Ok(script)) = (
-            raw.as_ref().map_or(Ok(""), |p| utf8(p)),
-            script.as_ref().map_or(Ok(""), |s| utf8(s)),
-        ) else {
-            // Lone surrogates (no PEP 3333 server sends them): no route or mount can match,
-            // and no URL can be built from them.
-            return not_found(chain);
-        };
-        if !compiled.mounts.is_empty() {
-            if let Some((app, split)) = longest_prefix(raw, compiled.longest_mount, |prefix| {
-                compiled.mounts.get(prefix)
-            }) {
-                let prefix = raw.get(..split).unwrap_or("");
-                let rest = raw.get(split..).unwrap_or("");
-                let script_name = PyString::new(py, &format!("{script}{prefix}"));
-                chain.request.set(Field::ScriptName, script_name)?;
-                chain
-                    .request
-                    .set(Field::PathInfo, PyString::new(py, rest))?;
-                return go(chain, app);
-            }
-        }
-        let path = decode_path(raw);
-        match compiled.table.find(&path, method) {
-            Match::Found { route, values } => {
-                let Some(target) = compiled.targets.get(route) else {
-                    return refuse(chain, "404 Not Found", None, b"Not Found\n");
-                };
-                let dispatched =
-                    self.dispatch(py, target, &values, environ, start_response, chain)?;
-                return match dispatched {
-                    Some(response) => Ok(response),
-                    // An int this interpreter will not convert: no route, as in Werkzeug.
-                    None => not_found(chain),
-                };
-            }
-            Match::WrongMethod(allowed) => {
-                let allow = Some(("Allow", allowed.join(", ")));
-                return refuse(
-                    chain,
-                    "405 Method Not Allowed",
-                    allow,
-                    b"Method Not Allowed\n",
-                );
-            }
-            Match::NotFound => {}
-        }
-        if self.redirect_slashes && raw.len() > 1 {
-            let toggled = match raw.strip_suffix('/') {
-                Some(without) => without.to_owned(),
-                None => format!("{raw}/"),
-            };
-            if let Match::Found { .. } = compiled.table.find(&decode_path(&toggled), method) {
-                let location = Self::location(&mut chain.request, script, &toggled);
-                return refuse(
-                    chain,
-                    "308 Permanent Redirect",
-                    Some(("Location", location)),
-                    b"",
-                );
-            }
-        }
-        not_found(chain)
-    }
-
-    /// Call the route's app with the routing args set; None when an `{name:int}` value is
-    /// longer than this interpreter converts (`sys.set_int_max_str_digits` below the default
-    /// the matcher allows): nothing was changed, and the request is not found.
-    #[allow(clippy::too_many_arguments)]
-    fn dispatch<'py>(
-        &self,
-        py: Python<'py>,
-        target: &Target,
-        values: &[&str],
-        environ: &Bound<'py, PyDict>,
-        start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain<'py>,
-    ) -> PyResult<Option<Py<PyAny>>> {
-        let mut converted = Vec::with_capacity(values.len());
-        for ((name, is_int), value) in target.params.iter().zip(values) {
-            let value = if *is_int {
-                // Digits only (checked by the matcher): u64 in Rust when it fits, else
-                // Python's int(), within the interpreter's limit on digits.
-                match value.parse::<u64>() {
-                    Ok(number) => number.into_pyobject(py)?.into_any(),
-                    Err(_) => match py.get_type::<PyInt>().call1((*value,)) {
-                        Ok(number) => number,
-                        Err(err) if err.is_instance_of::<PyValueError>(py) => return Ok(None),
-                        Err(err) => return Err(err),
-                    },
-                }
-            } else {
-                PyString::new(py, value).into_any()
-            };
-            converted.push((name.bind(py), value));
-        }
-        let key = intern!(py, "wsgiorg.routing_args");
-        let existing = environ
-            .get_item(key)?
-            .and_then(|args| args.cast_into::<PyTuple>().ok())
-            .filter(|args| args.len() == 2);
-        let (positional, named) = match existing {
-            Some(args) => {
-                let named = args
-                    .get_item(1)
-                    .ok()
-                    .and_then(|n| n.cast_into::<PyDict>().ok())
-                    .map(|n| n.copy())
-                    .transpose()?
-                    .unwrap_or_else(|| PyDict::new(py));
-                (args.get_item(0)?, named)
-            }
-            None => (PyTuple::empty(py).into_any(), PyDict::new(py)),
-        };
-        for (name, value) in converted {
-            named.set_item(name, value)?;
-        }
-        environ.set_item(key, (positional, named))?;
-        environ.set_item(intern!(py, "wsgi_mw.route"), target.template.bind(py))?;
-        chain
-            .call(
-                py,
-                "Router",
-                target.app.bind(py),
-                environ.as_any(),
-                start_response,
-                None,
-            )
-            .map(Some)
-    }
-
-    /// The absolute URL of `path` (raw PATH_INFO text) for a redirect (PEP 3333 URL
-    /// reconstruction).
-    ///
-    /// Nothing from the request reaches the header raw: the path and query are
-    /// percent-encoded, and a scheme or Host that is not URL syntax (CR, LF, NUL, spaces,
-    /// "/", "@", non-ASCII...) gives a relative Location (RFC 9110 §10.2.2 allows one).
-    fn location(request: &mut RequestView<'_>, script: &str, path: &str) -> String {
-        let scheme = request.get(Field::UrlScheme);
-        let scheme = scheme.as_ref().map_or(Cow::Borrowed("http"), display_text);
-        let host = request.host(&scheme);
-        let host = host.as_bytes();
-        let target = format!("{}{}", quote_latin1(script), quote_latin1(path));
-        let mut url = match std::str::from_utf8(&host) {
-            Ok(host) if is_scheme(&scheme) && is_authority(host.as_bytes()) => {
-                format!("{scheme}://{host}{target}")
-            }
-            // "//x" alone would name another host: "/./" keeps it a path on this one.
-            _ if target.starts_with("//") => format!("/.{target}"),
-            _ => target,
-        };
-        let query = request.get(Field::QueryString);
-        if let Some(query) = query.as_ref().map(display_text).filter(|q| !q.is_empty()) {
-            url.push('?');
-            url.push_str(&quote_query(&query));
-        }
-        url
+        let fields = [Field::Method, Field::PathInfo, Field::ScriptName];
+        let [method, raw, script] = fields.map(|field| chain.request.get(field));
+        let request = Request::new(field_text(&method), field_text(&raw), field_text(&script));
+        let decision = compiled.dispatch.decide(&request, |location| {
+            let scheme = chain.request.get(Field::UrlScheme);
+            let scheme = &scheme.as_ref().map_or(Cow::Borrowed("http"), display_text);
+            let host = chain.request.host(scheme);
+            let host = &host.as_bytes();
+            let query = chain.request.get(Field::QueryString);
+            let query = &query.as_ref().map_or(Cow::Borrowed(""), display_text);
+            location(&Origin {
+                scheme,
+                host,
+                query,
+            })
+        });
+        let head = request.is_head();
+        compiled.serve(py, decision, head, &environ, start_response, chain)
     }
 }
 
@@ -533,86 +290,36 @@ impl Router {
     /// string.
     #[pyo3(signature = (name, /, **params))]
     fn url_for(&self, name: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
-        let builder = self.builder.lock();
-        let route = builder.named(name).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "Router.url_for(name={name:?}): no route has this name"
-            ))
-        })?;
-        let pattern = route.pattern.clone();
-        drop(builder);
-        let mut used: Vec<String> = Vec::new();
-        let mut path = String::new();
-        for segment in &pattern.segments {
-            path.push('/');
-            match segment {
-                Segment::Static(text) => path.push_str(&percent_encode(text, false)),
-                Segment::Param {
-                    name: param,
-                    converter,
-                } => {
-                    let value = params
-                        .map(|p| p.get_item(param))
-                        .transpose()?
-                        .flatten()
-                        .ok_or_else(|| {
-                            PyValueError::new_err(format!(
-                                "Router.url_for({name:?}): missing parameter {param:?} for {:?}",
-                                pattern.template
-                            ))
-                        })?;
-                    let shown = match converter {
-                        Converter::Int => {
-                            if value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>()
-                            {
-                                return Err(PyTypeError::new_err(format!(
-                                    "Router.url_for({name:?}): {param} must be an int, not {}",
-                                    type_name(&value)
-                                )));
-                            }
-                            let text = value.str()?.to_cow()?.into_owned();
-                            if text.starts_with('-') {
-                                return Err(PyValueError::new_err(format!(
-                                    "Router.url_for({name:?}): {param} must be >= 0, not {text}"
-                                )));
-                            }
-                            text
-                        }
-                        _ => value.str()?.to_cow()?.into_owned(),
-                    };
-                    if !converter.accepts(&shown) {
-                        return Err(PyValueError::new_err(format!(
-                            "Router.url_for({name:?}): {param}={shown:?} would not match {:?}",
-                            pattern.template
-                        )));
-                    }
-                    path.push_str(&percent_encode(
-                        &shown,
-                        matches!(converter, Converter::Path),
-                    ));
-                    used.push(param.clone());
+        fn text(value: &Bound<'_, PyAny>) -> PyResult<String> {
+            Ok(value.str()?.to_cow()?.into_owned())
+        }
+        // Python runs below (str() of the values): the lock is released first.
+        let pattern = self.builder.lock().pattern_named(name);
+        let pattern = pattern.map_err(PyValueError::new_err)?;
+        let arg = |param: &str, int: bool| -> PyResult<Option<Arg>> {
+            let Some(value) = params.map(|p| p.get_item(param)).transpose()?.flatten() else {
+                return Ok(None);
+            };
+            if int && (value.is_instance_of::<PyBool>() || !value.is_instance_of::<PyInt>()) {
+                return Ok(Some(Arg::NotInt(type_name(&value))));
+            }
+            Ok(Some(Arg::Text(text(&value)?)))
+        };
+        let query = |used: &dyn Fn(&str) -> bool| -> PyResult<Vec<(String, String)>> {
+            let mut pairs = Vec::new();
+            for (key, value) in params.iter().flat_map(|p| p.iter()) {
+                let key = text(&key)?;
+                if !used(&key) {
+                    pairs.push((key, text(&value)?));
                 }
             }
-        }
-        if pattern.segments.is_empty() || pattern.trailing_slash {
-            path.push('/');
-        }
-        let mut query = Vec::new();
-        if let Some(params) = params {
-            for (key, value) in params.iter() {
-                let key = key.str()?.to_cow()?.into_owned();
-                if used.contains(&key) {
-                    continue;
-                }
-                let value = value.str()?.to_cow()?.into_owned();
-                query.push(format!("{}={}", encode_query(&key), encode_query(&value)));
-            }
-        }
-        if !query.is_empty() {
-            path.push('?');
-            path.push_str(&query.join("&"));
-        }
-        Ok(path)
+            Ok(pairs)
+        };
+        build_url(name, &pattern, arg, query).map_err(|e| match e {
+            UrlError::Type(message) => PyTypeError::new_err(message),
+            UrlError::Value(message) => PyValueError::new_err(message),
+            UrlError::Arg(err) => err,
+        })
     }
 
     fn __call__(
@@ -666,10 +373,7 @@ impl Router {
         visit.call(&self.default)?;
         // Never block in the collector: a builder being changed right now is skipped.
         if let Some(builder) = self.builder.try_lock() {
-            for route in &builder.routes {
-                visit.call(&route.app)?;
-            }
-            for (_, app) in &builder.mounts {
+            for app in builder.apps() {
                 visit.call(app)?;
             }
         }

@@ -110,6 +110,34 @@ impl<A> Builder<A> {
         Ok(())
     }
 
+    /// Routes are compiled once, on the first request: `Router.{what}()` after it is refused
+    /// (the whole message).
+    pub fn check_open(&self, what: &str) -> Result<(), String> {
+        if self.frozen {
+            return Err(format!(
+                "Router.{what}(): routes are compiled once, on the first request, and cannot change after it; add all routes before serving"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The pattern of the route called `name`, for `url_for` (the whole message when no
+    /// route has that name).
+    pub fn pattern_named(&self, name: &str) -> Result<Pattern, String> {
+        match self.named(name) {
+            Some(route) => Ok(route.pattern.clone()),
+            None => Err(format!(
+                "Router.url_for(name={name:?}): no route has this name"
+            )),
+        }
+    }
+
+    /// Every app added: the routes', then the mounts'.
+    pub fn apps(&self) -> impl Iterator<Item = &A> {
+        let routes = self.routes.iter().map(|route| &route.app);
+        routes.chain(self.mounts.iter().map(|(_, app)| app))
+    }
+
     /// The route called `name`.
     pub fn named(&self, name: &str) -> Option<&Route<A>> {
         self.names.get(name).and_then(|&i| self.routes.get(i))

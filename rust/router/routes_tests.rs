@@ -61,6 +61,14 @@ fn names_are_unique_and_found() {
     assert!(err.contains("already used by the route \"/a\""), "{err}");
     assert_eq!(builder.named("home").map(|r| r.app), Some("a"));
     assert!(builder.named("nope").is_none());
+    assert_eq!(
+        builder.pattern_named("home").map(|p| p.template),
+        Ok("/a".to_owned())
+    );
+    assert_eq!(
+        builder.pattern_named("nope").map(|p| p.template),
+        Err(r#"Router.url_for(name="nope"): no route has this name"#.to_owned())
+    );
 }
 
 #[test]
@@ -75,4 +83,26 @@ fn prefixes_are_checked_and_mount_once() {
         .unwrap_err()
         .contains("already mounted"));
     assert_eq!(builder.mounts.len(), 1);
+}
+
+#[test]
+fn changes_are_refused_once_compiled() {
+    let mut builder: Builder<()> = Builder::default();
+    assert!(builder.check_open("add").is_ok());
+    builder.frozen = true;
+    assert_eq!(
+        builder.check_open("mount"),
+        Err("Router.mount(): routes are compiled once, on the first request, and cannot change after it; add all routes before serving".to_owned())
+    );
+}
+
+#[test]
+fn apps_are_the_routes_then_the_mounts() {
+    let mut builder = Builder::default();
+    builder.mount("/m".to_owned(), 1).unwrap();
+    builder
+        .add("/a", pattern("/a"), Methods::Any, 2, None)
+        .unwrap();
+    builder.mount("/n".to_owned(), 3).unwrap();
+    assert_eq!(builder.apps().copied().collect::<Vec<_>>(), [2, 1, 3]);
 }

@@ -59,6 +59,23 @@ pub struct AnswerParts<'py> {
 }
 
 impl<'py> Answer<'py> {
+    /// A short text of our own (Router's 404, 405 and 308): `status`, the head
+    /// [`text_headers`] makes with `extra`, and `body`.
+    pub fn text(
+        py: Python<'py>,
+        status: &str,
+        extra: Option<(&str, String)>,
+        body: &'static [u8],
+        head_request: bool,
+    ) -> PyResult<Self> {
+        Ok(Answer {
+            status: PyString::new(py, status).into_any(),
+            headers: text_headers(py, body, extra)?,
+            body: AnswerBody::Text(body),
+            head_request,
+        })
+    }
+
     pub fn into_parts(self, py: Python<'py>) -> PyResult<AnswerParts<'py>> {
         let Answer {
             status,
