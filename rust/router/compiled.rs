@@ -12,7 +12,7 @@ use super::dispatch::{Decision, Dispatch};
 use super::pattern::Converter;
 use super::routes::Builder;
 use crate::wsgi::answer::Answer;
-use crate::wsgi::chain::Chain;
+use crate::wsgi::layer::Plan;
 use crate::wsgi::request::{Field, RequestView};
 
 /// A Router's routes and mounts, compiled on its first request.
@@ -69,51 +69,41 @@ impl Compiled {
         }
     }
 
-    /// Carry `decision` out: a route or mount goes on down the chain to its app, anything
+    /// The plan for `decision`: a route or mount goes on down the chain to its app, anything
     /// else not found to the default app; Router's own 404, 405 and 308 (no body for a
     /// `head` request) go out through the fused layers outside.
-    pub fn serve<'py>(
+    pub fn plan<'py>(
         &self,
         py: Python<'py>,
         decision: Decision<'_>,
         head: bool,
         environ: &Bound<'py, PyDict>,
-        start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain<'py>,
-    ) -> PyResult<Py<PyAny>> {
-        let answer = |chain: &mut Chain<'py>, status, header, body| {
-            let made = Answer::text(py, status, header, body, head)?;
-            chain.answer(py, environ.as_any(), start_response, made)
+        request: &mut RequestView<'py>,
+    ) -> PyResult<Plan<'py>> {
+        let answer = |status, header, body| -> PyResult<Plan<'py>> {
+            Ok(Plan::Answer(Answer::text(py, status, header, body, head)?))
         };
         let app = match decision {
             Decision::Mount {
                 index,
                 script_name,
                 path_info,
-            } => self.mount(py, index, &script_name, path_info, &mut chain.request)?,
+            } => self.mount(py, index, &script_name, path_info, request)?,
             // None: an int this interpreter will not convert, no route (as in Werkzeug).
             Decision::Route { route, values } => self.route(py, route, &values, environ)?,
             Decision::NotAllowed { allow } => {
                 let allow = Some(("Allow", allow));
-                return answer(
-                    chain,
-                    "405 Method Not Allowed",
-                    allow,
-                    b"Method Not Allowed\n",
-                );
+                return answer("405 Method Not Allowed", allow, b"Method Not Allowed\n");
             }
             Decision::Redirect { location } => {
                 let location = Some(("Location", location));
-                return answer(chain, "308 Permanent Redirect", location, b"");
+                return answer("308 Permanent Redirect", location, b"");
             }
             Decision::NotFound => None,
         };
         match app.or(self.default.as_ref()) {
-            Some(app) => {
-                let app = app.bind(py);
-                chain.call(py, "Router", app, environ.as_any(), start_response, None)
-            }
-            None => answer(chain, "404 Not Found", None, b"Not Found\n"),
+            Some(app) => Ok(Plan::Dispatch(app.bind(py).clone(), None)),
+            None => answer("404 Not Found", None, b"Not Found\n"),
         }
     }
 

@@ -17,7 +17,7 @@ use super::pattern::Pattern;
 use super::routes::Builder;
 use super::table::Methods;
 use crate::wsgi::chain::{enter, Chain};
-use crate::wsgi::layer::py_bool;
+use crate::wsgi::layer::{carry_out, py_bool, Plan, Stage};
 use crate::wsgi::options::{bool_arg, str_arg, type_name, wsgi_app};
 use crate::wsgi::request::Field;
 use crate::wsgi::text::{display_text, utf8};
@@ -111,14 +111,14 @@ impl Router {
             .map_err(PyValueError::new_err)
     }
 
-    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
-    pub fn run<'py>(
+    /// What to do with this request: a route's or mount's app, the default app, or
+    /// Router's own 404, 405 or 308.
+    fn plan<'py>(
         &self,
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
-        start_response: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
-    ) -> PyResult<Py<PyAny>> {
+    ) -> PyResult<Plan<'py>> {
         let compiled = self.compiled.get_or_init(py, || {
             let default = self.default.as_ref();
             Compiled::new(py, &mut self.builder.lock(), default, self.redirect_slashes)
@@ -146,7 +146,7 @@ impl Router {
             })
         });
         let head = request.is_head();
-        compiled.serve(py, decision, head, &environ, start_response, chain)
+        compiled.plan(py, decision, head, &environ, &mut chain.request)
     }
 }
 
@@ -329,7 +329,7 @@ impl Router {
         start_response: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
         enter(py, environ, |chain| {
-            self.run(py, environ, start_response, chain)
+            self.stage(py, environ, start_response, chain)
         })
     }
 
@@ -383,15 +383,16 @@ impl Router {
     }
 }
 
-/// Until its stage is a plan ([`crate::wsgi::layer::Layer`]), Router runs its own.
-impl crate::wsgi::layer::Stage for Router {
+/// Router wraps no app: its plans (answers, dispatches) are carried out without one.
+impl Stage for Router {
     fn stage<'py>(
         &self,
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
         start_response: &Bound<'py, PyAny>,
-        chain: &mut crate::wsgi::chain::Chain<'py>,
+        chain: &mut Chain<'py>,
     ) -> PyResult<Py<PyAny>> {
-        self.run(py, environ, start_response, chain)
+        let plan = self.plan(py, environ, chain)?;
+        carry_out(py, "Router", None, plan, environ, start_response, chain)
     }
 }

@@ -62,32 +62,42 @@ pub fn run<'py, L: Layer>(
     start_response: &Bound<'py, PyAny>,
     chain: &mut Chain<'py>,
 ) -> PyResult<Py<PyAny>> {
-    match layer.plan(py, environ, chain)? {
-        Plan::Pass => chain.call(
-            py,
-            L::NAME,
-            layer.wrapped().bind(py),
-            environ,
-            start_response,
-            None,
-        ),
-        Plan::Filter(filter) => chain.call(
-            py,
-            L::NAME,
-            layer.wrapped().bind(py),
-            environ,
-            start_response,
-            Some(filter),
-        ),
-        Plan::Answer(made) => chain.answer(py, environ, start_response, made),
-        Plan::Dispatch(app, filter) => {
-            chain.call(py, L::NAME, &app, environ, start_response, filter)
+    let plan = layer.plan(py, environ, chain)?;
+    let app = layer.wrapped().bind(py);
+    carry_out(py, L::NAME, Some(app), plan, environ, start_response, chain)
+}
+
+/// Carry a plan out: on to `app` (the wrapped one, or the one dispatched to) with the filter
+/// or none, or the answer made. `app` is None for a class that wraps no app (Router, whose
+/// plans are answers and dispatches).
+pub fn carry_out<'py>(
+    py: Python<'py>,
+    name: &'static str,
+    app: Option<&Bound<'py, PyAny>>,
+    plan: Plan<'py>,
+    environ: &Bound<'py, PyAny>,
+    start_response: &Bound<'py, PyAny>,
+    chain: &mut Chain<'py>,
+) -> PyResult<Py<PyAny>> {
+    let (target, filter) = match plan {
+        Plan::Answer(made) => return chain.answer(py, environ, start_response, made),
+        Plan::Dispatch(target, filter) => {
+            return chain.call(py, name, &target, environ, start_response, filter)
         }
+        Plan::Pass => (app, None),
+        Plan::Filter(filter) => (app, Some(filter)),
+    };
+    match target {
+        Some(target) => chain.call(py, name, target, environ, start_response, filter),
+        None => Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "{name} planned to pass the request on, but wraps no app"
+        ))),
     }
 }
 
 /// What lib.rs's resolver and `__call__` run for a class: a [`Layer`]'s plan, carried out.
-/// (Cache and Router implement it by hand until their stages are plans too.)
+/// (Cache implements it by hand until its stage is a plan too; Router, which wraps no app,
+/// carries its plans out with [`carry_out`].)
 pub trait Stage {
     fn stage<'py>(
         &self,
