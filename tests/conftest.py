@@ -587,3 +587,26 @@ def server_process(name, argv, env, log: Path, probe="/ready", timeout=30.0):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def gunicorn_on_redis(redis_url, tmp_path, module, *options):
+    """(server, log): gunicorn -w 2 serving tests/<module>.py:application on a free port,
+    with the test's redis-server in ``WSGI_MW_TEST_REDIS``; `server` is `server_process`'s
+    context manager (it yields the base URL and always stops the server)."""
+    from redis_server import free_port
+
+    port = free_port()
+    tests = Path(__file__).parent
+    env = {"WSGI_MW_TEST_REDIS": redis_url, "PYTHONPATH": str(tests)}
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    argv = [
+        str(gunicorn),
+        "-w",
+        "2",
+        *options,
+        "-b",
+        f"127.0.0.1:{port}",
+        f"{module}:application",
+    ]
+    log = tmp_path / "gunicorn.log"
+    return server_process("gunicorn", argv, env, log), log

@@ -14,7 +14,7 @@ import time
 from wsgiref.validate import validator
 
 import pytest
-from conftest import error_text, header, make_environ, run, server_process
+from conftest import error_text, gunicorn_on_redis, header, make_environ, run
 from redis_server import RedisServer, free_port
 
 from wsgi_mw import Cache
@@ -337,24 +337,10 @@ def test_entries_expire_after_their_lifetime_in_redis_and_in_the_cache(redis_ser
 def two_workers(redis_server, tmp_path):
     """gunicorn -w 2 (sync workers: one request at a time each, so while one renders, the
     other takes the next request) serving tests/cache_redis_app.py."""
-    import pathlib
-    import sys
-
-    port = free_port()
-    tests = pathlib.Path(__file__).parent
-    env = {"WSGI_MW_TEST_REDIS": redis_server.url, "PYTHONPATH": str(tests)}
-    gunicorn = pathlib.Path(sys.executable).parent / "gunicorn"
-    argv = [
-        str(gunicorn),
-        "-w",
-        "2",
-        "--worker-class",
-        "sync",
-        "-b",
-        f"127.0.0.1:{port}",
-        "cache_redis_app:application",
-    ]
-    with server_process("gunicorn", argv, env, tmp_path / "gunicorn.log") as url:
+    server, _ = gunicorn_on_redis(
+        redis_server.url, tmp_path, "cache_redis_app", "--worker-class", "sync"
+    )
+    with server as url:
         yield url, redis_server.client()
 
 

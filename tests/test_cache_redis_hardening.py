@@ -24,8 +24,8 @@ import time
 from wsgiref.validate import validator
 
 import pytest
-from conftest import error_text, header, make_environ, run, server_process
-from redis_server import RedisServer, free_port
+from conftest import error_text, gunicorn_on_redis, header, make_environ, run
+from redis_server import RedisServer
 
 from wsgi_mw import Cache
 
@@ -228,25 +228,8 @@ def test_an_outage_that_begins_while_polling_a_flight_lock_writes_its_line():
         server.stop()
 
 
-def gunicorn_workers(redis_url, tmp_path, *extra):
-    import pathlib
-    import sys
-
-    port = free_port()
-    tests = pathlib.Path(__file__).parent
-    env = {"WSGI_MW_TEST_REDIS": redis_url, "PYTHONPATH": str(tests)}
-    gunicorn = pathlib.Path(sys.executable).parent / "gunicorn"
-    argv = [
-        str(gunicorn),
-        "-w",
-        "2",
-        *extra,
-        "-b",
-        f"127.0.0.1:{port}",
-        "cache_redis_burst_app:application",
-    ]
-    log = tmp_path / "gunicorn.log"
-    return server_process("gunicorn", argv, env, log), log
+def gunicorn_workers(redis_url, tmp_path, *options):
+    return gunicorn_on_redis(redis_url, tmp_path, "cache_redis_burst_app", *options)
 
 
 def test_every_gunicorn_worker_an_outage_reaches_writes_one_line(tmp_path):
