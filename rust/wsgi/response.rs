@@ -126,7 +126,6 @@ pub fn call_app<'py>(
         head_request,
         in_memory,
         complete: in_memory,
-        body_deferred: false,
         declared: None,
         input_bytes: 0,
         lookahead: VecDeque::new(),
@@ -135,14 +134,10 @@ pub fn call_app<'py>(
         head: None,
         flow: Flow::Pass,
         exc_info: None,
-        committed: false,
-        emitted: false,
+        head_out: HeadOut::Held,
         pending: Vec::new(),
         queue: VecDeque::new(),
-        ended: false,
-        finished: false,
-        failed: false,
-        closed: false,
+        phase: Phase::Reading,
     };
     let response = Bound::new(py, response)?;
     {
@@ -291,9 +286,6 @@ pub struct ResponseIter {
     /// The whole body is known before the head goes out: it is in memory, or its declared
     /// Content-Length was reached by the first chunk and the iterable ended right after.
     complete: bool,
-    /// Transform mode with a declared Content-Length: `on_body` waits until the first chunk
-    /// shows whether the body is whole.
-    body_deferred: bool,
     /// The app's Content-Length, when it declared one.
     declared: Option<u64>,
     /// Body bytes taken from the app (write() and the iterable).
@@ -308,19 +300,52 @@ pub struct ResponseIter {
     flow: Flow,
     /// `exc_info` that came with the head, passed upstream with it (rule 5).
     exc_info: Option<Py<PyAny>>,
-    committed: bool,
-    /// At least one item went to the server.
-    emitted: bool,
+    head_out: HeadOut,
     /// Transform output not yet handed out.
     pending: Vec<u8>,
     /// Items ready for the server, released once the head went upstream.
     queue: VecDeque<Py<PyAny>>,
-    /// The app's iterable is exhausted.
-    ended: bool,
-    /// Everything is queued; `__next__` ends once the queue is empty.
-    finished: bool,
-    failed: bool,
-    closed: bool,
+    phase: Phase,
+}
+
+/// Where the response is in its life. It only moves forward, and any phase may end in
+/// `Closed` (the server's close(), or an error closing at once: [`ResponseIter::fail`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The app's iterable is being read.
+    Reading,
+    /// The app's iterable is exhausted: the next step ends the filter's input and queues the
+    /// rest, sending the head if it is still held.
+    Ended,
+    /// Everything is queued, behind a head that went upstream: `__next__` ends once the queue
+    /// is empty.
+    Finished,
+    /// The app's iterable was closed (rule 4: this phase is entered once, in `close_inner`,
+    /// the one place that closes it).
+    Closed,
+}
+
+/// How far the head went towards the server. It only moves forward: a replaced head
+/// (`exc_info`) can only come while it is held, as the capture re-raises after that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadOut {
+    /// With us: the app has not called start_response yet, or its head waits for the body
+    /// (a whole body is read to its end first, so the head is exact).
+    Held,
+    /// Held while a Transform with a declared Content-Length waits for the first chunk to
+    /// show whether the body is whole: the filter's `on_body` comes then.
+    AwaitingBody,
+    /// Passed to the server's start_response: queued items may go.
+    Committed,
+    /// An item went to the server too, so the head is on the wire (`on_head_sent` was said).
+    OnWire,
+}
+
+impl HeadOut {
+    /// Not passed upstream yet.
+    fn held(self) -> bool {
+        matches!(self, HeadOut::Held | HeadOut::AwaitingBody)
+    }
 }
 
 impl ResponseIter {
@@ -355,13 +380,17 @@ impl ResponseIter {
             }
         };
         self.declared = captured.head.content_length();
-        self.body_deferred = false;
-        if self.flow == Flow::Transform {
-            if self.in_memory || self.declared.is_none() {
-                self.filter.on_body(self.complete);
+        let awaiting_body =
+            self.flow == Flow::Transform && !self.in_memory && self.declared.is_some();
+        if self.flow == Flow::Transform && !awaiting_body {
+            self.filter.on_body(self.complete);
+        }
+        if self.head_out.held() {
+            self.head_out = if awaiting_body {
+                HeadOut::AwaitingBody
             } else {
-                self.body_deferred = true;
-            }
+                HeadOut::Held
+            };
         }
         self.report_notice(py);
         self.head = Some(captured);
@@ -378,12 +407,13 @@ impl ResponseIter {
         if !self.sync_head(py)? {
             return Ok(());
         }
-        while self.body_deferred {
+        while self.head_out == HeadOut::AwaitingBody {
             self.settle_body(py)?;
             self.sync_head(py)?;
         }
         if self.complete {
-            while !self.committed && !self.finished {
+            // Read to the end: `finish` sends the head.
+            while self.head_out.held() {
                 self.advance(py)?;
             }
         } else {
@@ -402,14 +432,15 @@ impl ResponseIter {
     /// iterator.
     fn hand_over_whole(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let watched = matches!(self.flow, Flow::Observe | Flow::Pass | Flow::Drop);
-        if !(self.in_memory && watched && self.committed && self.finished) {
+        if !(self.in_memory && watched && self.phase == Phase::Finished) {
             return Ok(None);
         }
         let mut items = Vec::with_capacity(self.queue.len());
         while let Some(item) = self.next_item(py)? {
             items.push(item);
         }
-        self.close_inner(py)?;
+        // Every item went.
+        self.close_inner(py, Outcome::Complete)?;
         let items = PyTuple::new(py, items)?;
         if self.flow == Flow::Drop {
             return Ok(Some(items.try_iter()?.into_any().unbind()));
@@ -464,21 +495,21 @@ impl ResponseIter {
         }
         let exc_info = self.exc_info.take();
         let write = send_head(py, self.upstream.bind(py), captured, exc_info)?;
-        self.committed = true;
+        self.head_out = HeadOut::Committed;
         self.capture.bind(py).try_borrow_mut()?.mark_head_sent();
         Ok(write.unbind())
     }
 
     fn next_item(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         loop {
-            if self.committed {
+            if !self.head_out.held() {
                 if let Some(item) = self.queue.pop_front() {
-                    if !self.emitted {
+                    if self.head_out == HeadOut::Committed {
                         // Servers transmit the head with the first item: from now on a failure
                         // cannot change the status the client gets.
                         self.filter.on_head_sent();
+                        self.head_out = HeadOut::OnWire;
                     }
-                    self.emitted = true;
                     // Shown as it goes to the server, so an early close() leaves out what
                     // never went (Logger counts the bytes sent).
                     match self.flow {
@@ -497,7 +528,7 @@ impl ResponseIter {
                     return Ok(Some(item));
                 }
             }
-            if self.finished {
+            if self.phase == Phase::Finished {
                 return Ok(None);
             }
             if let Some(early) = self.advance(py)? {
@@ -511,14 +542,14 @@ impl ResponseIter {
     fn advance(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         // Rule 3: write() data comes before whatever the iterable yields next.
         self.take_writes(py)?;
-        if self.ended {
+        if self.phase == Phase::Ended {
             self.finish(py)?;
             return Ok(None);
         }
         let next = self.pull(py)?;
         self.take_writes(py)?;
         match next {
-            None => self.ended = true,
+            None => self.phase = Phase::Ended,
             Some(chunk) => {
                 if !self.sync_head(py)? && is_empty_bytes(&chunk) {
                     // PEP 3333 wants start_response before the first *non-empty* item;
@@ -526,7 +557,7 @@ impl ResponseIter {
                     return Ok(Some(chunk.unbind()));
                 }
                 self.require_head(py, "yielded body data before calling start_response()")?;
-                if self.body_deferred {
+                if self.head_out == HeadOut::AwaitingBody {
                     // A generator app's head came with this chunk: look at it (and past it)
                     // before the filter is told whether the body is whole.
                     self.lookahead.push_front(chunk.unbind());
@@ -628,7 +659,7 @@ impl ResponseIter {
     /// so the filter works on it in one piece and the head gets an exact Content-Length.
     /// Looks at most one item past the first, and only when the first reached the length.
     fn settle_body(&mut self, py: Python<'_>) -> PyResult<()> {
-        self.body_deferred = false;
+        self.head_out = HeadOut::Held;
         let generation = self.generation;
         let whole = match self.declared {
             Some(declared) if !self.has_writes(py)? => match self.pull(py)? {
@@ -703,7 +734,7 @@ impl ResponseIter {
     /// After each chunk of a streamed body: the head goes upstream (wsgiref.validate wants
     /// start_response before the first item) and exactly one item is ready.
     fn step_done(&mut self, py: Python<'_>) -> PyResult<()> {
-        if !self.committed {
+        if self.head_out.held() {
             self.commit(py, false)?;
         }
         match self.flow {
@@ -730,7 +761,7 @@ impl ResponseIter {
             detach_if_large(py, work, || filter.on_end(pending));
             self.report_notice(py);
         }
-        if !self.committed {
+        if self.head_out.held() {
             self.commit(py, true)?;
         }
         if self.flow == Flow::Transform && !self.pending.is_empty() {
@@ -738,13 +769,13 @@ impl ResponseIter {
             self.pending = Vec::new();
             self.queue.push_back(out.into_any().unbind());
         }
-        if self.flow == Flow::Drop && !self.emitted && self.queue.is_empty() {
+        if self.flow == Flow::Drop && self.head_out != HeadOut::OnWire && self.queue.is_empty() {
             // One empty item makes servers send the head as it is: with none, wsgiref would
             // add "Content-Length: 0" to a HEAD response whose GET has a body.
             self.queue
                 .push_back(PyBytes::new(py, b"").into_any().unbind());
         }
-        self.finished = true;
+        self.phase = Phase::Finished;
         self.mark_ended(py);
         Ok(())
     }
@@ -765,27 +796,32 @@ impl ResponseIter {
         );
     }
 
-    /// An error escaped: close the app's iterable now (exactly once) and report Failed.
+    /// An error escaped: close the app's iterable now and report Failed.
     fn fail(&mut self, py: Python<'_>) {
-        self.failed = true;
-        if let Err(close_err) = self.close_inner(py) {
+        if let Err(close_err) = self.close_inner(py, Outcome::Failed) {
             close_err.write_unraisable(py, None);
         }
     }
 
-    fn close_inner(&mut self, py: Python<'_>) -> PyResult<()> {
-        if self.closed {
-            return Ok(());
-        }
-        self.closed = true;
-        self.mark_ended(py);
-        let outcome = if self.failed {
-            Outcome::Failed
-        } else if self.finished && self.queue.is_empty() {
+    /// How a response closed without an error ended: complete once everything went.
+    fn ending(&self) -> Outcome {
+        if self.phase == Phase::Finished && self.queue.is_empty() {
             Outcome::Complete
         } else {
             Outcome::ClosedEarly
-        };
+        }
+    }
+
+    /// Rule 4: the one place the app's iterable is closed, for whoever comes first (the
+    /// server's close(), `fail`, a whole body handed over). Entering `Closed` first makes
+    /// every later call a no-op, so it is closed exactly once, and the filter gets its one
+    /// `on_close` (`Failed` instead of `outcome` when close() raises).
+    fn close_inner(&mut self, py: Python<'_>, outcome: Outcome) -> PyResult<()> {
+        if self.phase == Phase::Closed {
+            return Ok(());
+        }
+        self.phase = Phase::Closed;
+        self.mark_ended(py);
         self.queue.clear();
         self.lookahead.clear();
         self.pending = Vec::new();
@@ -836,7 +872,7 @@ impl ResponseIter {
     }
 
     fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        if self.closed {
+        if self.phase == Phase::Closed {
             return Ok(None);
         }
         match self.next_item(py) {
@@ -850,7 +886,7 @@ impl ResponseIter {
 
     /// PEP 3333: the server calls this once; the app's iterable is closed exactly once.
     fn close(&mut self, py: Python<'_>) -> PyResult<()> {
-        self.close_inner(py)
+        self.close_inner(py, self.ending())
     }
 
     fn __repr__(&self) -> String {
