@@ -46,9 +46,9 @@ pub fn call_app<'py>(
             type_name(environ)
         )));
     }
-    let upstream = start_response.clone().unbind();
     let (capture, called) = match source {
         Source::App(app) => {
+            let upstream = start_response.clone().unbind();
             let capture = StartResponse::new(middleware, upstream, head_request, filter);
             let capture = Bound::new(py, capture)?;
             let called = app.call1((environ, &capture));
@@ -56,7 +56,7 @@ pub fn call_app<'py>(
         }
         Source::Answer(made) => {
             let head_request = head_request || made.head_request;
-            match answer_through(
+            let through = answer_through(
                 py,
                 middleware,
                 head_request,
@@ -64,25 +64,43 @@ pub fn call_app<'py>(
                 environ,
                 start_response,
                 filter,
-            )? {
+            )?;
+            match through {
                 Through::Done(result) => return Ok(result),
-                Through::Iterate(captured, filter, body) => {
-                    let capture = StartResponse::decided(
-                        middleware,
-                        upstream,
-                        head_request,
-                        filter,
-                        captured,
-                    );
-                    (Bound::new(py, capture)?, Ok(body))
-                }
+                Through::Iterate(capture, body) => (capture, Ok(body)),
             }
         }
     };
-    let (filter, forwarded) = {
-        let mut capture = capture.try_borrow_mut()?;
-        (capture.take_filter(), capture.forwarded())
-    };
+    let forwarded = capture.try_borrow()?.forwarded();
+    let (mut filter, result) = take_back(py, middleware, &capture, called)?;
+    if forwarded {
+        // Fast path (rule 7): the head went to the server inside start_response and the
+        // filter wants nothing of the body, so the server gets the app's own iterable.
+        report_notice(py, middleware, environ, filter.as_mut());
+        filter.on_close(py, Outcome::HandedBack);
+        return Ok(result.unbind());
+    }
+    let response = ResponseIter::new(
+        middleware,
+        head_request,
+        capture,
+        result,
+        environ,
+        start_response,
+        filter,
+    );
+    ResponseIter::start(Bound::new(py, response)?)
+}
+
+/// Once the app returned: the request's filter back from the capture, and the iterable the
+/// app returned. An app that raised or returned None fails the filter here.
+fn take_back<'py>(
+    py: Python<'py>,
+    middleware: &'static str,
+    capture: &Bound<'py, StartResponse>,
+    called: PyResult<Bound<'py, PyAny>>,
+) -> PyResult<(Box<dyn BodyFilter>, Bound<'py, PyAny>)> {
+    let filter = capture.try_borrow_mut()?.take_filter();
     let Some(mut filter) = filter else {
         // Only a start_response racing in from another thread could get here; still close
         // what the app returned (rule 4).
@@ -93,68 +111,19 @@ pub fn call_app<'py>(
             "{middleware}: internal error: the request's filter was lost"
         )));
     };
-    let result = match called {
-        Ok(result) if result.is_none() => {
+    match called {
+        Ok(result) if !result.is_none() => Ok((filter, result)),
+        Ok(_) => {
             filter.on_close(py, Outcome::Failed);
-            return Err(PyTypeError::new_err(format!(
+            Err(PyTypeError::new_err(format!(
                 "{middleware}: the application returned None; a WSGI application must return an iterable of bytes"
-            )));
+            )))
         }
-        Ok(result) => result,
         Err(err) => {
             filter.on_close(py, Outcome::Failed);
-            return Err(err);
-        }
-    };
-    if forwarded {
-        // Fast path (rule 7): the head went to the server inside start_response and the
-        // filter wants nothing of the body, so the server gets the app's own iterable.
-        report_notice(py, middleware, environ, filter.as_mut());
-        filter.on_close(py, Outcome::HandedBack);
-        return Ok(result.unbind());
-    }
-    let in_memory =
-        result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
-    let response = ResponseIter {
-        middleware,
-        capture: capture.unbind(),
-        upstream: start_response.clone().unbind(),
-        environ: environ.clone().unbind(),
-        result: Some(result.unbind()),
-        iter: None,
-        filter,
-        head_request,
-        in_memory,
-        complete: in_memory,
-        declared: None,
-        input_bytes: 0,
-        lookahead: VecDeque::new(),
-        exhausted: false,
-        generation: 0,
-        head: None,
-        flow: Flow::Pass,
-        exc_info: None,
-        head_out: HeadOut::Held,
-        pending: Vec::new(),
-        queue: VecDeque::new(),
-        phase: Phase::Reading,
-    };
-    let response = Bound::new(py, response)?;
-    {
-        let mut iter = response.try_borrow_mut()?;
-        let handed = iter
-            .commit_early(py)
-            .and_then(|()| iter.hand_over_whole(py));
-        match handed {
-            Ok(Some(whole)) => return Ok(whole),
-            Ok(None) => {}
-            Err(err) => {
-                iter.fail(py);
-                return Err(err);
-            }
+            Err(err)
         }
     }
-    Ok(response.into_any().unbind())
 }
 
 /// Where an answer went after its head was shown to the filter.
@@ -162,8 +131,9 @@ enum Through<'py> {
     /// Out to the server, with this iterable.
     Done(Py<PyAny>),
     /// The filter transforms the body, or watches a streamed one: the response iterator
-    /// drives it, from this decided head and these body items.
-    Iterate(Captured, Box<dyn BodyFilter>, Bound<'py, PyAny>),
+    /// drives it, from this capture (holding the decided head and the filter) and these body
+    /// items.
+    Iterate(Bound<'py, StartResponse>, Bound<'py, PyAny>),
 }
 
 /// A response made without the app (a Cache hit, a Router 404) going out through the filters
@@ -216,7 +186,9 @@ fn answer_through<'py>(
             Some(items) => items.into_any(),
             None => PyTuple::empty(py).into_any(),
         };
-        return Ok(Through::Iterate(captured, filter, body));
+        let upstream = start_response.clone().unbind();
+        let capture = StartResponse::decided(middleware, upstream, head_request, filter, captured);
+        return Ok(Through::Iterate(Bound::new(py, capture)?, body));
     }
     if let Err(err) = send_head(py, start_response, &captured, None) {
         filter.on_close(py, Outcome::Failed);
@@ -349,6 +321,69 @@ impl HeadOut {
 }
 
 impl ResponseIter {
+    /// The iterator over `result` (the app's iterable, or an answer's body), for the head
+    /// `capture` holds or will get. Nothing is read and nothing goes upstream yet: see
+    /// [`ResponseIter::start`].
+    fn new<'py>(
+        middleware: &'static str,
+        head_request: bool,
+        capture: Bound<'py, StartResponse>,
+        result: Bound<'py, PyAny>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        filter: Box<dyn BodyFilter>,
+    ) -> Self {
+        let in_memory =
+            result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
+        ResponseIter {
+            middleware,
+            capture: capture.unbind(),
+            upstream: start_response.clone().unbind(),
+            environ: environ.clone().unbind(),
+            result: Some(result.unbind()),
+            iter: None,
+            filter,
+            head_request,
+            in_memory,
+            complete: in_memory,
+            declared: None,
+            input_bytes: 0,
+            lookahead: VecDeque::new(),
+            exhausted: false,
+            generation: 0,
+            head: None,
+            flow: Flow::Pass,
+            exc_info: None,
+            head_out: HeadOut::Held,
+            pending: Vec::new(),
+            queue: VecDeque::new(),
+            phase: Phase::Reading,
+        }
+    }
+
+    /// Put a new response to work and return what the server iterates: a head the app gave
+    /// before returning goes upstream now (`commit_early`), a watched body in memory is
+    /// handed over whole as a tuple (`hand_over_whole`), and otherwise the server gets this
+    /// iterator. An error closes the app's iterable before it propagates (rule 4).
+    fn start(response: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = response.py();
+        {
+            let mut iter = response.try_borrow_mut()?;
+            let handed = iter
+                .commit_early(py)
+                .and_then(|()| iter.hand_over_whole(py));
+            match handed {
+                Ok(Some(whole)) => return Ok(whole),
+                Ok(None) => {}
+                Err(err) => {
+                    iter.fail(py);
+                    return Err(err);
+                }
+            }
+        }
+        Ok(response.into_any().unbind())
+    }
+
     /// Pick up a new or replaced head from the capture. False if the app has not called
     /// `start_response` yet.
     fn sync_head(&mut self, py: Python<'_>) -> PyResult<bool> {
