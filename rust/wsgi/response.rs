@@ -71,8 +71,11 @@ pub fn call_app<'py>(
             }
         }
     };
-    let forwarded = capture.try_borrow()?.forwarded();
-    let (mut filter, result) = take_back(py, middleware, &capture, called)?;
+    let (filter, forwarded) = {
+        let mut capture = capture.try_borrow_mut()?;
+        (capture.take_filter(), capture.forwarded())
+    };
+    let (mut filter, result) = take_back(py, middleware, filter, called)?;
     if forwarded {
         // Fast path (rule 7): the head went to the server inside start_response and the
         // filter wants nothing of the body, so the server gets the app's own iterable.
@@ -92,15 +95,14 @@ pub fn call_app<'py>(
     ResponseIter::start(Bound::new(py, response)?)
 }
 
-/// Once the app returned: the request's filter back from the capture, and the iterable the
-/// app returned. An app that raised or returned None fails the filter here.
+/// Once the app returned: the request's filter, taken back from the capture, and the
+/// iterable the app returned. An app that raised or returned None fails the filter here.
 fn take_back<'py>(
     py: Python<'py>,
     middleware: &'static str,
-    capture: &Bound<'py, StartResponse>,
+    filter: Option<Box<dyn BodyFilter>>,
     called: PyResult<Bound<'py, PyAny>>,
 ) -> PyResult<(Box<dyn BodyFilter>, Bound<'py, PyAny>)> {
-    let filter = capture.try_borrow_mut()?.take_filter();
     let Some(mut filter) = filter else {
         // Only a start_response racing in from another thread could get here; still close
         // what the app returned (rule 4).
