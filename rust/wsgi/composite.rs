@@ -46,14 +46,21 @@ struct Stage {
     declared: Option<u64>,
 }
 
+/// The transforming stages of a response, by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transformers {
+    /// Stage `first` transforms; the stages above it are decided when it commits.
+    Undecided { first: usize },
+    /// Every stage is decided: `first` and `top` are the first and last transforming stages.
+    Decided { first: usize, top: usize },
+}
+
 pub struct Composite {
     /// Innermost (next to the app) first.
     stages: Vec<Stage>,
     info: BodyInfo,
-    /// The first transforming stage, when there is one.
-    first: Option<usize>,
-    /// The last transforming stage, once every stage is decided.
-    top: Option<usize>,
+    /// `None` while no stage transforms.
+    transformers: Option<Transformers>,
     notices: VecDeque<(&'static str, String)>,
 }
 
@@ -74,14 +81,20 @@ impl Composite {
                 bodyless: false,
                 head_request: false,
             },
-            first: None,
-            top: None,
+            transformers: None,
             notices: VecDeque::new(),
         }
     }
 
-    fn decided(&self) -> bool {
-        self.top.is_some() || self.first.is_none()
+    /// The first transforming stage, and the one whose output goes out: the last
+    /// transforming stage once every stage is decided, the first until then (its output
+    /// waits in `pending` for the stages above, see `on_commit`). `None` while no stage
+    /// transforms.
+    fn span(&self) -> Option<(usize, usize)> {
+        Some(match self.transformers? {
+            Transformers::Undecided { first } => (first, first),
+            Transformers::Decided { first, top } => (first, top),
+        })
     }
 
     /// Show `head` to stage `i` and record what it chose.
@@ -102,11 +115,10 @@ impl Composite {
         stage.flow
     }
 
-    /// The stages above the first transforming one, in order, with the output of the one
-    /// below each: `input` is the first stage's output so far, `ended` whether that is all.
-    /// Returns what the last stage produces.
-    fn through_upper(&mut self, from: usize, input: Vec<u8>, ended: bool) -> Vec<u8> {
-        let top = self.top.unwrap_or(from);
+    /// The stages above the first transforming one, from `from` on, in order, with the output
+    /// of the one below each: `input` is the first stage's output so far, `ended` whether
+    /// that is all, `top` the last transforming stage. Returns what the last stage produces.
+    fn through_upper(&mut self, from: usize, top: usize, input: Vec<u8>, ended: bool) -> Vec<u8> {
         let mut buf = input;
         for j in from..self.stages.len() {
             let Some(stage) = self.stages.get_mut(j) else {
@@ -160,15 +172,14 @@ fn settle_length(
 impl BodyFilter for Composite {
     fn on_headers(&mut self, head: &mut ResponseHead, body: BodyInfo) -> Mode {
         self.info = body;
-        self.first = None;
-        self.top = None;
+        self.transformers = None;
         for stage in &mut self.stages {
             stage.flow = StageFlow::Undecided;
         }
         for i in 0..self.stages.len() {
             if self.decide(i, head) == StageFlow::Transform {
                 // The stages above see this one's committed head: decided in `on_commit`.
-                self.first = Some(i);
+                self.transformers = Some(Transformers::Undecided { first: i });
                 return Mode::Transform;
             }
         }
@@ -180,13 +191,16 @@ impl BodyFilter for Composite {
     }
 
     fn on_body(&mut self, complete: bool) {
-        if let Some(stage) = self.first.and_then(|i| self.stages.get_mut(i)) {
+        if let Some(stage) = self
+            .span()
+            .and_then(|(first, _)| self.stages.get_mut(first))
+        {
             stage.filter.on_body(complete);
         }
     }
 
     fn on_chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let Some(first) = self.first else {
+        let Some((first, top)) = self.span() else {
             out.extend_from_slice(chunk);
             return;
         };
@@ -195,11 +209,10 @@ impl BodyFilter for Composite {
                 stage.filter.on_pass(chunk);
             }
         }
-        let alone = !self.decided() || self.top == Some(first);
         let Some(stage) = self.stages.get_mut(first) else {
             return;
         };
-        if alone {
+        if top == first {
             // Before the commit the output waits in `out` for the stages above.
             stage.filter.on_chunk(chunk, out);
             collect_notice(&mut self.notices, stage);
@@ -208,19 +221,18 @@ impl BodyFilter for Composite {
         let mut own = Vec::with_capacity(chunk.len());
         stage.filter.on_chunk(chunk, &mut own);
         collect_notice(&mut self.notices, stage);
-        let done = self.through_upper(first + 1, own, false);
+        let done = self.through_upper(first + 1, top, own, false);
         out.extend_from_slice(&done);
     }
 
     fn on_end(&mut self, out: &mut Vec<u8>) {
-        let Some(first) = self.first else {
+        let Some((first, top)) = self.span() else {
             return;
         };
-        let decided = self.decided();
         let Some(stage) = self.stages.get_mut(first) else {
             return;
         };
-        if !decided || self.top == Some(first) {
+        if top == first {
             stage.filter.on_end(out);
             collect_notice(&mut self.notices, stage);
             return;
@@ -228,7 +240,7 @@ impl BodyFilter for Composite {
         let mut tail = Vec::new();
         stage.filter.on_end(&mut tail);
         collect_notice(&mut self.notices, stage);
-        let done = self.through_upper(first + 1, tail, true);
+        let done = self.through_upper(first + 1, top, tail, true);
         out.extend_from_slice(&done);
     }
 
@@ -250,17 +262,16 @@ impl BodyFilter for Composite {
     }
 
     fn commit_work(&self, pending: usize) -> usize {
-        let waiting = self.first.map_or(0, |first| self.stages.len() - first - 1);
+        let waiting = self
+            .span()
+            .map_or(0, |(first, _)| self.stages.len() - first - 1);
         pending.saturating_mul(UNDECIDED_WORK_PER_BYTE.saturating_mul(waiting))
     }
 
     fn on_commit(&mut self, head: &mut ResponseHead, ended: bool, pending: &mut Vec<u8>) {
-        let Some(first) = self.first else {
+        let Some(Transformers::Undecided { first }) = self.transformers else {
             return;
         };
-        if self.decided() {
-            return;
-        }
         // The first transforming stage commits; each stage above is then decided on the head
         // it would have received nested, and catches up with the output so far.
         let mut lower = first;
@@ -300,7 +311,7 @@ impl BodyFilter for Composite {
                 _ => {}
             }
         }
-        self.top = Some(lower);
+        self.transformers = Some(Transformers::Decided { first, top: lower });
         levels.push(buf);
         // Observers between transforming stages see the output of the one below them now;
         // those above the last one see the objects the server gets (`on_emit`).
@@ -346,7 +357,7 @@ impl BodyFilter for Composite {
     }
 
     fn on_emit(&mut self, chunk: &Bound<'_, PyBytes>) {
-        let Some(top) = self.top else {
+        let Some(Transformers::Decided { top, .. }) = self.transformers else {
             return;
         };
         for stage in self.stages.iter_mut().skip(top + 1) {

@@ -46,9 +46,9 @@ pub fn call_app<'py>(
             type_name(environ)
         )));
     }
-    let upstream = start_response.clone().unbind();
     let (capture, called) = match source {
         Source::App(app) => {
+            let upstream = start_response.clone().unbind();
             let capture = StartResponse::new(middleware, upstream, head_request, filter);
             let capture = Bound::new(py, capture)?;
             let called = app.call1((environ, &capture));
@@ -56,7 +56,7 @@ pub fn call_app<'py>(
         }
         Source::Answer(made) => {
             let head_request = head_request || made.head_request;
-            match answer_through(
+            let through = answer_through(
                 py,
                 middleware,
                 head_request,
@@ -64,18 +64,10 @@ pub fn call_app<'py>(
                 environ,
                 start_response,
                 filter,
-            )? {
+            )?;
+            match through {
                 Through::Done(result) => return Ok(result),
-                Through::Iterate(captured, filter, body) => {
-                    let capture = StartResponse::decided(
-                        middleware,
-                        upstream,
-                        head_request,
-                        filter,
-                        captured,
-                    );
-                    (Bound::new(py, capture)?, Ok(body))
-                }
+                Through::Iterate(capture, body) => (capture, Ok(body)),
             }
         }
     };
@@ -83,6 +75,34 @@ pub fn call_app<'py>(
         let mut capture = capture.try_borrow_mut()?;
         (capture.take_filter(), capture.forwarded())
     };
+    let (mut filter, result) = take_back(py, middleware, filter, called)?;
+    if forwarded {
+        // Fast path (rule 7): the head went to the server inside start_response and the
+        // filter wants nothing of the body, so the server gets the app's own iterable.
+        report_notice(py, middleware, environ, filter.as_mut());
+        filter.on_close(py, Outcome::HandedBack);
+        return Ok(result.unbind());
+    }
+    let response = ResponseIter::new(
+        middleware,
+        head_request,
+        capture,
+        result,
+        environ,
+        start_response,
+        filter,
+    );
+    ResponseIter::start(Bound::new(py, response)?)
+}
+
+/// Once the app returned: the request's filter, taken back from the capture, and the
+/// iterable the app returned. An app that raised or returned None fails the filter here.
+fn take_back<'py>(
+    py: Python<'py>,
+    middleware: &'static str,
+    filter: Option<Box<dyn BodyFilter>>,
+    called: PyResult<Bound<'py, PyAny>>,
+) -> PyResult<(Box<dyn BodyFilter>, Bound<'py, PyAny>)> {
     let Some(mut filter) = filter else {
         // Only a start_response racing in from another thread could get here; still close
         // what the app returned (rule 4).
@@ -93,73 +113,19 @@ pub fn call_app<'py>(
             "{middleware}: internal error: the request's filter was lost"
         )));
     };
-    let result = match called {
-        Ok(result) if result.is_none() => {
+    match called {
+        Ok(result) if !result.is_none() => Ok((filter, result)),
+        Ok(_) => {
             filter.on_close(py, Outcome::Failed);
-            return Err(PyTypeError::new_err(format!(
+            Err(PyTypeError::new_err(format!(
                 "{middleware}: the application returned None; a WSGI application must return an iterable of bytes"
-            )));
+            )))
         }
-        Ok(result) => result,
         Err(err) => {
             filter.on_close(py, Outcome::Failed);
-            return Err(err);
-        }
-    };
-    if forwarded {
-        // Fast path (rule 7): the head went to the server inside start_response and the
-        // filter wants nothing of the body, so the server gets the app's own iterable.
-        report_notice(py, middleware, environ, filter.as_mut());
-        filter.on_close(py, Outcome::HandedBack);
-        return Ok(result.unbind());
-    }
-    let in_memory =
-        result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
-    let response = ResponseIter {
-        middleware,
-        capture: capture.unbind(),
-        upstream: start_response.clone().unbind(),
-        environ: environ.clone().unbind(),
-        result: Some(result.unbind()),
-        iter: None,
-        filter,
-        head_request,
-        in_memory,
-        complete: in_memory,
-        body_deferred: false,
-        declared: None,
-        input_bytes: 0,
-        lookahead: VecDeque::new(),
-        exhausted: false,
-        generation: 0,
-        head: None,
-        flow: Flow::Pass,
-        exc_info: None,
-        committed: false,
-        emitted: false,
-        pending: Vec::new(),
-        queue: VecDeque::new(),
-        ended: false,
-        finished: false,
-        failed: false,
-        closed: false,
-    };
-    let response = Bound::new(py, response)?;
-    {
-        let mut iter = response.try_borrow_mut()?;
-        let handed = iter
-            .commit_early(py)
-            .and_then(|()| iter.hand_over_whole(py));
-        match handed {
-            Ok(Some(whole)) => return Ok(whole),
-            Ok(None) => {}
-            Err(err) => {
-                iter.fail(py);
-                return Err(err);
-            }
+            Err(err)
         }
     }
-    Ok(response.into_any().unbind())
 }
 
 /// Where an answer went after its head was shown to the filter.
@@ -167,8 +133,9 @@ enum Through<'py> {
     /// Out to the server, with this iterable.
     Done(Py<PyAny>),
     /// The filter transforms the body, or watches a streamed one: the response iterator
-    /// drives it, from this decided head and these body items.
-    Iterate(Captured, Box<dyn BodyFilter>, Bound<'py, PyAny>),
+    /// drives it, from this capture (holding the decided head and the filter) and these body
+    /// items.
+    Iterate(Bound<'py, StartResponse>, Bound<'py, PyAny>),
 }
 
 /// A response made without the app (a Cache hit, a Router 404) going out through the filters
@@ -221,7 +188,9 @@ fn answer_through<'py>(
             Some(items) => items.into_any(),
             None => PyTuple::empty(py).into_any(),
         };
-        return Ok(Through::Iterate(captured, filter, body));
+        let upstream = start_response.clone().unbind();
+        let capture = StartResponse::decided(middleware, upstream, head_request, filter, captured);
+        return Ok(Through::Iterate(Bound::new(py, capture)?, body));
     }
     if let Err(err) = send_head(py, start_response, &captured, None) {
         filter.on_close(py, Outcome::Failed);
@@ -291,9 +260,6 @@ pub struct ResponseIter {
     /// The whole body is known before the head goes out: it is in memory, or its declared
     /// Content-Length was reached by the first chunk and the iterable ended right after.
     complete: bool,
-    /// Transform mode with a declared Content-Length: `on_body` waits until the first chunk
-    /// shows whether the body is whole.
-    body_deferred: bool,
     /// The app's Content-Length, when it declared one.
     declared: Option<u64>,
     /// Body bytes taken from the app (write() and the iterable).
@@ -308,22 +274,118 @@ pub struct ResponseIter {
     flow: Flow,
     /// `exc_info` that came with the head, passed upstream with it (rule 5).
     exc_info: Option<Py<PyAny>>,
-    committed: bool,
-    /// At least one item went to the server.
-    emitted: bool,
+    head_out: HeadOut,
     /// Transform output not yet handed out.
     pending: Vec<u8>,
     /// Items ready for the server, released once the head went upstream.
     queue: VecDeque<Py<PyAny>>,
-    /// The app's iterable is exhausted.
-    ended: bool,
-    /// Everything is queued; `__next__` ends once the queue is empty.
-    finished: bool,
-    failed: bool,
-    closed: bool,
+    phase: Phase,
+}
+
+/// Where the response is in its life. It only moves forward, and any phase may end in
+/// `Closed` (the server's close(), or an error closing at once: [`ResponseIter::fail`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The app's iterable is being read.
+    Reading,
+    /// The app's iterable is exhausted: the next step ends the filter's input and queues the
+    /// rest, sending the head if it is still held.
+    Ended,
+    /// Everything is queued, behind a head that went upstream: `__next__` ends once the queue
+    /// is empty.
+    Finished,
+    /// The app's iterable was closed (rule 4: this phase is entered once, in `close_inner`,
+    /// the one place that closes it).
+    Closed,
+}
+
+/// How far the head went towards the server. It only moves forward: a replaced head
+/// (`exc_info`) can only come while it is held, as the capture re-raises after that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeadOut {
+    /// With us: the app has not called start_response yet, or its head waits for the body
+    /// (a whole body is read to its end first, so the head is exact).
+    Held,
+    /// Held while a Transform with a declared Content-Length waits for the first chunk to
+    /// show whether the body is whole: the filter's `on_body` comes then.
+    AwaitingBody,
+    /// Passed to the server's start_response: queued items may go.
+    Committed,
+    /// An item went to the server too, so the head is on the wire (`on_head_sent` was said).
+    OnWire,
+}
+
+impl HeadOut {
+    /// Not passed upstream yet.
+    fn held(self) -> bool {
+        matches!(self, HeadOut::Held | HeadOut::AwaitingBody)
+    }
 }
 
 impl ResponseIter {
+    /// The iterator over `result` (the app's iterable, or an answer's body), for the head
+    /// `capture` holds or will get. Nothing is read and nothing goes upstream yet: see
+    /// [`ResponseIter::start`].
+    fn new<'py>(
+        middleware: &'static str,
+        head_request: bool,
+        capture: Bound<'py, StartResponse>,
+        result: Bound<'py, PyAny>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+        filter: Box<dyn BodyFilter>,
+    ) -> Self {
+        let in_memory =
+            result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
+        ResponseIter {
+            middleware,
+            capture: capture.unbind(),
+            upstream: start_response.clone().unbind(),
+            environ: environ.clone().unbind(),
+            result: Some(result.unbind()),
+            iter: None,
+            filter,
+            head_request,
+            in_memory,
+            complete: in_memory,
+            declared: None,
+            input_bytes: 0,
+            lookahead: VecDeque::new(),
+            exhausted: false,
+            generation: 0,
+            head: None,
+            flow: Flow::Pass,
+            exc_info: None,
+            head_out: HeadOut::Held,
+            pending: Vec::new(),
+            queue: VecDeque::new(),
+            phase: Phase::Reading,
+        }
+    }
+
+    /// Put a new response to work and return what the server iterates: a head the app gave
+    /// before returning goes upstream now (`commit_early`), a watched body in memory is
+    /// handed over whole as a tuple (`hand_over_whole`), and otherwise the server gets this
+    /// iterator. An error closes the app's iterable before it propagates (rule 4).
+    fn start(response: Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = response.py();
+        {
+            let mut iter = response.try_borrow_mut()?;
+            let handed = iter
+                .commit_early(py)
+                .and_then(|()| iter.hand_over_whole(py));
+            match handed {
+                Ok(Some(whole)) => return Ok(whole),
+                Ok(None) => {}
+                Err(err) => {
+                    iter.fail(py);
+                    return Err(err);
+                }
+            }
+        }
+        Ok(response.into_any().unbind())
+    }
+
     /// Pick up a new or replaced head from the capture. False if the app has not called
     /// `start_response` yet.
     fn sync_head(&mut self, py: Python<'_>) -> PyResult<bool> {
@@ -355,13 +417,17 @@ impl ResponseIter {
             }
         };
         self.declared = captured.head.content_length();
-        self.body_deferred = false;
-        if self.flow == Flow::Transform {
-            if self.in_memory || self.declared.is_none() {
-                self.filter.on_body(self.complete);
+        let awaiting_body =
+            self.flow == Flow::Transform && !self.in_memory && self.declared.is_some();
+        if self.flow == Flow::Transform && !awaiting_body {
+            self.filter.on_body(self.complete);
+        }
+        if self.head_out.held() {
+            self.head_out = if awaiting_body {
+                HeadOut::AwaitingBody
             } else {
-                self.body_deferred = true;
-            }
+                HeadOut::Held
+            };
         }
         self.report_notice(py);
         self.head = Some(captured);
@@ -378,12 +444,13 @@ impl ResponseIter {
         if !self.sync_head(py)? {
             return Ok(());
         }
-        while self.body_deferred {
+        while self.head_out == HeadOut::AwaitingBody {
             self.settle_body(py)?;
             self.sync_head(py)?;
         }
         if self.complete {
-            while !self.committed && !self.finished {
+            // Read to the end: `finish` sends the head.
+            while self.head_out.held() {
                 self.advance(py)?;
             }
         } else {
@@ -402,14 +469,15 @@ impl ResponseIter {
     /// iterator.
     fn hand_over_whole(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let watched = matches!(self.flow, Flow::Observe | Flow::Pass | Flow::Drop);
-        if !(self.in_memory && watched && self.committed && self.finished) {
+        if !(self.in_memory && watched && self.phase == Phase::Finished) {
             return Ok(None);
         }
         let mut items = Vec::with_capacity(self.queue.len());
         while let Some(item) = self.next_item(py)? {
             items.push(item);
         }
-        self.close_inner(py)?;
+        // Every item went.
+        self.close_inner(py, Outcome::Complete)?;
         let items = PyTuple::new(py, items)?;
         if self.flow == Flow::Drop {
             return Ok(Some(items.try_iter()?.into_any().unbind()));
@@ -464,21 +532,21 @@ impl ResponseIter {
         }
         let exc_info = self.exc_info.take();
         let write = send_head(py, self.upstream.bind(py), captured, exc_info)?;
-        self.committed = true;
+        self.head_out = HeadOut::Committed;
         self.capture.bind(py).try_borrow_mut()?.mark_head_sent();
         Ok(write.unbind())
     }
 
     fn next_item(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         loop {
-            if self.committed {
+            if !self.head_out.held() {
                 if let Some(item) = self.queue.pop_front() {
-                    if !self.emitted {
+                    if self.head_out == HeadOut::Committed {
                         // Servers transmit the head with the first item: from now on a failure
                         // cannot change the status the client gets.
                         self.filter.on_head_sent();
+                        self.head_out = HeadOut::OnWire;
                     }
-                    self.emitted = true;
                     // Shown as it goes to the server, so an early close() leaves out what
                     // never went (Logger counts the bytes sent).
                     match self.flow {
@@ -497,7 +565,7 @@ impl ResponseIter {
                     return Ok(Some(item));
                 }
             }
-            if self.finished {
+            if self.phase == Phase::Finished {
                 return Ok(None);
             }
             if let Some(early) = self.advance(py)? {
@@ -511,14 +579,14 @@ impl ResponseIter {
     fn advance(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         // Rule 3: write() data comes before whatever the iterable yields next.
         self.take_writes(py)?;
-        if self.ended {
+        if self.phase == Phase::Ended {
             self.finish(py)?;
             return Ok(None);
         }
         let next = self.pull(py)?;
         self.take_writes(py)?;
         match next {
-            None => self.ended = true,
+            None => self.phase = Phase::Ended,
             Some(chunk) => {
                 if !self.sync_head(py)? && is_empty_bytes(&chunk) {
                     // PEP 3333 wants start_response before the first *non-empty* item;
@@ -526,7 +594,7 @@ impl ResponseIter {
                     return Ok(Some(chunk.unbind()));
                 }
                 self.require_head(py, "yielded body data before calling start_response()")?;
-                if self.body_deferred {
+                if self.head_out == HeadOut::AwaitingBody {
                     // A generator app's head came with this chunk: look at it (and past it)
                     // before the filter is told whether the body is whole.
                     self.lookahead.push_front(chunk.unbind());
@@ -628,7 +696,7 @@ impl ResponseIter {
     /// so the filter works on it in one piece and the head gets an exact Content-Length.
     /// Looks at most one item past the first, and only when the first reached the length.
     fn settle_body(&mut self, py: Python<'_>) -> PyResult<()> {
-        self.body_deferred = false;
+        self.head_out = HeadOut::Held;
         let generation = self.generation;
         let whole = match self.declared {
             Some(declared) if !self.has_writes(py)? => match self.pull(py)? {
@@ -703,7 +771,7 @@ impl ResponseIter {
     /// After each chunk of a streamed body: the head goes upstream (wsgiref.validate wants
     /// start_response before the first item) and exactly one item is ready.
     fn step_done(&mut self, py: Python<'_>) -> PyResult<()> {
-        if !self.committed {
+        if self.head_out.held() {
             self.commit(py, false)?;
         }
         match self.flow {
@@ -730,7 +798,7 @@ impl ResponseIter {
             detach_if_large(py, work, || filter.on_end(pending));
             self.report_notice(py);
         }
-        if !self.committed {
+        if self.head_out.held() {
             self.commit(py, true)?;
         }
         if self.flow == Flow::Transform && !self.pending.is_empty() {
@@ -738,13 +806,13 @@ impl ResponseIter {
             self.pending = Vec::new();
             self.queue.push_back(out.into_any().unbind());
         }
-        if self.flow == Flow::Drop && !self.emitted && self.queue.is_empty() {
+        if self.flow == Flow::Drop && self.head_out != HeadOut::OnWire && self.queue.is_empty() {
             // One empty item makes servers send the head as it is: with none, wsgiref would
             // add "Content-Length: 0" to a HEAD response whose GET has a body.
             self.queue
                 .push_back(PyBytes::new(py, b"").into_any().unbind());
         }
-        self.finished = true;
+        self.phase = Phase::Finished;
         self.mark_ended(py);
         Ok(())
     }
@@ -765,27 +833,32 @@ impl ResponseIter {
         );
     }
 
-    /// An error escaped: close the app's iterable now (exactly once) and report Failed.
+    /// An error escaped: close the app's iterable now and report Failed.
     fn fail(&mut self, py: Python<'_>) {
-        self.failed = true;
-        if let Err(close_err) = self.close_inner(py) {
+        if let Err(close_err) = self.close_inner(py, Outcome::Failed) {
             close_err.write_unraisable(py, None);
         }
     }
 
-    fn close_inner(&mut self, py: Python<'_>) -> PyResult<()> {
-        if self.closed {
-            return Ok(());
-        }
-        self.closed = true;
-        self.mark_ended(py);
-        let outcome = if self.failed {
-            Outcome::Failed
-        } else if self.finished && self.queue.is_empty() {
+    /// How a response closed without an error ended: complete once everything went.
+    fn ending(&self) -> Outcome {
+        if self.phase == Phase::Finished && self.queue.is_empty() {
             Outcome::Complete
         } else {
             Outcome::ClosedEarly
-        };
+        }
+    }
+
+    /// Rule 4: the one place the app's iterable is closed, for whoever comes first (the
+    /// server's close(), `fail`, a whole body handed over). Entering `Closed` first makes
+    /// every later call a no-op, so it is closed exactly once, and the filter gets its one
+    /// `on_close` (`Failed` instead of `outcome` when close() raises).
+    fn close_inner(&mut self, py: Python<'_>, outcome: Outcome) -> PyResult<()> {
+        if self.phase == Phase::Closed {
+            return Ok(());
+        }
+        self.phase = Phase::Closed;
+        self.mark_ended(py);
         self.queue.clear();
         self.lookahead.clear();
         self.pending = Vec::new();
@@ -836,7 +909,7 @@ impl ResponseIter {
     }
 
     fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        if self.closed {
+        if self.phase == Phase::Closed {
             return Ok(None);
         }
         match self.next_item(py) {
@@ -850,7 +923,7 @@ impl ResponseIter {
 
     /// PEP 3333: the server calls this once; the app's iterable is closed exactly once.
     fn close(&mut self, py: Python<'_>) -> PyResult<()> {
-        self.close_inner(py)
+        self.close_inner(py, self.ending())
     }
 
     fn __repr__(&self) -> String {

@@ -20,11 +20,21 @@ use super::options::type_name;
 use super::text::utf8;
 use crate::http::head::{parse_status, ResponseHead};
 
-/// Once the plumbing handed the app's iterable straight back to the server, later calls
-/// (an `exc_info` replacement, `write()`) go straight to the server's own callables.
-struct Forward {
-    start_response: Py<PyAny>,
-    write: Py<PyAny>,
+/// Where the app's head stands with the server.
+enum Head {
+    /// Nothing sent: the app may still give its head, or replace it (with `exc_info`).
+    Open,
+    /// The iterator sent the head, or non-empty `write()` data was accepted (PEP 3333: write()
+    /// transmits): from now on `exc_info` re-raises. Servers such as wsgiref send the headers
+    /// on the first item even when it is `b""`, so "went upstream" is the safe line.
+    Sent,
+    /// The fast path: the head went to the server inside start_response and the app's
+    /// iterable goes straight back to it, so later calls (an `exc_info` replacement,
+    /// `write()`) go straight to the server's own callables.
+    Forwarded {
+        start_response: Py<PyAny>,
+        write: Py<PyAny>,
+    },
 }
 
 #[pyclass(module = "wsgi_mw._native", name = "StartResponse")]
@@ -37,19 +47,14 @@ pub struct StartResponse {
     filter: Option<Box<dyn BodyFilter>>,
     /// The newest head, until the iterator takes it.
     captured: Option<Captured>,
-    /// start_response was called (successfully) at least once.
-    head_set: bool,
-    /// Bumped on every accepted call, so the iterator notices an `exc_info` replacement.
+    /// Bumped on every accepted call, so the iterator notices an `exc_info` replacement
+    /// (0: start_response was not called yet).
     generation: u64,
     /// `exc_info` that came with the newest head, passed upstream with it.
     exc_info: Option<Py<PyAny>>,
     /// `write()` data not yet taken by the iterator, in order.
     writes: VecDeque<Py<PyAny>>,
-    /// The head went upstream, or non-empty `write()` data was accepted (PEP 3333: write()
-    /// transmits): from now on `exc_info` re-raises. Servers such as wsgiref send the headers
-    /// on the first item even when it is `b""`, so "went upstream" is the safe line.
-    head_sent: bool,
-    forward: Option<Forward>,
+    head: Head,
     /// The app's iterable was exhausted or closed: a `write()` now could never be sent.
     ended: bool,
 }
@@ -67,12 +72,10 @@ impl StartResponse {
             head_request,
             filter: Some(filter),
             captured: None,
-            head_set: false,
             generation: 0,
             exc_info: None,
             writes: VecDeque::new(),
-            head_sent: false,
-            forward: None,
+            head: Head::Open,
             ended: false,
         }
     }
@@ -88,7 +91,6 @@ impl StartResponse {
     ) -> Self {
         let mut capture = StartResponse::new(middleware, upstream, head_request, filter);
         capture.captured = Some(captured);
-        capture.head_set = true;
         capture.generation = 1;
         capture
     }
@@ -97,8 +99,13 @@ impl StartResponse {
         self.generation
     }
 
+    /// start_response was called (successfully) at least once.
+    fn head_set(&self) -> bool {
+        self.generation > 0
+    }
+
     /// The newest head plus the `exc_info` that came with it, moved out (the iterator owns it
-    /// from now on; `has_head` stays true).
+    /// from now on; `head_set` stays true).
     pub(crate) fn take_head(&mut self) -> Option<(Captured, Option<Py<PyAny>>)> {
         let captured = self.captured.take()?;
         Some((captured, self.exc_info.take()))
@@ -114,7 +121,7 @@ impl StartResponse {
     }
 
     pub(crate) fn mark_head_sent(&mut self) {
-        self.head_sent = true;
+        self.head = Head::Sent;
     }
 
     pub(crate) fn mark_ended(&mut self) {
@@ -127,7 +134,7 @@ impl StartResponse {
 
     /// The head already went to the server on the fast path.
     pub(crate) fn forwarded(&self) -> bool {
-        self.forward.is_some()
+        matches!(self.head, Head::Forwarded { .. })
     }
 }
 
@@ -228,14 +235,14 @@ impl StartResponse {
         // (it may call Python, e.g. to encode rules for a charset).
         let (middleware, forward, state_error, filter, head_request, upstream) = {
             let mut this = slf.try_borrow_mut()?;
-            let forward = this
-                .forward
-                .as_ref()
-                .map(|f| f.start_response.clone_ref(py));
+            let forward = match &this.head {
+                Head::Forwarded { start_response, .. } => Some(start_response.clone_ref(py)),
+                Head::Open | Head::Sent => None,
+            };
             // Only flags here: building the re-raised exception runs Python, outside the borrow.
             let state_error = match exc_info {
-                Some(_) if this.head_sent && forward.is_none() => Some(StateError::Reraise),
-                None if this.head_set => Some(StateError::AlreadySet),
+                Some(_) if matches!(this.head, Head::Sent) => Some(StateError::Reraise),
+                None if this.head_set() => Some(StateError::AlreadySet),
                 _ => None,
             };
             let filter = if state_error.is_none() {
@@ -295,12 +302,11 @@ impl StartResponse {
                 let mut this = slf.try_borrow_mut()?;
                 this.filter = Some(filter);
                 let write = sent?;
-                this.head_set = true;
                 this.generation += 1;
-                this.forward = Some(Forward {
+                this.head = Head::Forwarded {
                     start_response: upstream,
                     write: write.clone().unbind(),
-                });
+                };
                 return Ok(write.unbind());
             }
             if flow == Flow::Observe && captured.exact {
@@ -326,7 +332,6 @@ impl StartResponse {
             this.exc_info = Some(e.clone().unbind());
         }
         this.captured = Some(captured);
-        this.head_set = true;
         this.generation += 1;
         drop(this);
         let write = Write {
@@ -349,9 +354,13 @@ impl StartResponse {
         for data in &self.writes {
             visit.call(data)?;
         }
-        if let Some(forward) = &self.forward {
-            visit.call(&forward.start_response)?;
-            visit.call(&forward.write)?;
+        if let Head::Forwarded {
+            start_response,
+            write,
+        } = &self.head
+        {
+            visit.call(start_response)?;
+            visit.call(write)?;
         }
         Ok(())
     }
@@ -360,7 +369,7 @@ impl StartResponse {
         self.captured = None;
         self.exc_info = None;
         self.writes.clear();
-        self.forward = None;
+        self.head = Head::Open;
     }
 }
 
@@ -395,10 +404,10 @@ impl Write {
         }
         let upstream_write = {
             let mut this = capture.try_borrow_mut()?;
-            match &this.forward {
-                Some(f) => Some(f.write.clone_ref(py)),
-                None => {
-                    if !this.head_set {
+            match &this.head {
+                Head::Forwarded { write, .. } => Some(write.clone_ref(py)),
+                Head::Open | Head::Sent => {
+                    if !this.head_set() {
                         return Err(PyAssertionError::new_err(format!(
                             "{middleware}: write() called before start_response()"
                         )));
@@ -411,7 +420,7 @@ impl Write {
                         )));
                     }
                     if !data.cast::<PyBytes>()?.as_bytes().is_empty() {
-                        this.head_sent = true;
+                        this.head = Head::Sent;
                     }
                     this.writes.push_back(data.clone().unbind());
                     None
