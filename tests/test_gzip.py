@@ -708,6 +708,33 @@ def test_write_callable_data_is_compressed_first():
     assert app.body.closed == 1
 
 
+@pytest.mark.parametrize("late", [False, True])
+@pytest.mark.parametrize("declared", [True, False])
+def test_write_data_before_a_declared_length_is_compressed_too(declared, late):
+    # A Content-Length makes the plumbing wait for the first chunk to learn whether the
+    # body is whole; write() data sent meanwhile went out raw inside the gzip stream.
+    written, yielded = b"x" * 2000, b"y" * 1500
+    headers = [("Content-Type", "text/html")]
+    if declared:
+        headers.append(("Content-Length", str(len(written) + len(yielded))))
+
+    def app(environ, start_response):
+        def body():
+            write = start_response("200 OK", headers)
+            write(written)
+            yield yielded
+
+        if late:
+            return body()
+        iterator = body()
+        first = next(iterator)
+        return [first]
+
+    response = run(both(app), environ_for())
+    assert header(response.headers, "Content-Encoding") == "gzip"
+    assert decoded(response) == written + yielded
+
+
 # --------------------------------------------------------------------------- file_wrapper
 
 

@@ -642,11 +642,20 @@ impl ResponseIter {
 
     fn take_writes(&mut self, py: Python<'_>) -> PyResult<()> {
         loop {
+            if !self.has_writes(py)? {
+                return Ok(());
+            }
+            self.require_head(py, "called write() before start_response()")?;
+            if self.head_out == HeadOut::AwaitingBody {
+                // The filter learns whether the body is whole before it sees a byte: with
+                // write() data waiting, it is not (Gzip sent a write()'s bytes raw inside a
+                // gzip body when they came first).
+                self.settle_body(py)?;
+            }
             let data = self.capture.bind(py).try_borrow_mut()?.pop_write();
             let Some(data) = data else {
                 return Ok(());
             };
-            self.require_head(py, "called write() before start_response()")?;
             self.accept(py, data.bind(py))?;
         }
     }
