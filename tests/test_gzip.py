@@ -1020,6 +1020,17 @@ def test_stacked_over_rewrite(shape):
     assert decoded(response) == expected
 
 
+def test_an_empty_body_read_whole_before_the_first_next_still_gives_one_item():
+    # Found by the property below: an app that starts its response early with
+    # Content-Length: 0 and yields one empty chunk is read whole inside the call; the
+    # iterator then gave the server no item at all for the app's one (rule 2).
+    app = make_app("stream", [b""], content_length=True)
+    response = run_lockstep(both(app, min_size=0), app, environ_for(), lookahead=1)
+    assert response.status == "200 OK"
+    assert response.body == b""
+    assert header(response.headers, "Content-Length") == "0"
+
+
 # --------------------------------------------------------------------------- properties
 
 

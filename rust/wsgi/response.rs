@@ -815,9 +815,14 @@ impl ResponseIter {
             self.pending = Vec::new();
             self.queue.push_back(out.into_any().unbind());
         }
-        if self.flow == Flow::Drop && self.head_out != HeadOut::OnWire && self.queue.is_empty() {
+        if matches!(self.flow, Flow::Drop | Flow::Transform)
+            && self.head_out != HeadOut::OnWire
+            && self.queue.is_empty()
+        {
             // One empty item makes servers send the head as it is: with none, wsgiref would
-            // add "Content-Length: 0" to a HEAD response whose GET has a body.
+            // add "Content-Length: 0" to a HEAD response whose GET has a body. A transformed
+            // body that came out empty (an empty body read whole before the first next())
+            // still gives the server the one item its app's one item earns (rule 2).
             self.queue
                 .push_back(PyBytes::new(py, b"").into_any().unbind());
         }
