@@ -7,6 +7,11 @@ use super::freshness::{Policy, RequestDirectives};
 /// RFC 9110 §15.1: the statuses that are heuristically cacheable.
 pub const DEFAULT_STATUSES: [u16; 11] = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501];
 
+/// The `status_header` values: answered from a fresh entry, by the app (its response
+/// maybe stored), by the app around the cache.
+pub const HIT: &str = "HIT";
+pub const MISS: &str = "MISS";
+pub const BYPASS: &str = "BYPASS";
 /// The `status_header` value of a response served past its freshness, within a stale
 /// window (RFC 5861).
 pub const STALE: &str = "STALE";
