@@ -5,7 +5,7 @@
 //! `flight.rs`, across processes through the shared store's flight lock. What touches the
 //! outside goes through a [`Port`]: the store, the lock, waiting (its implementation releases
 //! the GIL), and the line a store failure writes on `wsgi.errors`. `lookup_port.rs` is the
-//! real one.
+//! real one; `lookup_tests.rs` scripts one.
 //!
 //! The flights' rules (tests/test_cache_redis_hardening.py holds them end to end):
 //! - a plain GET miss leads; HEAD, conditional and Range requests wait for a flight but never
@@ -578,3 +578,7 @@ fn find<P: Port>(
         looked => found(looked, uri.clone()),
     })
 }
+
+#[cfg(test)]
+#[path = "lookup_tests.rs"]
+mod tests;
