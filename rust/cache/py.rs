@@ -19,6 +19,7 @@ use super::config::{
 };
 use super::filter::{CacheFilter, StorePlan};
 use super::freshness::{age, Policy, RequestDirectives, MAX_STALE_WINDOW};
+use super::hit::{sends, Sends, Validators};
 use super::key::purge_target;
 use super::lookup::{route, Forward, Method, Route};
 use super::lookup_port::Hooks;
@@ -27,7 +28,6 @@ use super::request::Request;
 use super::shared::{Counters, Shared, Stored};
 use super::stale::StaleOnError;
 use crate::http::clock::now_ms;
-use crate::http::conditional::not_modified;
 use crate::http::head::check_header;
 use crate::wsgi::answer::{Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
@@ -470,21 +470,22 @@ impl Cache {
             self.hit_header.as_ref().map(|h| h.clone_ref(py))
         };
         let age = self.age_header(py, seconds)?;
-        // RFC 9110 §13.2.1: preconditions are evaluated only when the response would be 2xx.
-        let conditional = request.is_conditional()
-            && (200..300).contains(&stored.code)
-            && not_modified(
-                request.if_none_match().as_deref(),
-                request.if_modified_since(),
-                stored.etag.as_deref(),
-                stored.last_modified,
-            );
-        let fields = if conditional {
-            &stored.not_modified
-        } else {
-            &stored.headers
+        let validators = Validators {
+            code: stored.code,
+            etag: stored.etag.as_deref(),
+            last_modified: stored.last_modified,
         };
-        let length = stored.content_length.as_ref().filter(|_| !conditional);
+        let sends = sends(request.is_conditional(), &validators, || {
+            (request.if_none_match(), request.if_modified_since())
+        });
+        let (fields, length, body) = match sends {
+            Sends::Stored => (
+                &stored.headers,
+                stored.content_length.as_ref(),
+                AnswerBody::Stored(stored.body.bind(py).clone()),
+            ),
+            Sends::NotModified => (&stored.not_modified, None, AnswerBody::NotModified),
+        };
         let headers = PyList::new(
             py,
             fields
@@ -494,11 +495,6 @@ impl Cache {
                 .chain(status_header.iter().map(|h| h.bind(py)))
                 .chain(length.map(|l| l.bind(py))),
         )?;
-        let body = if conditional {
-            AnswerBody::NotModified
-        } else {
-            AnswerBody::Stored(stored.body.bind(py).clone())
-        };
         let head_request = request.method == Method::Head;
         let made = Answer {
             status: stored.status.bind(py).clone().into_any(),
