@@ -68,6 +68,16 @@ pub fn check_key_prefix(prefix: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `max_entry_bytes` against `max_bytes`: an entry the store could never hold is a mistake.
+pub fn check_entry_size(max_entry_bytes: usize, max_bytes: usize) -> Result<(), String> {
+    if max_entry_bytes > max_bytes {
+        return Err(format!(
+            "max_entry_bytes must be at most max_bytes ({max_bytes})"
+        ));
+    }
+    Ok(())
+}
+
 /// The immutable configuration of one `Cache`, shared by all its requests.
 pub struct CacheConfig {
     pub policy: Policy,
@@ -87,3 +97,7 @@ pub struct CacheConfig {
     /// `(stale_while_revalidate, stale_if_error)` seconds for responses that do not say.
     pub stale_defaults: (u64, u64),
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

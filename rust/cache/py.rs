@@ -14,8 +14,8 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use super::admit::Admission;
 use super::config::{
-    check_key_prefix, check_store_url, CacheConfig, DEFAULT_KEY_PREFIX, DEFAULT_STATUSES,
-    DEFAULT_STORE_TIMEOUT, DEFAULT_TAG_HEADER, MISS, STALE,
+    check_entry_size, check_key_prefix, check_store_url, CacheConfig, DEFAULT_KEY_PREFIX,
+    DEFAULT_STATUSES, DEFAULT_STORE_TIMEOUT, DEFAULT_TAG_HEADER, MISS, STALE,
 };
 use super::filter::{CacheFilter, StorePlan};
 use super::freshness::{age, Policy, RequestDirectives, MAX_STALE_WINDOW};
@@ -571,12 +571,9 @@ impl Cache {
             None => DEFAULT_KEY_PREFIX.to_owned(),
         };
         let store = store_option(store, &key_prefix, store_timeout)?;
-        if max_entry_bytes.0 > max_bytes.0 {
-            return Err(PyValueError::new_err(format!(
-                "Cache(max_entry_bytes={}): max_entry_bytes must be at most max_bytes ({})",
-                max_entry_bytes.0, max_bytes.0
-            )));
-        }
+        check_entry_size(max_entry_bytes.0, max_bytes.0).map_err(|e| {
+            PyValueError::new_err(format!("Cache(max_entry_bytes={}): {e}", max_entry_bytes.0))
+        })?;
         let (status_header, single_flight) = (status_header.0, single_flight.0);
         let hit_header = match &status_header {
             Some(name) => Some(
