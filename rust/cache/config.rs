@@ -7,6 +7,11 @@ use super::freshness::{Policy, RequestDirectives};
 /// RFC 9110 §15.1: the statuses that are heuristically cacheable.
 pub const DEFAULT_STATUSES: [u16; 11] = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501];
 
+/// The `status_header` values: answered from a fresh entry, by the app (its response
+/// maybe stored), by the app around the cache.
+pub const HIT: &str = "HIT";
+pub const MISS: &str = "MISS";
+pub const BYPASS: &str = "BYPASS";
 /// The `status_header` value of a response served past its freshness, within a stale
 /// window (RFC 5861).
 pub const STALE: &str = "STALE";
@@ -63,6 +68,16 @@ pub fn check_key_prefix(prefix: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `max_entry_bytes` against `max_bytes`: an entry the store could never hold is a mistake.
+pub fn check_entry_size(max_entry_bytes: usize, max_bytes: usize) -> Result<(), String> {
+    if max_entry_bytes > max_bytes {
+        return Err(format!(
+            "max_entry_bytes must be at most max_bytes ({max_bytes})"
+        ));
+    }
+    Ok(())
+}
+
 /// The immutable configuration of one `Cache`, shared by all its requests.
 pub struct CacheConfig {
     pub policy: Policy,
@@ -82,3 +97,7 @@ pub struct CacheConfig {
     /// `(stale_while_revalidate, stale_if_error)` seconds for responses that do not say.
     pub stale_defaults: (u64, u64),
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

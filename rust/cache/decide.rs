@@ -1,5 +1,5 @@
-//! What a Cache lookup does next, from what it found (pure: no pyo3). `py.rs` runs the loop
-//! (find, serve, lead or wait for a flight) and asks this at each turn.
+//! What a Cache lookup does next, from what it found (pure: no pyo3). `lookup.rs` runs the
+//! loop (find, serve, lead or wait for a flight) and asks this at each turn.
 
 use super::freshness::Lookup;
 

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pyo3::exceptions::{PyConnectionError, PyTypeError, PyValueError};
 use pyo3::intern;
@@ -14,20 +14,20 @@ use pyo3::{PyTraverseError, PyVisit};
 
 use super::admit::Admission;
 use super::config::{
-    check_key_prefix, check_store_url, CacheConfig, DEFAULT_KEY_PREFIX, DEFAULT_STATUSES,
-    DEFAULT_STORE_TIMEOUT, DEFAULT_TAG_HEADER, STALE,
+    check_entry_size, check_key_prefix, check_store_url, CacheConfig, DEFAULT_KEY_PREFIX,
+    DEFAULT_STATUSES, DEFAULT_STORE_TIMEOUT, DEFAULT_TAG_HEADER, MISS, STALE,
 };
-use super::decide::{next, Ask, Next, Seen};
 use super::filter::{CacheFilter, StorePlan};
-use super::flight::{FlightGuard, Join, Landed};
-use super::freshness::{age, lookup, Lookup, Policy, RequestDirectives, MAX_STALE_WINDOW};
-use super::key::{purge_target, Key};
-use super::redis_store::{lock_token, wait_for_lock, Budget, Failure, LockState, RedisStore};
-use super::request::{variant_key, Method, Request};
-use super::shared::{report, Counters, Looked, Shared, Stored};
+use super::freshness::{age, Policy, RequestDirectives, MAX_STALE_WINDOW};
+use super::hit::{sends, Sends, Validators};
+use super::key::purge_target;
+use super::lookup::{route, Forward, Method, Route};
+use super::lookup_port::Hooks;
+use super::redis_store::{Failure, RedisStore};
+use super::request::Request;
+use super::shared::{Counters, Shared, Stored};
 use super::stale::StaleOnError;
 use crate::http::clock::now_ms;
-use crate::http::conditional::not_modified;
 use crate::http::head::check_header;
 use crate::wsgi::answer::{Answer, AnswerBody};
 use crate::wsgi::chain::{enter, Chain};
@@ -168,70 +168,6 @@ pub struct Cache {
     /// `("Age", n)` for small n, made on first use.
     ages: Box<[PyOnceLock<Py<PyTuple>>]>,
 }
-
-/// The `status_header` values (HIT is a shared tuple, see `Cache::hit_header`).
-const MISS: &str = "MISS";
-const HIT: &str = "HIT";
-
-/// What `Cache::find` found under the key it looked up.
-struct Found {
-    /// A fresh entry, with when it was stored (ms).
-    fresh: Option<(Arc<Stored>, i64)>,
-    /// An entry past its freshness, within a stale window.
-    stale: Option<StaleEntry>,
-    /// The Redis flight lock the lookup took (nothing was stored): key and token.
-    remote_lock: Option<(Key, String)>,
-    key: Key,
-}
-
-struct StaleEntry {
-    stored: Arc<Stored>,
-    stored_at: i64,
-    /// How long it has been stale (ms).
-    stale_ms: u64,
-}
-
-impl StaleEntry {
-    fn while_revalidate(&self) -> bool {
-        self.stale_ms < self.stored.stale_while_revalidate.saturating_mul(1000)
-    }
-
-    fn if_error(&self) -> bool {
-        self.stale_ms < self.stored.stale_if_error.saturating_mul(1000)
-    }
-}
-
-/// Where one request goes (see `Cache::route`). Made once per request and moved once, so
-/// the size of its larger variant costs nothing that boxing it would save.
-#[allow(clippy::large_enum_variant)]
-enum Route {
-    /// The app answers.
-    App(Forward),
-    /// The store answers, with the entry's age in seconds, labelled HIT or STALE.
-    Serve {
-        stored: Arc<Stored>,
-        seconds: u64,
-        label: &'static str,
-    },
-}
-
-/// A request the app answers: labelled, maybe stored, maybe invalidating what its URI stored.
-struct Forward {
-    label: &'static str,
-    invalidate: Option<Key>,
-    plan: Option<StorePlan>,
-}
-
-impl Forward {
-    fn bypass() -> Forward {
-        Forward {
-            label: BYPASS,
-            invalidate: None,
-            plan: None,
-        }
-    }
-}
-const BYPASS: &str = "BYPASS";
 
 /// Ages (seconds) whose header tuple is kept: covers the default TTL many times over.
 const KEPT_AGES: usize = 600;
@@ -411,7 +347,12 @@ impl Cache {
             return self.forward(py, environ, start_response, chain, Forward::bypass());
         };
         let request = Request::read(&mut chain.request);
-        match self.route(py, &dict, &request) {
+        let hooks = Hooks {
+            py,
+            environ: &dict,
+            shared: &self.shared,
+        };
+        match route(&hooks, &self.shared.flights, &self.config, &request.asked()) {
             Route::Serve {
                 stored,
                 seconds,
@@ -425,262 +366,18 @@ impl Cache {
                 &stored,
                 (seconds, label),
             ),
-            Route::App(forward) => self.forward(py, environ, start_response, chain, forward),
-        }
-    }
-
-    /// Where this request goes: the store answers it, or the app does (with what to label,
-    /// store or invalidate). Waits, GIL released, for a flight another request leads.
-    fn route(&self, py: Python<'_>, dict: &Bound<'_, PyDict>, request: &Request<'_>) -> Route {
-        let forward = |label, plan| {
-            Route::App(Forward {
-                label,
-                invalidate: None,
-                plan,
-            })
-        };
-        match request.method {
-            Method::Get | Method::Head => {}
-            Method::OtherSafe => return Route::App(Forward::bypass()),
-            Method::Unsafe => {
-                return Route::App(Forward {
-                    label: BYPASS,
-                    invalidate: Some(request.uri.clone()),
-                    plan: None,
-                })
+            Route::App(forward) => {
+                let forward = forward.map(|store| StorePlan {
+                    uri: request.uri.clone(),
+                    request: request.facts,
+                    environ: dict.clone().unbind(),
+                    guard: store.guard,
+                    remote_lock: store.remote_lock,
+                    stale: store.stale,
+                    now: store.now,
+                });
+                self.forward(py, environ, start_response, chain, forward)
             }
-        }
-        let is_get = request.method == Method::Get;
-        let lookup = lookup(&request.facts, self.config.request_directives);
-        if lookup == Lookup::Bypass {
-            return Route::App(Forward::bypass());
-        }
-        // A miss whose response must not be stored leads no flight (it may wait for one):
-        // an ignored no-store, and a Range request, whose response (a 206, or a 200 an
-        // encoding layer below left uncompressed because of the Range) must not be found by
-        // requests without Range. Only a GET's response is stored (a HEAD response has no
-        // body to serve GETs with).
-        let stores = is_get && lookup != Lookup::UseOnly && !request.has_range;
-        let plan = |guard, remote_lock, stale, now| {
-            stores.then(|| StorePlan {
-                uri: request.uri.clone(),
-                request: request.facts,
-                environ: dict.clone().unbind(),
-                guard,
-                remote_lock,
-                stale,
-                now,
-            })
-        };
-        let ask = Ask {
-            lookup,
-            authorization: request.facts.authorization,
-            max_age: match self.config.request_directives {
-                RequestDirectives::Honor => request.facts.cache_control.max_age,
-                RequestDirectives::Ignore => None,
-            },
-            single_flight: self.config.single_flight,
-        };
-        // The entry a refresh refused, so that after waiting it takes only another one.
-        let mut refused: Option<Arc<Stored>> = None;
-        // How the last flight this request waited for ended.
-        let mut after: Option<Landed> = None;
-        // This process's flight, led by this request while it waits on another process's.
-        let mut held: Option<FlightGuard> = None;
-        let timeout = self.config.single_flight_timeout;
-        // Waiting for flights (a leader that fails or outlives its lease hands the lead to one
-        // waiter) ends at twice single_flight_timeout in all; then the app answers.
-        let started = Instant::now();
-        let give_up = started.checked_add(timeout * 2).unwrap_or(started);
-        // What this request may spend on the store's commands: store_timeout in all.
-        let mut budget = self.shared.budget();
-        // A plain GET miss on Redis takes its flight lock in the lookup's round trip.
-        let may_lead = stores
-            && !request.is_conditional()
-            && self.config.single_flight
-            && !ask.authorization
-            && self.shared.remote().is_some();
-        loop {
-            let now = now_ms();
-            // The flight answered (stored, or passed to everyone), or waiting is over.
-            let waited =
-                Instant::now() >= give_up || matches!(after, Some(Landed::Stored | Landed::Pass));
-            let token = (may_lead && !waited).then(lock_token);
-            let found = match self.find(py, &mut budget, dict, request, now, token.as_deref()) {
-                Ok(found) => found,
-                Err(failure) => {
-                    // Fail open: the app answers, nothing is stored.
-                    report(py, dict.as_any(), &failure);
-                    return Route::App(Forward::bypass());
-                }
-            };
-            let Found {
-                fresh,
-                stale,
-                mut remote_lock,
-                key,
-            } = found;
-            // A lock the lookup took and this turn does not lead with is given back.
-            let release = |taken: Option<(Key, String)>| {
-                if let (Some((key, token)), Some(store)) = (taken, self.shared.remote()) {
-                    if let Err(failure) = py.detach(|| store.unlock(key.as_bytes(), &token)) {
-                        report(py, dict.as_any(), &failure);
-                    }
-                }
-            };
-            // This process's flight, when this request leaves without leading it: its
-            // waiters look again (what this request found is there for them too).
-            let land = |held: &mut Option<FlightGuard>, how| {
-                if let Some(guard) = held.take() {
-                    guard.land(how);
-                }
-            };
-            let seen = fresh.as_ref().map(|(stored, stored_at)| Seen {
-                shareable: stored.shareable,
-                seconds: age(stored.age, stored_at.div_euclid(1000), now.div_euclid(1000)),
-                refused_before: refused.as_ref().is_some_and(|old| Arc::ptr_eq(old, stored)),
-            });
-            // A stale entry is served only to requests that could take the same entry
-            // fresh: not a refresh, nor an authenticated request for an unshareable entry.
-            let stale = stale.filter(|entry| {
-                let as_fresh = Seen {
-                    shareable: entry.stored.shareable,
-                    seconds: 0,
-                    refused_before: false,
-                };
-                next(&ask, Some(as_fresh), false) == Next::Serve
-            });
-            let serve_stale = |entry: &StaleEntry| Route::Serve {
-                stored: entry.stored.clone(),
-                seconds: age(
-                    entry.stored.age,
-                    entry.stored_at.div_euclid(1000),
-                    now.div_euclid(1000),
-                ),
-                label: STALE,
-            };
-            // A stale entry within stale-while-revalidate answers at once while another
-            // request refreshes it; within stale-if-error it answers when the refresh fails.
-            let revalidating = stale.as_ref().filter(|entry| entry.while_revalidate());
-            let if_error = || {
-                stale
-                    .as_ref()
-                    .filter(|entry| entry.if_error())
-                    .map(|entry| (entry.stored.clone(), entry.stored_at))
-            };
-            if after == Some(Landed::Failed) && fresh.is_none() {
-                // The flight this request waited for failed: stale-if-error answers.
-                if let Some(entry) = stale.as_ref().filter(|entry| entry.if_error()) {
-                    release(remote_lock.take());
-                    land(&mut held, Landed::Failed);
-                    return serve_stale(entry);
-                }
-            }
-            // After a failed flight, an entry found is one another process stored meanwhile.
-            let answered = waited || (after.is_some() && seen.is_some());
-            match (next(&ask, seen, answered), fresh) {
-                (Next::Serve, Some((stored, _))) => {
-                    land(&mut held, Landed::Stored);
-                    let seconds = seen.map_or(0, |seen| seen.seconds);
-                    return Route::Serve {
-                        stored,
-                        seconds,
-                        label: HIT,
-                    };
-                }
-                (Next::Serve, None) => {}
-                (Next::Bypass, _) => {
-                    release(remote_lock);
-                    land(&mut held, Landed::Pass);
-                    return forward(BYPASS, plan(None, None, None, now));
-                }
-                (Next::Miss, _) => {
-                    release(remote_lock);
-                    // Still this process's leader: its waiters wait for this response.
-                    return forward(MISS, plan(held.take(), None, if_error(), now));
-                }
-                (Next::Flight, fresh) => {
-                    if let Some((stored, _)) = fresh {
-                        refused = Some(stored);
-                    }
-                }
-            }
-            // Only a plain GET whose response is stored leads a flight. HEAD, conditional
-            // and Range requests may wait for one.
-            let flight = if stores && !request.is_conditional() {
-                let joined = match held.take() {
-                    Some(guard) => Join::Lead(guard),
-                    None => self.shared.flights.join(&key, timeout),
-                };
-                match joined {
-                    Join::Lead(guard) => {
-                        let Some(store) = self.shared.remote() else {
-                            return forward(MISS, plan(Some(guard), None, if_error(), now));
-                        };
-                        if let Some(taken) = remote_lock.take() {
-                            return forward(MISS, plan(Some(guard), Some(taken), if_error(), now));
-                        }
-                        // Lead across processes too, or wait for the process that leads.
-                        let token = lock_token();
-                        let locked =
-                            py.detach(|| store.lock(&mut budget, key.as_bytes(), &token, timeout));
-                        match locked {
-                            Ok(true) => {
-                                let lock = Some((key, token));
-                                return forward(MISS, plan(Some(guard), lock, if_error(), now));
-                            }
-                            Ok(false) => {
-                                if let Some(entry) = revalidating {
-                                    guard.land(Landed::Stored);
-                                    return serve_stale(entry);
-                                }
-                                // This thread's guard keeps the process's other requests
-                                // waiting on it meanwhile. A lock found free is looked at
-                                // again: the entry is there, or this request takes the lead.
-                                let state =
-                                    py.detach(|| wait_for_lock(store, key.as_bytes(), give_up));
-                                match state {
-                                    Ok(LockState::Pass) => after = Some(Landed::Pass),
-                                    Ok(LockState::Free | LockState::Held) => {
-                                        after = Some(Landed::Failed);
-                                    }
-                                    Err(failure) => {
-                                        report(py, dict.as_any(), &failure);
-                                        guard.land(Landed::Failed);
-                                        return Route::App(Forward::bypass());
-                                    }
-                                }
-                                held = Some(guard);
-                                continue;
-                            }
-                            Err(failure) => {
-                                report(py, dict.as_any(), &failure);
-                                return Route::App(Forward::bypass());
-                            }
-                        }
-                    }
-                    // The lookup took the Redis lock: this request leads across processes
-                    // even though another thread of this process leads here (it waits on
-                    // the Redis lock, which this request releases once it stored).
-                    Join::Wait(_) | Join::Own if remote_lock.is_some() => {
-                        return forward(MISS, plan(None, remote_lock.take(), if_error(), now));
-                    }
-                    Join::Wait(flight) => Some(flight),
-                    Join::Own => None,
-                }
-            } else {
-                self.shared.flights.in_progress(&key)
-            };
-            release(remote_lock.take());
-            let Some(flight) = flight else {
-                return forward(MISS, plan(None, None, if_error(), now));
-            };
-            if let Some(entry) = revalidating {
-                return serve_stale(entry);
-            }
-            // Until the flight lands, its leader's lease ends, or waiting is over (then the
-            // next turn calls the app).
-            after = Some(py.detach(|| flight.wait(give_up)).unwrap_or(Landed::Failed));
         }
     }
 
@@ -691,12 +388,12 @@ impl Cache {
         environ: &Bound<'py, PyAny>,
         start_response: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
-        forward: Forward,
+        forward: Forward<StorePlan>,
     ) -> PyResult<Py<PyAny>> {
         let Forward {
             label,
             invalidate,
-            mut plan,
+            store: mut plan,
         } = forward;
         let counter = match label {
             MISS => &self.shared.counters.misses,
@@ -773,21 +470,22 @@ impl Cache {
             self.hit_header.as_ref().map(|h| h.clone_ref(py))
         };
         let age = self.age_header(py, seconds)?;
-        // RFC 9110 §13.2.1: preconditions are evaluated only when the response would be 2xx.
-        let conditional = request.is_conditional()
-            && (200..300).contains(&stored.code)
-            && not_modified(
-                request.if_none_match().as_deref(),
-                request.if_modified_since(),
-                stored.etag.as_deref(),
-                stored.last_modified,
-            );
-        let fields = if conditional {
-            &stored.not_modified
-        } else {
-            &stored.headers
+        let validators = Validators {
+            code: stored.code,
+            etag: stored.etag.as_deref(),
+            last_modified: stored.last_modified,
         };
-        let length = stored.content_length.as_ref().filter(|_| !conditional);
+        let sends = sends(request.is_conditional(), &validators, || {
+            (request.if_none_match(), request.if_modified_since())
+        });
+        let (fields, length, body) = match sends {
+            Sends::Stored => (
+                &stored.headers,
+                stored.content_length.as_ref(),
+                AnswerBody::Stored(stored.body.bind(py).clone()),
+            ),
+            Sends::NotModified => (&stored.not_modified, None, AnswerBody::NotModified),
+        };
         let headers = PyList::new(
             py,
             fields
@@ -797,11 +495,6 @@ impl Cache {
                 .chain(status_header.iter().map(|h| h.bind(py)))
                 .chain(length.map(|l| l.bind(py))),
         )?;
-        let body = if conditional {
-            AnswerBody::NotModified
-        } else {
-            AnswerBody::Stored(stored.body.bind(py).clone())
-        };
         let head_request = request.method == Method::Head;
         let made = Answer {
             status: stored.status.bind(py).clone().into_any(),
@@ -810,98 +503,6 @@ impl Cache {
             head_request,
         };
         chain.answer(py, environ, start_response, made)
-    }
-
-    /// The stored response for this request, fresh or stale, and the key it was looked up
-    /// under (the URI key, or a variant key when the URI's responses vary) for the miss path.
-    /// `lock`: a token to take the key's Redis flight lock with, in the lookup's round trip,
-    /// when nothing is stored (a miss that will lead).
-    fn find(
-        &self,
-        py: Python<'_>,
-        budget: &mut Budget,
-        environ: &Bound<'_, PyDict>,
-        request: &Request<'_>,
-        now: i64,
-        lock: Option<&str>,
-    ) -> Result<Found, Failure> {
-        let hold = lock.map(|token| (token, self.config.single_flight_timeout));
-        let found = |(looked, locked): (Looked, bool), key: Key| match looked {
-            _ if locked => Found {
-                fresh: None,
-                stale: None,
-                remote_lock: lock.map(|token| (key.clone(), token.to_owned())),
-                key,
-            },
-            Looked::Fresh { stored, stored_at } => Found {
-                fresh: Some((stored, stored_at)),
-                stale: None,
-                remote_lock: None,
-                key,
-            },
-            Looked::Stale {
-                stored,
-                stored_at,
-                stale_ms,
-            } => Found {
-                fresh: None,
-                stale: Some(StaleEntry {
-                    stored,
-                    stored_at,
-                    stale_ms,
-                }),
-                remote_lock: None,
-                key,
-            },
-            Looked::Vary(_) | Looked::Missing => Found {
-                fresh: None,
-                stale: None,
-                remote_lock: None,
-                key,
-            },
-            // A record Cache would never write: a miss, whose response replaces it.
-            Looked::Refused(refusal) => {
-                self.shared.report_refusal(py, environ.as_any(), &refusal);
-                Found {
-                    fresh: None,
-                    stale: None,
-                    remote_lock: None,
-                    key,
-                }
-            }
-        };
-        let uri = &request.uri;
-        // A URI this process saw vary, on Redis: its record and the variant in one trip.
-        let first = match self.shared.known_vary(uri) {
-            Some(names) => {
-                let key = variant_key(environ, uri, &names);
-                match self.shared.look_pair(py, budget, uri, &key, now)? {
-                    (Looked::Vary(current), variant) if current == names => {
-                        return Ok(match variant {
-                            // Nothing there yet: look again, taking the flight lock.
-                            Looked::Missing if hold.is_some() => {
-                                found(self.shared.look_or_lock(py, budget, &key, now, hold)?, key)
-                            }
-                            variant => found((variant, false), key),
-                        });
-                    }
-                    // The URI's record changed: go on from what it says now.
-                    (uri_looked, _) => (uri_looked, false),
-                }
-            }
-            None => {
-                let first = self.shared.look_or_lock(py, budget, uri, now, hold)?;
-                self.shared.remember(uri, &first.0);
-                first
-            }
-        };
-        Ok(match first {
-            (Looked::Vary(names), _) => {
-                let key = variant_key(environ, uri, &names);
-                found(self.shared.look_or_lock(py, budget, &key, now, hold)?, key)
-            }
-            looked => found(looked, uri.clone()),
-        })
     }
 
     /// The `("Age", "<seconds>")` header; the first few hundred are made once and reused.
@@ -970,12 +571,9 @@ impl Cache {
             None => DEFAULT_KEY_PREFIX.to_owned(),
         };
         let store = store_option(store, &key_prefix, store_timeout)?;
-        if max_entry_bytes.0 > max_bytes.0 {
-            return Err(PyValueError::new_err(format!(
-                "Cache(max_entry_bytes={}): max_entry_bytes must be at most max_bytes ({})",
-                max_entry_bytes.0, max_bytes.0
-            )));
-        }
+        check_entry_size(max_entry_bytes.0, max_bytes.0).map_err(|e| {
+            PyValueError::new_err(format!("Cache(max_entry_bytes={}): {e}", max_entry_bytes.0))
+        })?;
         let (status_header, single_flight) = (status_header.0, single_flight.0);
         let hit_header = match &status_header {
             Some(name) => Some(

@@ -8,22 +8,13 @@ use pyo3::types::{PyDict, PyString};
 
 use super::freshness::RequestFacts;
 use super::key::{Key, KeyBuilder};
+use super::lookup::{Asked, Method};
 use crate::http::cache_control::CacheControl;
 use crate::http::http_date::parse_http_date;
 use std::borrow::Cow;
 
 use crate::wsgi::request::{Field, RequestView};
 use crate::wsgi::text::{code_point_bytes, display_text, environ_str, utf8};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Head,
-    /// OPTIONS, TRACE: safe, never cached, never invalidate.
-    OtherSafe,
-    /// Everything else (POST, PUT, PATCH, DELETE, ...): invalidates on success (RFC 9111 §4.4).
-    Unsafe,
-}
 
 /// The environ key of a request header (`Accept-Encoding` -> `HTTP_ACCEPT_ENCODING`;
 /// Content-Type and Content-Length have no `HTTP_` prefix, PEP 3333).
@@ -78,6 +69,17 @@ impl<'py> Request<'py> {
             if_modified_since: view.get(Field::IfModifiedSince),
             uri: uri_key(view),
             has_range: view.has(Field::Range),
+        }
+    }
+
+    /// The request as the lookup sees it.
+    pub fn asked(&self) -> Asked<'_> {
+        Asked {
+            method: self.method,
+            facts: self.facts,
+            uri: &self.uri,
+            conditional: self.is_conditional(),
+            has_range: self.has_range,
         }
     }
 

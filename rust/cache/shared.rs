@@ -18,6 +18,7 @@ use super::admit::{admit, admit_vary, Admission, Refusal};
 use super::entry::{Record, ResponseRecord};
 use super::flight::Flights;
 use super::key::{host_matches, Key};
+use super::lookup;
 use super::redis_store::{digest, Budget, Failure, Looked as RemoteLooked, Put, RedisStore};
 use super::store::{Entry, Found, Store};
 use crate::http::conditional::kept_in_not_modified;
@@ -140,23 +141,7 @@ pub struct Placement {
 }
 
 /// What a lookup under one key found.
-pub enum Looked {
-    Fresh {
-        stored: Arc<Stored>,
-        stored_at: i64,
-    },
-    /// Past its freshness but within a stale window: `stale_ms` since it went stale.
-    Stale {
-        stored: Arc<Stored>,
-        stored_at: i64,
-        stale_ms: u64,
-    },
-    Vary(Arc<[String]>),
-    Missing,
-    /// A record read back from the shared store that Cache would never write (admit.rs):
-    /// a miss, counted in `refused_records`, reported once ([`Shared::report_refusal`]).
-    Refused(Refusal),
-}
+pub type Looked = lookup::Looked<Arc<Stored>>;
 
 struct State {
     store: Store<Cached>,
