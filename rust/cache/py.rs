@@ -10,7 +10,6 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use pyo3::{PyTraverseError, PyVisit};
 
 use super::admit::Admission;
 use super::config::{
@@ -30,8 +29,8 @@ use super::stale::StaleOnError;
 use crate::http::clock::now_ms;
 use crate::http::head::check_header;
 use crate::wsgi::answer::{Answer, AnswerBody};
-use crate::wsgi::chain::{enter, Chain};
-use crate::wsgi::layer::{py_bool, Wrapped};
+use crate::wsgi::chain::Chain;
+use crate::wsgi::layer::{py_bool, Layer, Plan, Wrapped};
 use crate::wsgi::options::{bool_arg, str_arg, type_name};
 
 crate::int_option!(MaxBytes, "Cache", "max_bytes", 1, usize::MAX, "bytes");
@@ -334,17 +333,16 @@ fn store_option(
 }
 
 impl Cache {
-    /// This layer's stage of a request's chain (`__call__`, or a fused layer outside).
-    pub fn run<'py>(
+    /// What to do with this request (see [`Layer::plan`]).
+    fn plan_request<'py>(
         &self,
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
-        start_response: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
-    ) -> PyResult<Py<PyAny>> {
+    ) -> PyResult<Plan<'py>> {
         let Some(dict) = chain.request.environ().cloned() else {
             // The plumbing reports the broken environ with the PEP 3333 wording.
-            return self.forward(py, environ, start_response, chain, Forward::bypass());
+            return self.forward(py, environ, Forward::bypass());
         };
         let request = Request::read(&mut chain.request);
         let hooks = Hooks {
@@ -357,15 +355,7 @@ impl Cache {
                 stored,
                 seconds,
                 label,
-            } => self.serve(
-                py,
-                environ,
-                start_response,
-                chain,
-                &request,
-                &stored,
-                (seconds, label),
-            ),
+            } => self.serve(py, &request, &stored, (seconds, label)),
             Route::App(forward) => {
                 let forward = forward.map(|store| StorePlan {
                     uri: request.uri.clone(),
@@ -376,7 +366,7 @@ impl Cache {
                     stale: store.stale,
                     now: store.now,
                 });
-                self.forward(py, environ, start_response, chain, forward)
+                self.forward(py, environ, forward)
             }
         }
     }
@@ -386,10 +376,8 @@ impl Cache {
         &self,
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
-        start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain<'py>,
         forward: Forward<StorePlan>,
-    ) -> PyResult<Py<PyAny>> {
+    ) -> PyResult<Plan<'py>> {
         let Forward {
             label,
             invalidate,
@@ -407,7 +395,7 @@ impl Cache {
             && self.config.tag_header.is_none()
         {
             // Nothing to label, store or invalidate: stay out of the way entirely.
-            return chain.call(py, "Cache", app, environ, start_response, None);
+            return Ok(Plan::Pass);
         }
         // A refresh that may answer with a stale entry when the app raises before its head.
         let served_stale = Arc::new(AtomicBool::new(false));
@@ -436,28 +424,21 @@ impl Cache {
             plan,
             served_stale,
         );
-        chain.call(
-            py,
-            "Cache",
-            fallback.as_ref().unwrap_or(app),
-            environ,
-            start_response,
-            Some(Box::new(filter)),
-        )
+        let filter = Box::new(filter);
+        Ok(match fallback {
+            Some(wrapper) => Plan::Dispatch(wrapper, Some(filter)),
+            None => Plan::Filter(filter),
+        })
     }
 
     /// Answer from the store: the stored head (or a 304) and the stored bytes objects.
-    #[allow(clippy::too_many_arguments)]
     fn serve<'py>(
         &self,
         py: Python<'py>,
-        environ: &Bound<'py, PyAny>,
-        start_response: &Bound<'py, PyAny>,
-        chain: &mut Chain<'py>,
         request: &Request<'_>,
         stored: &Stored,
         (seconds, label): (u64, &'static str),
-    ) -> PyResult<Py<PyAny>> {
+    ) -> PyResult<Plan<'py>> {
         // A stale answer is a hit (the app is not called), counted in `stale` as well.
         Counters::bump(&self.shared.counters.hits);
         let status_header = if label == STALE {
@@ -502,7 +483,7 @@ impl Cache {
             body,
             head_request,
         };
-        chain.answer(py, environ, start_response, made)
+        Ok(Plan::Answer(made))
     }
 
     /// The `("Age", "<seconds>")` header; the first few hundred are made once and reused.
@@ -526,8 +507,26 @@ impl Cache {
     }
 }
 
-#[pymethods]
-impl Cache {
+/// The garbage collector visits the app alone (the default `traverse_more`): stored
+/// responses hold only str, bytes and tuples of them, with no cycles to find.
+impl Layer for Cache {
+    const NAME: &'static str = "Cache";
+
+    fn wrapped(&self) -> &Wrapped {
+        &self.app
+    }
+
+    fn plan<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        chain: &mut Chain<'py>,
+    ) -> PyResult<Plan<'py>> {
+        self.plan_request(py, environ, chain)
+    }
+}
+
+crate::layer_methods!(Cache {
     #[new]
     #[pyo3(
         signature = (app, *, store = None, key_prefix = None, store_timeout = None, stale_while_revalidate = StaleWhileRevalidate(0), stale_if_error = StaleIfError(0), tag_header = TagHeader(Some(DEFAULT_TAG_HEADER.to_owned())), max_bytes = MaxBytes(64 * 1024 * 1024), max_entry_bytes = MaxEntryBytes(1024 * 1024), default_ttl = DefaultTtl(60), statuses = None, status_header = StatusHeader(Some("X-Cache".to_owned())), single_flight = Flag(true), single_flight_timeout = None, request_directives = Directives(RequestDirectives::Ignore)),
@@ -615,17 +614,6 @@ impl Cache {
         })
     }
 
-    fn __call__(
-        &self,
-        py: Python<'_>,
-        environ: &Bound<'_, PyAny>,
-        start_response: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        enter(py, environ, |chain| {
-            self.run(py, environ, start_response, chain)
-        })
-    }
-
     /// Remove every stored response for a path: ``"/blog/post"`` (SCRIPT_NAME + PATH_INFO)
     /// or a URL, ``"https://example.com/blog/post"`` (its host then limits the purge, and
     /// its query string is ignored): all query strings, schemes and Vary variants. ``host``
@@ -701,12 +689,6 @@ impl Cache {
         dict.set_item("stale", stats.stale)?;
         dict.set_item("refused_records", stats.refused_records)?;
         Ok(dict)
-    }
-
-    /// The wrapped WSGI application.
-    #[getter]
-    fn app(&self, py: Python<'_>) -> Py<PyAny> {
-        self.app.get(py)
     }
 
     /// The shared store's URL, or None for this process's memory.
@@ -795,11 +777,6 @@ impl Cache {
         self.config.request_directives.name()
     }
 
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        // Stored responses hold only str, bytes and tuples of them: no cycles to find there.
-        self.app.traverse(&visit)
-    }
-
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let statuses: Vec<String> = self
             .config
@@ -838,17 +815,4 @@ impl Cache {
             },
         ))
     }
-}
-
-/// Until its stage is a plan ([`crate::wsgi::layer::Layer`]), Cache runs its own.
-impl crate::wsgi::layer::Stage for Cache {
-    fn stage<'py>(
-        &self,
-        py: Python<'py>,
-        environ: &Bound<'py, PyAny>,
-        start_response: &Bound<'py, PyAny>,
-        chain: &mut crate::wsgi::chain::Chain<'py>,
-    ) -> PyResult<Py<PyAny>> {
-        self.run(py, environ, start_response, chain)
-    }
-}
+});

@@ -96,8 +96,8 @@ pub fn carry_out<'py>(
 }
 
 /// What lib.rs's resolver and `__call__` run for a class: a [`Layer`]'s plan, carried out.
-/// (Cache implements it by hand until its stage is a plan too; Router, which wraps no app,
-/// carries its plans out with [`carry_out`].)
+/// (Router, which wraps no app, implements it by hand and carries its plans out with
+/// [`carry_out`].)
 pub trait Stage {
     fn stage<'py>(
         &self,
