@@ -333,44 +333,6 @@ fn store_option(
 }
 
 impl Cache {
-    /// What to do with this request (see [`Layer::plan`]).
-    fn plan_request<'py>(
-        &self,
-        py: Python<'py>,
-        environ: &Bound<'py, PyAny>,
-        chain: &mut Chain<'py>,
-    ) -> PyResult<Plan<'py>> {
-        let Some(dict) = chain.request.environ().cloned() else {
-            // The plumbing reports the broken environ with the PEP 3333 wording.
-            return self.forward(py, environ, Forward::bypass());
-        };
-        let request = Request::read(&mut chain.request);
-        let hooks = Hooks {
-            py,
-            environ: &dict,
-            shared: &self.shared,
-        };
-        match route(&hooks, &self.shared.flights, &self.config, &request.asked()) {
-            Route::Serve {
-                stored,
-                seconds,
-                label,
-            } => self.serve(py, &request, &stored, (seconds, label)),
-            Route::App(forward) => {
-                let forward = forward.map(|store| StorePlan {
-                    uri: request.uri.clone(),
-                    request: request.facts,
-                    environ: dict.clone().unbind(),
-                    guard: store.guard,
-                    remote_lock: store.remote_lock,
-                    stale: store.stale,
-                    now: store.now,
-                });
-                self.forward(py, environ, forward)
-            }
-        }
-    }
-
     /// Call the app for a request the cache does not answer.
     fn forward<'py>(
         &self,
@@ -522,7 +484,35 @@ impl Layer for Cache {
         environ: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
     ) -> PyResult<Plan<'py>> {
-        self.plan_request(py, environ, chain)
+        let Some(dict) = chain.request.environ().cloned() else {
+            // The plumbing reports the broken environ with the PEP 3333 wording.
+            return self.forward(py, environ, Forward::bypass());
+        };
+        let request = Request::read(&mut chain.request);
+        let hooks = Hooks {
+            py,
+            environ: &dict,
+            shared: &self.shared,
+        };
+        match route(&hooks, &self.shared.flights, &self.config, &request.asked()) {
+            Route::Serve {
+                stored,
+                seconds,
+                label,
+            } => self.serve(py, &request, &stored, (seconds, label)),
+            Route::App(forward) => {
+                let forward = forward.map(|store| StorePlan {
+                    uri: request.uri.clone(),
+                    request: request.facts,
+                    environ: dict.clone().unbind(),
+                    guard: store.guard,
+                    remote_lock: store.remote_lock,
+                    stale: store.stale,
+                    now: store.now,
+                });
+                self.forward(py, environ, forward)
+            }
+        }
     }
 }
 

@@ -181,110 +181,6 @@ impl Static {
         }
     }
 
-    /// What to do with this request (see [`Layer::plan`]).
-    fn plan_request<'py>(
-        &self,
-        py: Python<'py>,
-        environ: &Bound<'py, PyAny>,
-        chain: &mut Chain<'py>,
-    ) -> PyResult<Plan<'py>> {
-        let path = chain.request.get(Field::PathInfo);
-        let relative = path
-            .as_ref()
-            .and_then(|p| utf8(p).ok())
-            .and_then(latin1)
-            .and_then(|bytes| after_prefix(bytes, &self.prefix_bytes));
-        let found = relative
-            .and_then(|relative| find(&relative, self.index_file, |key| self.file(py, key)));
-        let Some(found) = found else {
-            return Ok(Plan::Pass);
-        };
-        let method = chain.request.get(Field::Method);
-        let method = method.as_ref().and_then(|m| utf8(m).ok()).unwrap_or("");
-        let head = method == "HEAD";
-        let (key, mut entry) = match found {
-            Found::File(key, entry) => (key, entry),
-            Found::Redirect(location) => {
-                let headers = text_headers(py, b"", Some(("Location", location)))?;
-                headers.append((
-                    intern!(py, "Cache-Control"),
-                    self.options.cache_control.as_str(),
-                ))?;
-                let made = Answer {
-                    status: intern!(py, "302 Found").clone().into_any(),
-                    headers,
-                    body: AnswerBody::Text(b""),
-                    head_request: head,
-                };
-                return Ok(Plan::Answer(made));
-            }
-        };
-        // Borrowed from the environ's own str objects, which `fields` keeps alive.
-        let fields = [
-            Field::AcceptEncoding,
-            Field::IfNoneMatch,
-            Field::IfModifiedSince,
-            Field::Range,
-            Field::IfRange,
-            Field::IfMatch,
-            Field::IfUnmodifiedSince,
-        ]
-        .map(|field| chain.request.get(field));
-        let [accept_encoding, if_none_match, if_modified_since, range, if_range, if_match, if_unmodified_since] =
-            fields
-                .each_ref()
-                .map(|f| f.as_ref().and_then(|v| utf8(v).ok()));
-        let ask = Ask {
-            method,
-            accept_encoding,
-            if_none_match,
-            if_modified_since,
-            range,
-            if_range,
-            if_match,
-            if_unmodified_since,
-        };
-        // At most twice: the file (or its sibling) may have changed or gone since its entry
-        // was read; then the entry is read again and the answer made from that.
-        let mut reread = false;
-        loop {
-            let reply = respond(&entry, &ask, &self.options);
-            let body = match reply.body {
-                Body::None => AnswerBody::Text(b""),
-                Body::Text(text) => AnswerBody::Text(text.as_bytes()),
-                Body::File {
-                    file: variant,
-                    start,
-                    len,
-                } => match self.open(py, environ, chain, variant, start, len)? {
-                    Some(body) => body,
-                    None if !reread => {
-                        reread = true;
-                        match self.reread(py, &key, &entry) {
-                            Some(fresh) => {
-                                entry = fresh;
-                                continue;
-                            }
-                            None => return Ok(Plan::Pass),
-                        }
-                    }
-                    None => return Ok(Plan::Pass),
-                },
-            };
-            let headers = PyList::empty(py);
-            for (name, value) in &reply.headers {
-                headers.append((header_name(py, name), PyString::new(py, value)))?;
-            }
-            let made = Answer {
-                status: PyString::new(py, reply.status).into_any(),
-                headers,
-                body,
-                head_request: head,
-            };
-            return Ok(Plan::Answer(made));
-        }
-    }
-
     /// The body of `len` bytes of `variant` from `start`: held bytes, one read, the
     /// server's file_wrapper or a [`FileBody`]. None when the file is not what its entry
     /// says any more.
@@ -467,7 +363,101 @@ impl Layer for Static {
         environ: &Bound<'py, PyAny>,
         chain: &mut Chain<'py>,
     ) -> PyResult<Plan<'py>> {
-        self.plan_request(py, environ, chain)
+        let path = chain.request.get(Field::PathInfo);
+        let relative = path
+            .as_ref()
+            .and_then(|p| utf8(p).ok())
+            .and_then(latin1)
+            .and_then(|bytes| after_prefix(bytes, &self.prefix_bytes));
+        let found = relative
+            .and_then(|relative| find(&relative, self.index_file, |key| self.file(py, key)));
+        let Some(found) = found else {
+            return Ok(Plan::Pass);
+        };
+        let method = chain.request.get(Field::Method);
+        let method = method.as_ref().and_then(|m| utf8(m).ok()).unwrap_or("");
+        let head = method == "HEAD";
+        let (key, mut entry) = match found {
+            Found::File(key, entry) => (key, entry),
+            Found::Redirect(location) => {
+                let headers = text_headers(py, b"", Some(("Location", location)))?;
+                headers.append((
+                    intern!(py, "Cache-Control"),
+                    self.options.cache_control.as_str(),
+                ))?;
+                let made = Answer {
+                    status: intern!(py, "302 Found").clone().into_any(),
+                    headers,
+                    body: AnswerBody::Text(b""),
+                    head_request: head,
+                };
+                return Ok(Plan::Answer(made));
+            }
+        };
+        // Borrowed from the environ's own str objects, which `fields` keeps alive.
+        let fields = [
+            Field::AcceptEncoding,
+            Field::IfNoneMatch,
+            Field::IfModifiedSince,
+            Field::Range,
+            Field::IfRange,
+            Field::IfMatch,
+            Field::IfUnmodifiedSince,
+        ]
+        .map(|field| chain.request.get(field));
+        let [accept_encoding, if_none_match, if_modified_since, range, if_range, if_match, if_unmodified_since] =
+            fields
+                .each_ref()
+                .map(|f| f.as_ref().and_then(|v| utf8(v).ok()));
+        let ask = Ask {
+            method,
+            accept_encoding,
+            if_none_match,
+            if_modified_since,
+            range,
+            if_range,
+            if_match,
+            if_unmodified_since,
+        };
+        // At most twice: the file (or its sibling) may have changed or gone since its entry
+        // was read; then the entry is read again and the answer made from that.
+        let mut reread = false;
+        loop {
+            let reply = respond(&entry, &ask, &self.options);
+            let body = match reply.body {
+                Body::None => AnswerBody::Text(b""),
+                Body::Text(text) => AnswerBody::Text(text.as_bytes()),
+                Body::File {
+                    file: variant,
+                    start,
+                    len,
+                } => match self.open(py, environ, chain, variant, start, len)? {
+                    Some(body) => body,
+                    None if !reread => {
+                        reread = true;
+                        match self.reread(py, &key, &entry) {
+                            Some(fresh) => {
+                                entry = fresh;
+                                continue;
+                            }
+                            None => return Ok(Plan::Pass),
+                        }
+                    }
+                    None => return Ok(Plan::Pass),
+                },
+            };
+            let headers = PyList::empty(py);
+            for (name, value) in &reply.headers {
+                headers.append((header_name(py, name), PyString::new(py, value)))?;
+            }
+            let made = Answer {
+                status: PyString::new(py, reply.status).into_any(),
+                headers,
+                body,
+                head_request: head,
+            };
+            return Ok(Plan::Answer(made));
+        }
     }
 }
 
