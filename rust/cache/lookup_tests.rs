@@ -1060,21 +1060,28 @@ fn a_refresh_that_finds_the_refused_entry_again_calls_the_app() {
 
 // ------------------------------------------------------------------ HEAD, conditional, Range
 
+/// A HEAD, a conditional GET and a Range GET of `uri`: requests that never lead a flight.
+fn never_leading(uri: &Key) -> [Asked<'_>; 3] {
+    [
+        Asked {
+            method: Method::Head,
+            ..get(uri)
+        },
+        Asked {
+            conditional: true,
+            ..get(uri)
+        },
+        Asked {
+            has_range: true,
+            ..get(uri)
+        },
+    ]
+}
+
 #[test]
 fn head_conditional_and_range_requests_never_lead() {
     let uri = uri();
-    let head = Asked {
-        method: Method::Head,
-        ..get(&uri)
-    };
-    let conditional = Asked {
-        conditional: true,
-        ..get(&uri)
-    };
-    let range = Asked {
-        has_range: true,
-        ..get(&uri)
-    };
+    let [head, conditional, range] = never_leading(&uri);
     // A conditional GET's response is stored (the app may answer it 200), without leading.
     let table = [
         (head, MISS_NOT_STORED),
@@ -1094,18 +1101,7 @@ fn head_conditional_and_range_requests_never_lead() {
 #[test]
 fn head_conditional_and_range_requests_wait_for_a_flight_in_progress() {
     let uri = uri();
-    let head = Asked {
-        method: Method::Head,
-        ..get(&uri)
-    };
-    let conditional = Asked {
-        conditional: true,
-        ..get(&uri)
-    };
-    let range = Asked {
-        has_range: true,
-        ..get(&uri)
-    };
+    let [head, conditional, range] = never_leading(&uri);
     for asked in [head, conditional, range] {
         let fake = Fake::memory();
         let flights = Arc::new(Flights::default());
